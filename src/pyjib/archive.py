@@ -1,0 +1,51 @@
+"""docker-archive tarballs, as `docker save` writes them and `docker load` / `podman load` read them."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+
+from .digest import hex_of
+from .image import Image
+from .layer import FILE_MTIME
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = FILE_MTIME
+    info.mode = 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _add_file(tar: tarfile.TarFile, name: str, path: Path) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = path.stat().st_size
+    info.mtime = FILE_MTIME
+    info.mode = 0o644
+    with path.open("rb") as f:
+        tar.addfile(info, f)
+
+
+def write_archive(path: Path, image: Image, repo_tags: list[str]) -> None:
+    """Config, then layers (compressed, as modern `docker load` accepts), then manifest.json; written to a temp file and renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config_name = hex_of(image.config_descriptor().digest) + ".json"
+    layer_names = []
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
+            _add_bytes(tar, config_name, image.config_bytes())
+            for blob in image.layers:
+                name = hex_of(blob.descriptor.digest) + (".tar.gz" if blob.descriptor.media_type.endswith("gzip") else ".tar")
+                if name not in layer_names:
+                    _add_file(tar, name, blob.fetch())
+                layer_names.append(name)
+            manifest = [{"Config": config_name, "RepoTags": repo_tags, "Layers": layer_names}]
+            _add_bytes(tar, "manifest.json", json.dumps(manifest, separators=(",", ":")).encode())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,147 @@
+"""The command line: parse options, call the core, print the result on stdout and problems as one line on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .builder import build_image
+from .cache import BlobCache, default_cache_dir
+from .errors import ConfigError, PyjibError
+from .log import Log
+from .publish import parse_target, push, write_archive, write_layout
+from .registry import ClientPool
+from .settings import OPTIONS, load_settings, options_from_table
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def _argv(text: str) -> Any:
+    """An argv option: a JSON list, or a string split like a shell would."""
+    if text.startswith("["):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise argparse.ArgumentTypeError(f"not a JSON list of strings: {exc}") from exc
+        return value
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line and exit code 2, as for every other kind of bad input.
+        self.exit(2, f"pyjib: error: {message} (see `python -m pyjib {self.prog.split()[-1]} --help`)\n")
+
+
+def _add_build_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", nargs="?", default=".", help="the project folder (default: .)")
+    parser.add_argument("--from", dest="from_", metavar="IMAGE", help="base image: a registry reference, oci:DIR[:TAG] or docker-archive:FILE")
+    parser.add_argument("--to", metavar="TARGET", help="where the image goes")
+    parser.add_argument("--tags", action="append", metavar="TAG", help="extra tags (repeatable, or comma-separated)")
+    parser.add_argument("--entrypoint", type=_argv, metavar="ARGV", help="entrypoint, as a JSON list or a shell-quoted string")
+    parser.add_argument("--module", metavar="MODULE", help="run the image as python -m MODULE")
+    parser.add_argument("--args", type=_argv, metavar="ARGV", help="default arguments (the image's Cmd)")
+    parser.add_argument("--environment", type=_key_value, action="append", metavar="KEY=VALUE", help="an environment variable (repeatable)")
+    parser.add_argument("--labels", type=_key_value, action="append", metavar="KEY=VALUE", help="a label (repeatable)")
+    parser.add_argument("--ports", action="append", metavar="PORT[/PROTO]", help="an exposed port (repeatable)")
+    parser.add_argument("--user", help="user to run as (default: the base's)")
+    parser.add_argument("--workdir", help="working directory (default: the base's)")
+    parser.add_argument("--creation-time", metavar="TIME", help="ISO 8601, 'now' or epoch seconds (default: SOURCE_DATE_EPOCH, else the epoch)")
+    parser.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
+    parser.add_argument("--platform", metavar="OS/ARCH", help="platform to build for (default: the base's, or linux/amd64)")
+    parser.add_argument("--extras", action="append", metavar="EXTRA", help="extras of the project to install (repeatable)")
+    parser.add_argument("--digest-file", type=Path, metavar="FILE", help="also write the image digest to FILE")
+    parser.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pyjib", description="Build container images of Python projects without Docker.")
+    parser.add_argument("--version", action="version", version=f"pyjib {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    build = commands.add_parser("build", help="build the image into an OCI layout (oci:DIR) or a docker-archive (docker-archive:FILE)")
+    _add_build_options(build)
+    push_parser = commands.add_parser("push", help="build the image and push it to a registry")
+    _add_build_options(push_parser)
+    return parser
+
+
+def cli_options(namespace: argparse.Namespace) -> dict[str, Any]:
+    """The options given on the command line, in [tool.pyjib]'s spelling, checked like the file's."""
+    raw: dict[str, Any] = {}
+    for name in OPTIONS:
+        value = getattr(namespace, name.replace("-", "_") + ("_" if name == "from" else ""), None)
+        if value is None:
+            continue
+        if OPTIONS[name] == "dict":
+            value = dict(value)
+        elif OPTIONS[name] == "list":
+            value = [item.strip() for entry in value for item in entry.split(",") if item.strip()]
+        raw[name] = value
+    return options_from_table(raw, "command line")
+
+
+def run(argv: Sequence[str]) -> int:
+    namespace = make_parser().parse_args(argv)
+    log = Log(quiet=namespace.quiet)
+    project_dir = Path(namespace.project)
+    settings = load_settings(project_dir, cli_options(namespace))
+    if not settings.to:
+        raise ConfigError("no target: give --to (or `to` in [tool.pyjib])")
+    target = parse_target(settings.to)
+    if namespace.command == "push" and target.kind != "registry":
+        raise ConfigError(
+            f"push needs a registry reference such as registry.example.com/team/app:1.0, not {settings.to!r}; use `pyjib build` for {target.kind}:"
+        )
+    if namespace.command == "build" and target.kind == "registry":
+        raise ConfigError(f"build writes oci:DIR or docker-archive:FILE; to publish {settings.to} use `pyjib push`")
+
+    cache = BlobCache(namespace.cache_dir or default_cache_dir())
+    clients = ClientPool(frozenset(settings.insecure_registries))
+    try:
+        result = build_image(settings, cache=cache, clients=clients, log=log)
+        image = result.image
+        if target.kind == "registry":
+            assert target.reference is not None
+            reference = target.reference
+            tags = list(dict.fromkeys([reference.tag or "latest", *settings.tags]))
+            digest = push(image, reference, tags, clients, cache, log)
+            printed = f"{reference.repository_ref}@{digest}"
+        elif target.kind == "oci":
+            assert target.path is not None
+            tags = list(dict.fromkeys([target.tag or "latest", *settings.tags]))
+            digest = write_layout(image, target.path, tags)
+            printed = f"{target.path}@{digest}"
+        else:
+            assert target.path is not None
+            tags = list(dict.fromkeys(["latest", *settings.tags]))
+            digest = write_archive(image, target.path, [f"{result.project.name}:{tag}" for tag in tags])
+            printed = f"{target.path}@{digest}"
+    finally:
+        clients.close()
+    if namespace.digest_file:
+        namespace.digest_file.parent.mkdir(parents=True, exist_ok=True)
+        namespace.digest_file.write_text(digest + "\n")
+    print(printed, flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except PyjibError as exc:
+        print(f"pyjib: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("pyjib: interrupted", file=sys.stderr)
+        return 130

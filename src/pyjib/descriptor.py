@@ -1,0 +1,52 @@
+"""Descriptors and the JSON documents that point at blobs: manifests, indexes and image configs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .digest import sha256_bytes
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    media_type: str
+    digest: str
+    size: int
+    annotations: dict[str, str] = field(default_factory=dict)
+    platform: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+        if self.platform:
+            out["platform"] = self.platform
+        if self.annotations:
+            out["annotations"] = dict(sorted(self.annotations.items()))
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Descriptor:
+        return cls(
+            media_type=data["mediaType"],
+            digest=data["digest"],
+            size=int(data["size"]),
+            annotations=dict(data.get("annotations") or {}),
+            platform=data.get("platform"),
+        )
+
+    @classmethod
+    def of_bytes(cls, media_type: str, data: bytes, **kwargs: Any) -> Descriptor:
+        return cls(media_type, sha256_bytes(data), len(data), **kwargs)
+
+
+def canonical_json(document: Any) -> bytes:
+    """Stable bytes for a document: sorted keys and no whitespace, so equal content gives an equal digest."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def parse_json(data: bytes, what: str) -> Any:
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{what} is not valid JSON: {exc}") from exc

@@ -1,0 +1,100 @@
+"""The image as a value: a config, a list of layer blobs and manifest annotations, built up step by step."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import mediatypes
+from .descriptor import Descriptor, canonical_json
+from .layer import Layer
+from .reference import Reference
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A blob the image needs: where its bytes can be had locally, and where a registry could mount it from."""
+
+    descriptor: Descriptor
+    fetch: Callable[[], Path] = field(compare=False)
+    origin: Reference | None = field(default=None, compare=False)  # repository that already holds it
+
+    @classmethod
+    def of_layer(cls, layer: Layer) -> Blob:
+        return cls(Descriptor(layer.media_type, layer.digest, layer.size), lambda: layer.path)
+
+
+@dataclass(frozen=True)
+class Image:
+    config: dict[str, Any]
+    layers: tuple[Blob, ...]
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    # --- derived documents -------------------------------------------------------------------------
+    def config_bytes(self) -> bytes:
+        return canonical_json(self.config)
+
+    def config_descriptor(self) -> Descriptor:
+        return Descriptor.of_bytes(mediatypes.OCI_CONFIG, self.config_bytes())
+
+    def manifest(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_MANIFEST,
+            "config": self.config_descriptor().to_json(),
+            "layers": [blob.descriptor.to_json() for blob in self.layers],
+        }
+        if self.annotations:
+            document["annotations"] = dict(sorted(self.annotations.items()))
+        return document
+
+    def manifest_bytes(self) -> bytes:
+        return canonical_json(self.manifest())
+
+    def manifest_descriptor(self, **kwargs: Any) -> Descriptor:
+        return Descriptor.of_bytes(mediatypes.OCI_MANIFEST, self.manifest_bytes(), **kwargs)
+
+    @property
+    def digest(self) -> str:
+        return self.manifest_descriptor().digest
+
+    @property
+    def platform(self) -> dict[str, str]:
+        platform = {"architecture": self.config.get("architecture", "amd64"), "os": self.config.get("os", "linux")}
+        if variant := self.config.get("variant"):
+            platform["variant"] = variant
+        return platform
+
+    # --- steps -------------------------------------------------------------------------------------
+    def append_layer(self, layer: Layer, *, created_by: str, comment: str, created: str | None) -> Image:
+        config = copy.deepcopy(self.config)
+        config.setdefault("rootfs", {"type": "layers", "diff_ids": []})["diff_ids"].append(layer.diff_id)
+        entry: dict[str, Any] = {"created_by": created_by, "comment": comment}
+        if created:
+            entry["created"] = created
+        config.setdefault("history", []).append(entry)
+        return replace(self, config=config, layers=(*self.layers, Blob.of_layer(layer)))
+
+    def with_container_config(self, **fields: Any) -> Image:
+        """Set keys of the config's "config" object; None removes a key."""
+        config = copy.deepcopy(self.config)
+        container = config.setdefault("config", {})
+        for key, value in fields.items():
+            if value is None:
+                container.pop(key, None)
+            else:
+                container[key] = value
+        return replace(self, config=config)
+
+    def with_created(self, created: str) -> Image:
+        return replace(self, config={**self.config, "created": created})
+
+    def with_annotations(self, annotations: dict[str, str]) -> Image:
+        return replace(self, annotations={**self.annotations, **annotations})
+
+    @property
+    def container_config(self) -> dict[str, Any]:
+        return dict(self.config.get("config") or {})

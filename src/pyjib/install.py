@@ -1,0 +1,102 @@
+"""Install wheels into a staging tree that mirrors the image, without running anything from them.
+
+The image's environment is a virtual environment at PREFIX whose pyvenv.cfg points at the base's interpreter:
+the interpreter then puts PREFIX's site-packages on sys.path after the standard library, so nothing can shadow it,
+console scripts get PREFIX/bin/python in their shebang, and importlib.metadata sees every distribution.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import installer
+from installer.destinations import SchemeDictionaryDestination
+from installer.sources import WheelFile
+
+from .errors import InstallError
+from .interpreter import Interpreter
+
+PREFIX = "/app/venv"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where things live inside the image."""
+
+    interpreter: Interpreter
+    prefix: str = PREFIX
+
+    @property
+    def bin(self) -> str:
+        return f"{self.prefix}/bin"
+
+    @property
+    def python(self) -> str:
+        return f"{self.bin}/python"
+
+    @property
+    def site_packages(self) -> str:
+        return f"{self.prefix}/lib/python{self.interpreter.minor}/site-packages"
+
+    def scheme(self, distribution: str) -> dict[str, str]:
+        return {
+            "purelib": self.site_packages,
+            "platlib": self.site_packages,
+            "headers": f"{self.prefix}/include/site/python{self.interpreter.minor}/{distribution}",
+            "scripts": self.bin,
+            "data": self.prefix,
+        }
+
+
+def write_skeleton(staging: Path, environment: Environment) -> None:
+    """pyvenv.cfg and bin/python: what makes PREFIX an environment of the base's interpreter."""
+    root = staging / environment.prefix.lstrip("/")
+    (root / "bin").mkdir(parents=True, exist_ok=True)
+    (staging / environment.site_packages.lstrip("/")).mkdir(parents=True, exist_ok=True)
+    interpreter = environment.interpreter
+    (root / "pyvenv.cfg").write_text(
+        f"home = {posixpath.dirname(interpreter.path)}\ninclude-system-site-packages = false\nversion = {interpreter.version}\n"
+    )
+    for name in ("python", "python3", f"python{interpreter.minor}"):
+        link = root / "bin" / name
+        if not link.is_symlink():
+            os.symlink(interpreter.path if name == "python" else "python", link)
+
+
+def check_wheel_paths(wheel: Path) -> None:
+    """Refuse a wheel that would write outside its environment, before anything is written."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile as exc:
+        raise InstallError(f"{wheel.name} is not a valid wheel (zip): {exc}") from exc
+    for name in names:
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith("/") or ".." in parts or (parts and parts[0].endswith(":")):
+            raise InstallError(f"{wheel.name} holds the path {name!r}, which would write outside the image's environment; refusing to install it")
+
+
+def install_wheel(wheel: Path, staging: Path, environment: Environment) -> None:
+    check_wheel_paths(wheel)
+    try:
+        with WheelFile.open(wheel) as source:
+            destination = SchemeDictionaryDestination(
+                environment.scheme(source.distribution),
+                interpreter=environment.python,
+                script_kind="posix",
+                bytecode_optimization_levels=(),
+                destdir=str(staging),
+            )
+            installer.install(source, destination, additional_metadata={"INSTALLER": b"pyjib\n"})
+    except (ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise InstallError(f"cannot install {wheel.name}: {exc}") from exc
+
+
+def install_all(wheels: Iterable[Path], staging: Path, environment: Environment) -> None:
+    for wheel in wheels:
+        install_wheel(wheel, staging, environment)

@@ -1,0 +1,219 @@
+"""What Python the base image holds, read from its config and files (never from the host).
+
+One pass over the base's layers builds a merged view of paths (applying whiteouts) and keeps the bytes of the few
+files that tell the interpreter's path and version and the C library the image's wheels must match.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+import tarfile
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .cache import BlobCache
+from .errors import BaseImageError
+from .image import Image
+from .platforms import Platform, platform_of_config
+
+_KEEP = re.compile(
+    r"^(?:usr/(?:local/)?bin/python3(?:\.\d+)?"
+    r"|usr/(?:local/)?lib/(?:[^/]+/)?libpython3\.\d+\.so[.\d]*"
+    r"|(?:usr/)?lib(?:64)?/(?:[^/]+/)?libc\.so\.6"
+    r"|var/lib/dpkg/status(?:\.d/[^/]+)?)$"
+)
+_STDLIB = re.compile(r"^usr/(?:local/)?lib/python(3\.\d+)/os\.py$")
+_MUSL = re.compile(r"^(?:usr/)?lib/ld-musl-[^/]+\.so\.1$")
+_MAX_KEPT = 64 << 20
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    path: str  # absolute path inside the image, symlinks resolved
+    version: str  # full X.Y.Z
+    libc: str  # "glibc" or "musl"
+    libc_version: tuple[int, int]
+    platform: Platform
+
+    @property
+    def minor(self) -> str:
+        return ".".join(self.version.split(".")[:2])
+
+    @property
+    def uv_platform(self) -> str:
+        """The --python-platform value uv resolves for: the newest manylinux level the base's glibc satisfies."""
+        machine = self.platform.machine
+        if self.libc == "musl":
+            return f"{machine}-unknown-linux-musl"
+        supported = [17, 28, *range(31, 41)]
+        fitting = [m for m in supported if m <= self.libc_version[1]] if self.libc_version[0] == 2 else []
+        if not fitting:
+            raise BaseImageError(f"the base's glibc {self.libc_version[0]}.{self.libc_version[1]} is older than manylinux2014 (2.17)")
+        return f"{machine}-manylinux_2_{fitting[-1]}"
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["platform"] = asdict(self.platform)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Interpreter:
+        return cls(
+            path=data["path"], version=data["version"], libc=data["libc"],
+            libc_version=tuple(data["libc_version"]),  # type: ignore[arg-type]
+            platform=Platform(**data["platform"]),
+        )
+
+
+@dataclass
+class _MergedView:
+    kinds: dict[str, str]  # path -> "file" | "dir" | "link"
+    links: dict[str, str]
+    contents: dict[str, bytes]
+
+    def resolve(self, path: str, depth: int = 0) -> str | None:
+        """Resolve symlinks in every component of an absolute path, as the kernel would inside the image."""
+        if depth > 40:
+            return None
+        parts = [p for p in path.strip("/").split("/") if p]
+        current = ""
+        for index, part in enumerate(parts):
+            candidate = f"{current}/{part}" if current else part
+            if self.kinds.get(candidate) == "link":
+                target = self.links[candidate]
+                joined = target if target.startswith("/") else posixpath.join("/" + current, target)
+                rest = "/".join(parts[index + 1:])
+                return self.resolve(posixpath.normpath(posixpath.join(joined, rest)) if rest else posixpath.normpath(joined), depth + 1)
+            current = candidate
+        return current if current in self.kinds else None
+
+
+def _read_layers(image: Image) -> _MergedView:
+    view = _MergedView({}, {}, {})
+    for blob in image.layers:
+        try:
+            with tarfile.open(blob.fetch(), mode="r|*") as tar:
+                for member in tar:
+                    _apply(view, member, tar)
+        except tarfile.TarError as exc:
+            raise BaseImageError(f"a layer of the base ({blob.descriptor.digest}) is not a readable tar: {exc}") from exc
+    return view
+
+
+def _apply(view: _MergedView, member: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
+    name = posixpath.normpath(member.name.lstrip("./").lstrip("/")) if member.name not in (".", "./") else ""
+    if not name or name == ".":
+        return
+    directory, base = posixpath.split(name)
+    if base == ".wh..wh..opq":
+        prefix = directory + "/"
+        for key in [k for k in view.kinds if k.startswith(prefix)]:
+            _forget(view, key)
+        return
+    if base.startswith(".wh."):
+        removed = posixpath.join(directory, base[4:])
+        for key in [k for k in view.kinds if k == removed or k.startswith(removed + "/")]:
+            _forget(view, key)
+        return
+    _forget(view, name)
+    if member.issym():
+        view.kinds[name] = "link"
+        view.links[name] = member.linkname
+    elif member.isdir():
+        view.kinds[name] = "dir"
+    elif member.islnk():
+        target = posixpath.normpath(member.linkname.lstrip("./").lstrip("/"))
+        view.kinds[name] = view.kinds.get(target, "file")
+        if target in view.contents:
+            view.contents[name] = view.contents[target]
+    elif member.isreg():
+        view.kinds[name] = "file"
+        if _KEEP.match(name) and member.size <= _MAX_KEPT:
+            extracted = tar.extractfile(member)
+            if extracted is not None:
+                view.contents[name] = extracted.read()
+
+
+def _forget(view: _MergedView, key: str) -> None:
+    view.kinds.pop(key, None)
+    view.links.pop(key, None)
+    view.contents.pop(key, None)
+
+
+def _interpreter_path(config: dict[str, Any], view: _MergedView) -> str:
+    container = config.get("config") or {}
+    candidates = []
+    for argv in (container.get("Entrypoint") or [], container.get("Cmd") or []):
+        if argv and posixpath.basename(argv[0]).startswith("python"):
+            candidates.append(argv[0])
+    candidates += ["/usr/local/bin/python3", "/usr/bin/python3"]
+    for candidate in candidates:
+        resolved = view.resolve(candidate) if candidate.startswith("/") else None
+        if resolved and view.kinds.get(resolved) == "file":
+            return "/" + resolved
+    raise BaseImageError(
+        "the base image has no Python interpreter (looked for its entrypoint, /usr/local/bin/python3 and /usr/bin/python3); "
+        "choose a Python base image"
+    )
+
+
+def _version(config: dict[str, Any], view: _MergedView, interpreter: str) -> str:
+    minors = {m.group(1) for path in view.kinds if (m := _STDLIB.match(path))}
+    if not minors:
+        raise BaseImageError("the base image has a python binary but no standard library (no lib/python3.X/os.py); choose a Python base image")
+    env = dict(e.split("=", 1) for e in (config.get("config") or {}).get("Env") or [] if "=" in e)
+    if re.fullmatch(r"3\.\d+\.\d+", env.get("PYTHON_VERSION", "")):
+        return str(env["PYTHON_VERSION"])
+    name_minor = re.search(r"python(3\.\d+)$", interpreter)
+    wanted = name_minor.group(1) if name_minor else (sorted(minors)[-1] if len(minors) == 1 else None)
+    for path, data in sorted(view.contents.items()):
+        if path.startswith("var/lib/dpkg/status"):
+            for stanza in data.decode("utf-8", "replace").split("\n\n"):
+                package = re.search(r"^Package: python(3\.\d+)-minimal$", stanza, re.M)
+                version = re.search(r"^Version: (?:\d+:)?(3\.\d+\.\d+)", stanza, re.M)
+                if package and version and (wanted is None or package.group(1) == wanted):
+                    return version.group(1)
+    binaries = [view.contents.get(interpreter.lstrip("/"), b"")] + [
+        data for path, data in sorted(view.contents.items()) if "libpython" in path
+    ]
+    prefix = re.escape(wanted) if wanted else r"3\.\d+"
+    pattern = re.compile(rb"\x00(" + prefix.encode() + rb"\.\d+)[\x00 +]")
+    for data in binaries:
+        if found := pattern.search(data):
+            return found.group(1).decode()
+    raise BaseImageError(f"cannot tell the full version of {interpreter} in the base image; set PYTHON_VERSION in its Env")
+
+
+def _libc(view: _MergedView) -> tuple[str, tuple[int, int]]:
+    for path, data in sorted(view.contents.items()):
+        if path.endswith("libc.so.6"):
+            found = re.search(rb"release version (\d+)\.(\d+)", data) or re.search(rb"GLIBC (\d+)\.(\d+)", data)
+            if found:
+                return "glibc", (int(found.group(1)), int(found.group(2)))
+    if any(_MUSL.match(path) for path in view.kinds):
+        return "musl", (1, 2)
+    raise BaseImageError("cannot find the base image's C library (glibc's libc.so.6 or musl's loader); choose a Linux Python base")
+
+
+def detect_interpreter(image: Image, cache: BlobCache) -> Interpreter:
+    """The base's interpreter, cached by the digest of the base's config (which names every layer's diff_id)."""
+    key = image.config_descriptor().digest.split(":", 1)[1]
+    record = cache.root / "interpreters" / f"{key}.json"
+    if record.is_file():
+        try:
+            return Interpreter.from_json(json.loads(record.read_text()))
+        except (ValueError, KeyError, TypeError):
+            pass
+    view = _read_layers(image)
+    path = _interpreter_path(image.config, view)
+    libc, libc_version = _libc(view)
+    interpreter = Interpreter(path, _version(image.config, view, path), libc, libc_version, platform_of_config(image.config))
+    record.parent.mkdir(parents=True, exist_ok=True)
+    tmp = record.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(interpreter.to_json()))
+    tmp.replace(record)
+    return interpreter
+

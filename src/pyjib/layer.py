@@ -1,0 +1,125 @@
+"""Reproducible layers: a directory tree that mirrors the image's filesystem becomes one tar+gzip blob.
+
+The bytes depend only on the tree's paths, contents, symlink targets and executable bits: entries are sorted,
+owners are root, times are fixed, hardlinks are never written, and gzip carries no name or time.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import stat
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from . import mediatypes
+from .digest import hex_of
+
+# Jib's choice: one second past the epoch, since some tools treat a zero mtime as "unset".
+FILE_MTIME = 1
+GZIP_LEVEL = 6
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A compressed layer blob on disk."""
+
+    path: Path
+    digest: str  # of the compressed bytes, as the manifest names it
+    size: int
+    diff_id: str  # of the uncompressed tar, as the config's rootfs names it
+    media_type: str = mediatypes.OCI_LAYER_GZIP
+
+
+def _walk(root: Path) -> Iterator[tuple[str, Path]]:
+    """Every path under root as (archive name, path), parents before children, siblings sorted by name."""
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        names = sorted(os.listdir(directory), reverse=True)
+        for name in names:
+            path = directory / name
+            rel = path.relative_to(root).as_posix()
+            yield rel, path
+            # Do not descend into symlinked directories: the link itself is the entry.
+            if path.is_dir() and not path.is_symlink():
+                stack.append(path)
+
+
+def _sorted_entries(root: Path) -> list[tuple[str, Path]]:
+    return sorted(_walk(root), key=lambda item: item[0].split("/"))
+
+
+def _tarinfo(name: str, path: Path) -> tarfile.TarInfo:
+    st = path.lstat()
+    info = tarfile.TarInfo(name)
+    info.mtime = FILE_MTIME
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if stat.S_ISLNK(st.st_mode):
+        info.type = tarfile.SYMTYPE
+        info.linkname = os.readlink(path)
+        info.mode = 0o777
+    elif stat.S_ISDIR(st.st_mode):
+        info.type = tarfile.DIRTYPE
+        info.mode = 0o755
+    elif stat.S_ISREG(st.st_mode):
+        info.type = tarfile.REGTYPE
+        info.size = st.st_size
+        info.mode = 0o755 if st.st_mode & 0o111 else 0o644
+    else:
+        raise ValueError(f"cannot put {path} in a layer: only files, directories and symlinks are supported")
+    return info
+
+
+class _HashingWriter:
+    """A write-only file object that hashes what passes through it and counts it."""
+
+    def __init__(self, sink: IO[bytes]) -> None:
+        self._sink = sink
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return self._sink.write(data)
+
+    def flush(self) -> None:
+        self._sink.flush()
+
+
+def tree_layer(root: Path, blobs_dir: Path, *, gzip_level: int = GZIP_LEVEL) -> Layer:
+    """Write the tree under root as a layer into blobs_dir, named by its digest.
+
+    root mirrors the image's filesystem: root/app/x becomes /app/x in the image.
+    """
+    blobs_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=blobs_dir, prefix=".layer-")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            compressed = _HashingWriter(raw)
+            with gzip.GzipFile(filename="", mode="wb", compresslevel=gzip_level, fileobj=compressed, mtime=0) as gz:
+                uncompressed = _HashingWriter(gz)  # type: ignore[arg-type]
+                with tarfile.open(fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+                    for name, path in _sorted_entries(root):
+                        info = _tarinfo(name, path)
+                        if info.isreg():
+                            with path.open("rb") as f:
+                                tar.addfile(info, f)
+                        else:
+                            tar.addfile(info)
+        digest = "sha256:" + compressed.sha256.hexdigest()
+        final = blobs_dir / hex_of(digest)
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return Layer(path=final, digest=digest, size=compressed.size, diff_id="sha256:" + uncompressed.sha256.hexdigest())

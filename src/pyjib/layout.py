@@ -1,0 +1,89 @@
+"""OCI image layouts on disk: read a base from one, write an image into one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from . import mediatypes
+from .descriptor import Descriptor, canonical_json
+from .digest import hex_of, sha256_file
+from .image import Image
+
+REF_NAME = "org.opencontainers.image.ref.name"
+LAYOUT_VERSION = {"imageLayoutVersion": "1.0.0"}
+
+
+def blob_path(layout: Path, digest: str) -> Path:
+    return layout / "blobs" / "sha256" / hex_of(digest)
+
+
+def _write_blob_bytes(layout: Path, data: bytes, digest: str) -> None:
+    path = blob_path(layout, digest)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+
+def _copy_blob(layout: Path, source: Path, digest: str) -> None:
+    path = blob_path(layout, digest)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        os.link(source, tmp)  # same filesystem as the cache: no copy needed
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, path)
+
+
+def read_index(layout: Path) -> dict[str, Any]:
+    index_path = layout / "index.json"
+    if not index_path.is_file():
+        return {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": []}
+    index: dict[str, Any] = json.loads(index_path.read_text())
+    return index
+
+
+def write_image(layout: Path, image: Image, tags: list[str]) -> Descriptor:
+    """Write blobs first, then the manifest, then index.json naming it under each tag (replacing older images of those tags)."""
+    layout.mkdir(parents=True, exist_ok=True)
+    for blob in image.layers:
+        _copy_blob(layout, blob.fetch(), blob.descriptor.digest)
+    config = image.config_bytes()
+    _write_blob_bytes(layout, config, image.config_descriptor().digest)
+    manifest = image.manifest_bytes()
+    manifest_descriptor = image.manifest_descriptor()
+    _write_blob_bytes(layout, manifest, manifest_descriptor.digest)
+    (layout / "oci-layout").write_bytes(canonical_json(LAYOUT_VERSION))
+
+    index = read_index(layout)
+    kept = [m for m in index.get("manifests", []) if (m.get("annotations") or {}).get(REF_NAME) not in tags]
+    for tag in tags:
+        kept.append(
+            Descriptor(
+                manifest_descriptor.media_type, manifest_descriptor.digest, manifest_descriptor.size,
+                annotations={REF_NAME: tag}, platform=image.platform,
+            ).to_json()
+        )
+    index = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": kept}
+    tmp = layout / ".index.json.tmp"
+    tmp.write_bytes(canonical_json(index))
+    os.replace(tmp, layout / "index.json")
+    return manifest_descriptor
+
+
+def verify_blob(layout: Path, descriptor: Descriptor) -> Path:
+    """The blob's path, after checking that it exists with the size and digest its descriptor promises."""
+    path = blob_path(layout, descriptor.digest)
+    if not path.is_file():
+        raise FileNotFoundError(f"{layout} has no blob {descriptor.digest}")
+    if path.stat().st_size != descriptor.size or sha256_file(path) != descriptor.digest:
+        raise ValueError(f"blob {descriptor.digest} in {layout} does not match its descriptor")
+    return path

@@ -1,0 +1,161 @@
+"""Build settings: [tool.pyjib] in pyproject.toml, overridden key by key by the command line.
+
+Each option has one name, spelled with dashes, used both as the TOML key and as the long command-line flag.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shlex
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_BASE = "gcr.io/distroless/python3-debian13:nonroot"
+
+# name -> kind; kinds: "str", "list" (of strings), "dict" (string to string), "argv" (a list, or a string split like a shell)
+OPTIONS: dict[str, str] = {
+    "from": "str",
+    "to": "str",
+    "tags": "list",
+    "entrypoint": "argv",
+    "module": "str",
+    "args": "argv",
+    "environment": "dict",
+    "labels": "dict",
+    "ports": "list",
+    "user": "str",
+    "workdir": "str",
+    "creation-time": "str",
+    "insecure-registries": "list",
+    "platform": "str",
+    "extras": "list",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_dir: Path
+    base: str = DEFAULT_BASE
+    to: str | None = None
+    tags: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] | None = None
+    module: str | None = None
+    args: tuple[str, ...] | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    ports: tuple[str, ...] = ()
+    user: str | None = None
+    workdir: str | None = None
+    creation_time: str | None = None
+    insecure_registries: tuple[str, ...] = ()
+    platform: str | None = None
+    extras: tuple[str, ...] = ()
+
+
+def read_pyproject(project_dir: Path) -> dict[str, Any]:
+    """The parsed pyproject.toml; {} for a setup.py-only project; an error for a folder that is no project."""
+    path = project_dir / "pyproject.toml"
+    if not project_dir.is_dir():
+        raise ConfigError(f"project folder {project_dir} does not exist")
+    if not path.is_file():
+        if (project_dir / "setup.py").is_file():
+            return {}
+        raise ConfigError(f"{project_dir} has no pyproject.toml (nor setup.py): point pyjib at a Python project folder")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def _coerce(name: str, kind: str, value: Any, where: str) -> Any:
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{where}: {name} must be {expected}, not {value!r}")
+
+    if kind == "str":
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise bad("a string")
+        return str(value)
+    if kind in ("list", "argv"):
+        if kind == "argv" and isinstance(value, str):
+            try:
+                return tuple(shlex.split(value))
+            except ValueError as exc:
+                raise bad("a list of strings or a shell-quoted string") from exc
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+            raise bad("a list of strings")
+        return tuple(str(v) for v in value)
+    if kind == "dict":
+        if not isinstance(value, dict) or not all(isinstance(v, (str, int, float)) for v in value.values()):
+            raise bad("a table of strings")
+        return {str(k): str(v) for k, v in value.items()}
+    raise AssertionError(kind)
+
+
+def options_from_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Check and convert a [tool.pyjib]-style table; an unknown key is an error, so typos cannot pass silently."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    out = {}
+    for key, value in table.items():
+        if key not in OPTIONS:
+            known = ", ".join(sorted(OPTIONS))
+            raise ConfigError(f"{where}: unknown option {key!r} (known: {known})")
+        out[key] = _coerce(key, OPTIONS[key], value, where)
+    return out
+
+
+def merge(file_options: Mapping[str, Any], cli_options: Mapping[str, Any]) -> dict[str, Any]:
+    """Command-line values replace the file's; tables (environment, labels) are merged key by key."""
+    merged = dict(file_options)
+    for key, value in cli_options.items():
+        if OPTIONS[key] == "dict":
+            merged[key] = {**merged.get(key, {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: Mapping[str, Any] | None = None) -> Settings:
+    pyproject = read_pyproject(project_dir) if pyproject is None else pyproject
+    table = (pyproject.get("tool") or {}).get("pyjib") or {}
+    options = merge(options_from_table(table, f"{project_dir / 'pyproject.toml'} [tool.pyjib]"), cli_options)
+    if options.get("entrypoint") and options.get("module"):
+        raise ConfigError("set either entrypoint or module, not both")
+    for port in options.get("ports", ()):
+        if not re.fullmatch(r"\d{1,5}(/(tcp|udp|sctp))?", port) or not 0 < int(port.split("/")[0]) < 65536:
+            raise ConfigError(f"invalid port {port!r}: expected a number from 1 to 65535, optionally /tcp or /udp")
+    for name in options.get("environment", {}):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ConfigError(f"invalid environment variable name {name!r}")
+    renamed = {key.replace("-", "_"): value for key, value in options.items()}
+    renamed["base"] = renamed.pop("from", DEFAULT_BASE)
+    return Settings(project_dir=project_dir, **renamed)
+
+
+def creation_timestamp(value: str | None, environ: Mapping[str, str] = os.environ) -> str:
+    """The image's creation time in RFC 3339: the option (ISO 8601, 'now' or epoch seconds), else SOURCE_DATE_EPOCH, else the epoch."""
+    def iso(moment: dt.datetime) -> str:
+        return moment.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    if value is None:
+        value = environ.get("SOURCE_DATE_EPOCH") or "0"
+    if value == "now":
+        return iso(dt.datetime.now(dt.UTC))
+    if re.fullmatch(r"\d+", value):
+        return iso(dt.datetime.fromtimestamp(int(value), dt.UTC))
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(f"invalid creation-time {value!r}: use ISO 8601 (2024-05-01T12:00:00Z), 'now' or epoch seconds") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return iso(moment)
