@@ -12,7 +12,7 @@ import os
 import stat
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -56,6 +56,15 @@ def _sorted_entries(root: Path) -> list[tuple[str, Path]]:
     return sorted(_walk(root), key=lambda item: item[0].split("/"))
 
 
+@dataclass(frozen=True)
+class Ownership:
+    """An explicit mode and owner for one path, for the rare entries that need them (a base's /tmp is 1777)."""
+
+    mode: int
+    uid: int = 0
+    gid: int = 0
+
+
 def _tarinfo(name: str, path: Path) -> tarfile.TarInfo:
     st = path.lstat()
     info = tarfile.TarInfo(name)
@@ -95,11 +104,15 @@ class _HashingWriter:
         self._sink.flush()
 
 
-def tree_layer(root: Path, blobs_dir: Path, *, gzip_level: int = GZIP_LEVEL) -> Layer:
+def tree_layer(
+    root: Path, blobs_dir: Path, *, gzip_level: int = GZIP_LEVEL, ownership: Mapping[str, Ownership] | None = None
+) -> Layer:
     """Write the tree under root as a layer into blobs_dir, named by its digest.
 
-    root mirrors the image's filesystem: root/app/x becomes /app/x in the image.
+    root mirrors the image's filesystem: root/app/x becomes /app/x in the image. Every entry is owned by root with a
+    normalised mode, except the relative paths named in ownership.
     """
+    ownership = ownership or {}
     blobs_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=blobs_dir, prefix=".layer-")
     tmp = Path(tmp_name)
@@ -111,6 +124,8 @@ def tree_layer(root: Path, blobs_dir: Path, *, gzip_level: int = GZIP_LEVEL) -> 
                 with tarfile.open(fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
                     for name, path in _sorted_entries(root):
                         info = _tarinfo(name, path)
+                        if name in ownership:
+                            info.mode, info.uid, info.gid = ownership[name].mode, ownership[name].uid, ownership[name].gid
                         if info.isreg():
                             with path.open("rb") as f:
                                 tar.addfile(info, f)

@@ -1,0 +1,1 @@
+"""greet: prints a greeting read from a data file that ships with the package."""
