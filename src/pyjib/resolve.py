@@ -80,10 +80,11 @@ def _uv_binary() -> str:
 
 def _explain_uv_failure(stderr: str, interpreter: Interpreter) -> str:
     target = f"Python {interpreter.version} on {interpreter.platform} ({interpreter.uv_platform})"
-    if found := re.search(r"all versions of ([A-Za-z0-9._-]+) have no usable wheels", stderr) or re.search(
-        r"([A-Za-z0-9._-]+)[^\n]*has no usable wheels", stderr
-    ):
-        return f"dependency {found.group(1)} has no wheel for {target}; pin a version that publishes one, or choose another base"
+    wheelless = re.search(r"Wheels are required for `([^`]+)`", stderr) or re.search(
+        r"(?:all versions of |Because )([A-Za-z0-9._-]+?)(?:[=<>!~]\S*)? (?:has|have) no usable wheels", stderr
+    )
+    if wheelless:
+        return f"dependency {wheelless.group(1)} has no wheel for {target}; pin a version that publishes one, or choose another base"
     if found := re.search(r"Because ([A-Za-z0-9._-]+) was not found in the package registry", stderr):
         return f"dependency {found.group(1)} was not found in the package index"
     cause = next((line.strip() for line in stderr.splitlines() if line.strip().startswith("cause:")), None)

@@ -1,0 +1,3 @@
+from greet.cli import main
+
+main()

@@ -1,0 +1,127 @@
+"""Images written to an OCI layout or a docker-archive, bases read from them, and what stays the same between builds."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, Pyjib
+from tests.infra import base_image
+from tests.infra.podman import Podman
+from tests.oci_checks import check_layout
+
+pytestmark = pytest.mark.e2e
+
+
+def _manifest(layout: Path, tag: str = "latest") -> dict:
+    index = json.loads((layout / "index.json").read_text())
+    (entry,) = [m for m in index["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == tag]
+    return json.loads((layout / "blobs" / "sha256" / entry["digest"].split(":")[1]).read_text())
+
+
+def test_oci_layout_is_valid_and_runs(pyjib: Pyjib, base_ref: str, tmp_path: Path, containers: Podman) -> None:
+    layout = tmp_path / "greet-layout"
+    result = pyjib("build", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", f"oci:{layout}:v1", "--tags", "stable")
+    index = check_layout(layout)
+    assert sorted(m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]) == ["stable", "v1"]
+    digest = index["manifests"][0]["digest"]
+    assert result.stdout.strip().splitlines()[-1] == f"{layout}@{digest}"
+    assert index["manifests"][0]["platform"] == {"architecture": "amd64", "os": "linux"}
+    skopeo = subprocess.run(["skopeo", "inspect", f"oci:{layout}:v1"], capture_output=True, text=True, check=True)
+    assert json.loads(skopeo.stdout)["Digest"] == digest
+    ran = containers.run(f"oci:{layout}:v1", ["--name", "layout"])
+    assert "Hello, layout!" in ran.stdout, ran.stderr
+
+
+def test_docker_archive_loads_and_runs(pyjib: Pyjib, base_ref: str, tmp_path: Path, containers: Podman) -> None:
+    archive = tmp_path / "greet.tar"
+    result = pyjib("build", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", f"docker-archive:{archive}")
+    with tarfile.open(archive) as tar:
+        (entry,) = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        assert entry["RepoTags"] == ["greet-cli:latest"]
+        config = json.load(tar.extractfile(entry["Config"]))  # type: ignore[arg-type]
+        assert len(entry["Layers"]) == len(config["rootfs"]["diff_ids"])
+    assert result.stdout.strip().endswith(f"{archive}@" + result.stdout.strip().split("@")[-1])
+    ran = containers.run(f"docker-archive:{archive}", ["--name", "archive"])
+    assert "Hello, archive!" in ran.stdout, ran.stderr
+
+
+def test_base_from_oci_layout_and_docker_archive(pyjib: Pyjib, base_layout: Path, tmp_path: Path) -> None:
+    from_layout = tmp_path / "from-layout"
+    pyjib("build", str(EXAMPLES / "greet-cli"), "--from", f"oci:{base_layout}:{base_image.TAG}", "--to", f"oci:{from_layout}")
+    base_archive = tmp_path / "base.tar"
+    subprocess.run(["skopeo", "copy", "--quiet", f"oci:{base_layout}:{base_image.TAG}", f"docker-archive:{base_archive}:base/python:3.11"],
+                   check=True, capture_output=True)
+    from_archive = tmp_path / "from-archive"
+    pyjib("build", str(EXAMPLES / "greet-cli"), "--from", f"docker-archive:{base_archive}", "--to", f"oci:{from_archive}")
+    check_layout(from_layout)
+    check_layout(from_archive)
+    # skopeo stores the base layer uncompressed in the archive, so the base layer differs, but pyjib's three layers do not.
+    assert _manifest(from_layout)["layers"][1:] == _manifest(from_archive)["layers"][1:]
+
+
+def _copy_with_other_metadata(source: Path, destination: Path, mtime: int, mode_bits: int) -> None:
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    for path in [destination, *destination.rglob("*")]:
+        if path.is_file():
+            os.chmod(path, mode_bits)
+        os.utime(path, (mtime, mtime))
+
+
+def test_same_inputs_give_the_same_digest(pyjib: Pyjib, base_ref: str, tmp_path: Path) -> None:
+    first, second = tmp_path / "one" / "greet-cli", tmp_path / "two" / "greet-cli"
+    _copy_with_other_metadata(EXAMPLES / "greet-cli", first, 1_000_000_000, 0o644)
+    _copy_with_other_metadata(EXAMPLES / "greet-cli", second, 1_700_000_000, 0o664)
+    out_one, out_two = tmp_path / "out-one", tmp_path / "out-two"
+    pyjib("build", str(first), "--from", base_ref, "--to", f"oci:{out_one}", env={"SOURCE_DATE_EPOCH": "1700000000"})
+    os.umask(0o077)
+    try:
+        pyjib("build", str(second), "--from", base_ref, "--to", f"oci:{out_two}", env={"SOURCE_DATE_EPOCH": "1700000000"})
+    finally:
+        os.umask(0o022)
+    index_one = json.loads((out_one / "index.json").read_text())
+    index_two = json.loads((out_two / "index.json").read_text())
+    assert index_one["manifests"][0]["digest"] == index_two["manifests"][0]["digest"]
+    config = json.loads((out_one / "blobs" / "sha256" / _manifest(out_one)["config"]["digest"].split(":")[1]).read_text())
+    assert config["created"] == "2023-11-14T22:13:20Z"
+    # creation-time changes the config and manifest, never a layer
+    out_three = tmp_path / "out-three"
+    pyjib("build", str(first), "--from", base_ref, "--to", f"oci:{out_three}", "--creation-time", "2024-05-01T12:00:00Z")
+    assert _manifest(out_three)["layers"] == _manifest(out_one)["layers"]
+    assert _manifest(out_three)["config"] != _manifest(out_one)["config"]
+
+
+def test_editing_one_py_file_changes_only_the_application_layer(pyjib: Pyjib, base_ref: str, tmp_path: Path) -> None:
+    project = tmp_path / "hello-web"
+    shutil.copytree(EXAMPLES / "hello-web", project)
+    before, after = tmp_path / "before", tmp_path / "after"
+    pyjib("build", str(project), "--from", base_ref, "--to", f"oci:{before}")
+    app = project / "src" / "hello_web" / "app.py"
+    app.write_text(app.read_text().replace('"Hi"', '"Hey"'))
+    pyjib("build", str(project), "--from", base_ref, "--to", f"oci:{after}")
+    old, new = _manifest(before)["layers"], _manifest(after)["layers"]
+    assert len(old) == len(new) == 4
+    assert old[:3] == new[:3], "base, dependencies and resources must not change"
+    assert old[3]["digest"] != new[3]["digest"]
+
+
+def test_pushing_again_uploads_only_the_changed_layer(pyjib: Pyjib, registry, base_ref: str, tmp_path: Path) -> None:
+    project = tmp_path / "hello-web"
+    shutil.copytree(EXAMPLES / "hello-web", project)
+    reference = f"{registry.host}/team/incremental:1"
+    first = pyjib("push", str(project), "--from", base_ref, "--to", reference)
+    assert "1 mounted" in first.stderr  # the base's layer is linked from its repository, not uploaded
+    unchanged = pyjib("push", str(project), "--from", base_ref, "--to", reference)
+    assert "0 uploaded" in unchanged.stderr
+    assert unchanged.stdout == first.stdout
+    app = project / "src" / "hello_web" / "app.py"
+    app.write_text(app.read_text() + "\n# a change\n")
+    changed = pyjib("push", str(project), "--from", base_ref, "--to", reference)
+    assert "2 uploaded" in changed.stderr  # the application layer and the config
+    assert changed.stdout != first.stdout

@@ -1,0 +1,133 @@
+"""Push each example to the real registry, read it back as a registry client would, and run it with podman."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import EXAMPLES, Pyjib, RegistryReader
+from tests.infra.podman import Podman
+from tests.infra.registry import Registry
+from tests.oci_checks import check_image, layer_members, read_layer_file
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def hello_web(pyjib: Pyjib, registry: Registry, base_ref: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    digest_file = tmp_path_factory.mktemp("digest") / "digest.txt"
+    result = pyjib("push", str(EXAMPLES / "hello-web"), "--from", base_ref, "--to", f"{registry.host}/team/hello-web:1.0",
+                   "--tags", "latest", "--digest-file", str(digest_file))
+    return {"stdout": result.stdout, "stderr": result.stderr, "digest": digest_file.read_text().strip()}
+
+
+def test_push_prints_reference_with_digest_last(hello_web: dict[str, str], registry: Registry) -> None:
+    last = hello_web["stdout"].strip().splitlines()[-1]
+    assert last == f"{registry.host}/team/hello-web@{hello_web['digest']}"
+    assert hello_web["digest"].startswith("sha256:") and len(hello_web["digest"]) == 71
+    assert "pyjib" in hello_web["stderr"]  # progress goes to stderr, not stdout
+    assert len(hello_web["stdout"].strip().splitlines()) == 1
+
+
+def test_registry_holds_a_valid_image_under_both_tags(hello_web: dict[str, str], registry_reader: RegistryReader) -> None:
+    repository = "team/hello-web"
+    assert sorted(registry_reader.tags(repository)) == ["1.0", "latest"]
+    data = registry_reader.manifest(repository, "1.0")
+    assert registry_reader.manifest(repository, "latest") == data
+    manifest, config = check_image(data, lambda digest: registry_reader.blob(repository, digest))
+    assert "sha256:" + __import__("hashlib").sha256(data).hexdigest() == hello_web["digest"]
+
+    comments = [h.get("created_by") for h in config["history"]]
+    assert comments[-3:] == ["pyjib: dependencies", "pyjib: resources", "pyjib: application"]
+    container = config["config"]
+    assert container["Entrypoint"] == ["/app/venv/bin/hello-web"]
+    assert container["User"] == "65532" and container["WorkingDir"] == "/home/nonroot"
+    assert container["ExposedPorts"] == {"8080/tcp": {}}
+    assert container["Labels"] == {"org.example.team": "platform"}
+    env = dict(e.split("=", 1) for e in container["Env"])
+    assert env["PATH"].startswith("/app/venv/bin:") and env["HELLO_GREETING"] == "Hello"
+    assert env["SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt"  # the base's Env is kept
+    annotations = manifest["annotations"]
+    assert annotations["org.opencontainers.image.title"] == "hello-web"
+    assert annotations["org.opencontainers.image.version"] == "1.0.0"
+    assert annotations["org.opencontainers.image.source"] == "https://example.invalid/hello-web"
+    assert annotations["org.opencontainers.image.base.name"].endswith("/distroless/python3:3.11-nonroot")
+
+
+def test_layers_hold_what_their_names_say(hello_web: dict[str, str], registry_reader: RegistryReader) -> None:
+    repository = "team/hello-web"
+    manifest = json.loads(registry_reader.manifest(repository, "1.0"))
+    dependencies, resources, application = (registry_reader.blob(repository, layer["digest"]) for layer in manifest["layers"][-3:])
+    site = "app/venv/lib/python3.11/site-packages"
+    deps = layer_members(dependencies)
+    assert f"{site}/flask/__init__.py" in deps and f"{site}/jinja2/__init__.py" in deps
+    assert not any("hello_web" in name for name in deps)
+    assert deps["app/venv/bin/python"].issym() and deps["app/venv/bin/python"].linkname == "/usr/bin/python3.11"
+    assert b"home = /usr/bin" in read_layer_file(dependencies, "app/venv/pyvenv.cfg")
+    res = layer_members(resources)
+    assert {f"{site}/hello_web/templates/index.html", f"{site}/hello_web/static/style.css"} <= set(res)
+    assert not any(name.endswith(".py") for name in res)
+    app = layer_members(application)
+    assert f"{site}/hello_web/app.py" in app and "app/venv/bin/hello-web" in app
+    assert any(name.endswith("hello_web-1.0.0.dist-info/RECORD") for name in app)
+    assert not any(name.endswith(".html") for name in app)
+    script = read_layer_file(application, "app/venv/bin/hello-web")
+    assert script.startswith(b"#!/app/venv/bin/python\n")
+    for layer in (dependencies, resources, application):
+        for member in layer_members(layer).values():
+            assert member.uid == 0 and member.gid == 0 and member.mtime == 1 and not member.islnk()
+
+
+def test_image_serves_its_page_as_nonroot(hello_web: dict[str, str], registry: Registry, containers: Podman) -> None:
+    port = 18000 + int(time.time()) % 1000
+    cid = containers.run_detached(f"{registry.host}/team/hello-web:1.0", env={"PORT": str(port)})
+    try:
+        body = health = css = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json()
+                body = httpx.get(f"http://127.0.0.1:{port}/", timeout=2).text
+                css = httpx.get(f"http://127.0.0.1:{port}/static/style.css", timeout=2).text
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert health == {"status": "ok", "uid": 65532, "prefix": "/app/venv"}, containers.logs(cid).stderr
+        assert body is not None and "Hello from hello-web on Python 3.11.2" in body
+        assert css is not None and "font-family" in css
+    finally:
+        containers.remove(cid)
+
+
+def test_setuptools_cli_runs_its_console_script(pyjib: Pyjib, registry: Registry, base_ref: str, containers: Podman) -> None:
+    reference = f"{registry.host}/tools/greet:0.3.0"
+    pyjib("push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", reference)
+    ran = containers.run(reference)
+    assert ran.returncode == 0, ran.stderr
+    click_version = ran.stdout.split("click ")[1].rstrip(")\n")
+    assert ran.stdout.strip() == f"Hello, container! (greet-cli 0.3.0, click {click_version})"
+    overridden = containers.run(reference, ["--name", "CI"])
+    assert "Hello, CI!" in overridden.stdout
+
+
+def test_python_m_and_metadata_work_in_the_image(pyjib: Pyjib, registry: Registry, base_ref: str, containers: Podman) -> None:
+    reference = f"{registry.host}/tools/greet-module:1"
+    pyjib("push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", reference,
+          "--entrypoint", '["/app/venv/bin/python"]', "--args", "-c pass")
+    code = (
+        "import importlib.metadata as m, sys, json;"
+        "print(json.dumps({'dists': sorted(d.metadata['Name'].lower() for d in m.distributions()),"
+        "'scripts': sorted(e.name for e in m.entry_points(group='console_scripts')),"
+        "'path': sys.path, 'stdlib_first': sys.path.index('/usr/lib/python3.11') < sys.path.index('/app/venv/lib/python3.11/site-packages')}))"
+    )
+    ran = containers.run(reference, ["-c", code])
+    assert ran.returncode == 0, ran.stderr
+    report = json.loads(ran.stdout)
+    assert {"click", "greet-cli"} <= set(report["dists"])
+    assert "greet" in report["scripts"]
+    assert report["stdlib_first"] is True
+    module = containers.run(reference, ["-m", "greet", "--name", "module"], entrypoint="/app/venv/bin/python")
+    assert "Hello, module!" in module.stdout, module.stderr

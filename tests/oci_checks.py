@@ -1,0 +1,105 @@
+"""Checks a registry or a runtime would make: the OCI JSON Schemas, and digests, sizes and diff_ids of every blob."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import posixpath
+import tarfile
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "shared" / "oci-image-spec-schema"
+SCHEMAS = {
+    "manifest": "image-manifest-schema.json",
+    "index": "image-index-schema.json",
+    "config": "config-schema.json",
+    "layout": "image-layout-schema.json",
+}
+
+
+@cache
+def _validator(kind: str) -> Any:
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+
+    def retrieve(uri: str) -> Resource[Any]:
+        # The schemas' ids are opencontainers.org URLs; each $ref names a file of the folder.
+        name = posixpath.basename(uri.split("#")[0])
+        if not name.endswith(".json"):
+            name += ".json"
+        return DRAFT4.create_resource(json.loads((SCHEMA_DIR / name).read_text()))
+
+    schema = json.loads((SCHEMA_DIR / SCHEMAS[kind]).read_text())
+    return jsonschema.Draft4Validator(schema, registry=Registry(retrieve=retrieve))  # type: ignore[call-arg]
+
+
+def validate(document: Any, kind: str) -> None:
+    """Validate against the OCI image-spec's own schema; skip (with the reason) where the schemas are absent."""
+    if not SCHEMA_DIR.is_dir():
+        pytest.skip(f"OCI image-spec schemas not found at {SCHEMA_DIR} (they are in CI's ../shared)")
+    errors = sorted(_validator(kind).iter_errors(document), key=str)
+    assert not errors, f"{kind} is not valid per the OCI schema: " + "; ".join(e.message for e in errors[:5])
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def check_image(manifest_bytes: bytes, read_blob: Callable[[str], bytes]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate a manifest and its config, and that every blob matches its descriptor and the config's diff_ids."""
+    manifest = json.loads(manifest_bytes)
+    validate(manifest, "manifest")
+    config_bytes = read_blob(manifest["config"]["digest"])
+    assert sha256(config_bytes) == manifest["config"]["digest"]
+    assert len(config_bytes) == manifest["config"]["size"]
+    config = json.loads(config_bytes)
+    validate(config, "config")
+    diff_ids = config["rootfs"]["diff_ids"]
+    assert len(diff_ids) == len(manifest["layers"])
+    for layer, diff_id in zip(manifest["layers"], diff_ids, strict=True):
+        blob = read_blob(layer["digest"])
+        assert sha256(blob) == layer["digest"], "layer digest mismatch"
+        assert len(blob) == layer["size"], "layer size mismatch"
+        uncompressed = gzip.decompress(blob) if layer["mediaType"].endswith("gzip") else blob
+        assert sha256(uncompressed) == diff_id, "diff_id mismatch"
+    assert len(config["history"]) >= len(manifest["layers"])
+    return manifest, config
+
+
+def layer_members(blob: bytes) -> dict[str, tarfile.TarInfo]:
+    import io
+
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        return {m.name: m for m in tar.getmembers()}
+
+
+def read_layer_file(blob: bytes, name: str) -> bytes:
+    import io
+
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        member = tar.extractfile(name)
+        assert member is not None, name
+        return member.read()
+
+
+def check_layout(layout: Path) -> dict[str, Any]:
+    """Validate an OCI layout: oci-layout, index.json and every image it names; return the index."""
+    validate(json.loads((layout / "oci-layout").read_text()), "layout")
+    index = json.loads((layout / "index.json").read_text())
+    validate(index, "index")
+
+    def read_blob(digest: str) -> bytes:
+        return (layout / "blobs" / "sha256" / digest.split(":")[1]).read_bytes()
+
+    for descriptor in index["manifests"]:
+        data = read_blob(descriptor["digest"])
+        assert sha256(data) == descriptor["digest"] and len(data) == descriptor["size"]
+        check_image(data, read_blob)
+    return index

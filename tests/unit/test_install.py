@@ -1,0 +1,54 @@
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pyjib.errors import InstallError
+from pyjib.install import Environment, check_wheel_paths, install_wheel, write_skeleton
+from pyjib.interpreter import Interpreter
+from pyjib.layering import split_resources
+from pyjib.platforms import Platform
+
+ENV = Environment(Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64")))
+
+
+def _wheel(path: Path, files: dict[str, str]) -> Path:
+    dist = "demo-1.0.dist-info"
+    files = {
+        **files,
+        f"{dist}/METADATA": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist}/entry_points.txt": "[console_scripts]\ndemo = demo:main\n",
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+        archive.writestr(f"{dist}/RECORD", "\n".join(f"{n},," for n in [*files, f"{dist}/RECORD"]) + "\n")
+    return path
+
+
+def test_install_into_the_environment_with_image_paths(tmp_path: Path) -> None:
+    wheel = _wheel(tmp_path / "demo-1.0-py3-none-any.whl", {"demo/__init__.py": "def main(): pass\n", "demo/templates/a.html": "<p>"})
+    staging, skeleton = tmp_path / "staging", tmp_path / "skeleton"
+    write_skeleton(skeleton, ENV)
+    install_wheel(wheel, staging, ENV)
+    site = staging / "app/venv/lib/python3.11/site-packages"
+    assert (site / "demo/__init__.py").is_file()
+    script = (staging / "app/venv/bin/demo").read_text()
+    assert script.startswith("#!/app/venv/bin/python\n")
+    assert (skeleton / "app/venv/bin/python").readlink() == Path("/usr/bin/python3.11")
+    assert (skeleton / "app/venv/bin/python3.11").readlink() == Path("python")
+    assert "home = /usr/bin" in (skeleton / "app/venv/pyvenv.cfg").read_text()
+    assert (site / "demo-1.0.dist-info/INSTALLER").read_text() == "pyjib\n"
+    resources = tmp_path / "resources"
+    assert split_resources(staging, resources, Path("app/venv/bin")) == 1
+    assert (resources / "app/venv/lib/python3.11/site-packages/demo/templates/a.html").is_file()
+    assert not (site / "demo/templates/a.html").exists() and (site / "demo/__init__.py").exists()
+
+
+@pytest.mark.parametrize("bad", ["../escape.py", "/etc/passwd", "demo/../../x", "C:/x"])
+def test_paths_outside_the_environment_are_refused(tmp_path: Path, bad: str) -> None:
+    with zipfile.ZipFile(tmp_path / "w.whl", "w") as archive:
+        archive.writestr(bad, "x")
+    with pytest.raises(InstallError, match="outside"):
+        check_wheel_paths(tmp_path / "w.whl")

@@ -1,0 +1,56 @@
+import pytest
+
+from pyjib.builder import expand_self_extras
+from pyjib.errors import ResolveError
+from pyjib.interpreter import Interpreter
+from pyjib.platforms import Platform
+from pyjib.resolve import parse_pylock, top_level_requirements
+from pyjib.wheelmeta import WheelMetadata
+
+ARM = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "arm64"))
+
+
+def test_markers_are_evaluated_for_the_image_not_the_host() -> None:
+    requires = [
+        "flask>=3",
+        'uvloop; platform_machine == "aarch64"',
+        'pywin32; sys_platform == "win32"',
+        'tomli; python_version < "3.11"',
+        'backport; python_full_version < "3.11.5"',
+        'newer; python_full_version >= "3.11.5"',
+        'gunicorn; extra == "server"',
+    ]
+    assert top_level_requirements(requires, [], ARM) == ["backport", "flask>=3", "uvloop"]
+    assert "gunicorn" in top_level_requirements(requires, ["Server"], ARM)
+
+
+def test_self_referencing_extras_are_expanded() -> None:
+    metadata = WheelMetadata("app", "1", ("a", 'b; extra == "web"', 'app[web]; extra == "all"', 'c; extra == "other"'), (), {})
+    kept, extras = expand_self_extras(metadata, ("all",))
+    assert extras == ("all", "web")
+    assert top_level_requirements(kept, extras, ARM) == ["a", "b"]
+
+
+def test_uv_platform_follows_glibc_and_arch() -> None:
+    assert ARM.uv_platform == "aarch64-manylinux_2_36"
+    amd = Interpreter("/usr/bin/python3", "3.13.5", "glibc", (2, 41), Platform("linux", "amd64"))
+    assert amd.uv_platform == "x86_64-manylinux_2_40"
+    assert Interpreter("/p", "3.12.1", "glibc", (2, 30), Platform("linux", "amd64")).uv_platform == "x86_64-manylinux_2_28"
+    assert Interpreter("/p", "3.12.1", "musl", (1, 2), Platform("linux", "arm64")).uv_platform == "aarch64-unknown-linux-musl"
+
+
+def test_pylock_parsing() -> None:
+    text = '''lock-version = "1.0"
+[[packages]]
+name = "MarkupSafe"
+version = "3.0.4"
+wheels = [{ url = "https://files.example/m/markupsafe-3.0.4-cp311-cp311-manylinux_2_17_x86_64.whl", hashes = { sha256 = "ab" } }]
+'''
+    (wheel,) = parse_pylock(text)
+    assert (wheel.name, wheel.version, wheel.sha256) == ("markupsafe", "3.0.4", "ab")
+    assert wheel.filename == "markupsafe-3.0.4-cp311-cp311-manylinux_2_17_x86_64.whl"
+
+
+def test_pylock_without_wheel_is_an_error() -> None:
+    with pytest.raises(ResolveError, match="docopt"):
+        parse_pylock('lock-version = "1.0"\n[[packages]]\nname = "docopt"\nversion = "0.6.2"\nsdist = { url = "x" }\n')
