@@ -103,7 +103,8 @@ def _environment_variables(base_env: list[str], environment: Environment, extra:
     return [f"{key}={value}" for key, value in variables.items()]
 
 
-def build_image(settings: Settings, *, cache: BlobCache, clients: ClientPool, log: Log) -> Build:
+def build_image(settings: Settings, *, cache: BlobCache, clients: ClientPool, log: Log, wheel: Path | None = None) -> Build:
+    """The image for settings; wheel, when given, is the project's already-built wheel (the hatch plugin builds it in-process)."""
     platform = parse_platform(settings.platform) if settings.platform else None
     log.info(f"reading base {settings.base}")
     base = open_base(settings.base, platform=platform, cache=cache, clients=clients)
@@ -113,8 +114,9 @@ def build_image(settings: Settings, *, cache: BlobCache, clients: ClientPool, lo
 
     with tempfile.TemporaryDirectory(prefix="pyjib-") as work_name:
         work = Path(work_name)
-        log.info(f"building the wheel of {settings.project_dir}")
-        wheel = build_wheel(settings.project_dir.resolve(), work / "wheel")
+        if wheel is None:
+            log.info(f"building the wheel of {settings.project_dir}")
+            wheel = build_wheel(settings.project_dir.resolve(), work / "wheel")
         project = read_wheel_metadata(wheel)
         requires, extras = expand_self_extras(project, settings.extras)
         requirements = top_level_requirements(requires, extras, interpreter)

@@ -10,12 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .builder import build_image
-from .cache import BlobCache, default_cache_dir
-from .errors import ConfigError, PyjibError
+from .api import publish
+from .cache import default_cache_dir
+from .errors import PyjibError
 from .log import Log
-from .publish import parse_target, push, write_archive, write_layout
-from .registry import ClientPool
 from .settings import OPTIONS, load_settings, options_from_table
 
 
@@ -93,46 +91,12 @@ def cli_options(namespace: argparse.Namespace) -> dict[str, Any]:
 
 def run(argv: Sequence[str]) -> int:
     namespace = make_parser().parse_args(argv)
-    log = Log(quiet=namespace.quiet)
-    project_dir = Path(namespace.project)
-    settings = load_settings(project_dir, cli_options(namespace))
-    if not settings.to:
-        raise ConfigError("no target: give --to (or `to` in [tool.pyjib])")
-    target = parse_target(settings.to)
-    if namespace.command == "push" and target.kind != "registry":
-        raise ConfigError(
-            f"push needs a registry reference such as registry.example.com/team/app:1.0, not {settings.to!r}; use `pyjib build` for {target.kind}:"
-        )
-    if namespace.command == "build" and target.kind == "registry":
-        raise ConfigError(f"build writes oci:DIR or docker-archive:FILE; to publish {settings.to} use `pyjib push`")
-
-    cache = BlobCache(namespace.cache_dir or default_cache_dir())
-    clients = ClientPool(frozenset(settings.insecure_registries))
-    try:
-        result = build_image(settings, cache=cache, clients=clients, log=log)
-        image = result.image
-        if target.kind == "registry":
-            assert target.reference is not None
-            reference = target.reference
-            tags = list(dict.fromkeys([reference.tag or "latest", *settings.tags]))
-            digest = push(image, reference, tags, clients, cache, log)
-            printed = f"{reference.repository_ref}@{digest}"
-        elif target.kind == "oci":
-            assert target.path is not None
-            tags = list(dict.fromkeys([target.tag or "latest", *settings.tags]))
-            digest = write_layout(image, target.path, tags)
-            printed = f"{target.path}@{digest}"
-        else:
-            assert target.path is not None
-            tags = list(dict.fromkeys(["latest", *settings.tags]))
-            digest = write_archive(image, target.path, [f"{result.project.name}:{tag}" for tag in tags])
-            printed = f"{target.path}@{digest}"
-    finally:
-        clients.close()
+    settings = load_settings(Path(namespace.project), cli_options(namespace))
+    published = publish(settings, mode=namespace.command, cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet))
     if namespace.digest_file:
         namespace.digest_file.parent.mkdir(parents=True, exist_ok=True)
-        namespace.digest_file.write_text(digest + "\n")
-    print(printed, flush=True)
+        namespace.digest_file.write_text(published.digest + "\n")
+    print(published.location, flush=True)
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from .cache import BlobCache
 from .errors import BaseImageError
+from .filesystem import MergedFilesystem
 from .image import Image
 from .platforms import Platform, platform_of_config
 
@@ -68,82 +69,18 @@ class Interpreter:
         )
 
 
-@dataclass
-class _MergedView:
-    kinds: dict[str, str]  # path -> "file" | "dir" | "link"
-    links: dict[str, str]
-    contents: dict[str, bytes]
-
-    def resolve(self, path: str, depth: int = 0) -> str | None:
-        """Resolve symlinks in every component of an absolute path, as the kernel would inside the image."""
-        if depth > 40:
-            return None
-        parts = [p for p in path.strip("/").split("/") if p]
-        current = ""
-        for index, part in enumerate(parts):
-            candidate = f"{current}/{part}" if current else part
-            if self.kinds.get(candidate) == "link":
-                target = self.links[candidate]
-                joined = target if target.startswith("/") else posixpath.join("/" + current, target)
-                rest = "/".join(parts[index + 1:])
-                return self.resolve(posixpath.normpath(posixpath.join(joined, rest)) if rest else posixpath.normpath(joined), depth + 1)
-            current = candidate
-        return current if current in self.kinds else None
+def _keep(path: str, size: int) -> bool:
+    return size <= _MAX_KEPT and _KEEP.match(path) is not None
 
 
-def _read_layers(image: Image) -> _MergedView:
-    view = _MergedView({}, {}, {})
-    for blob in image.layers:
-        try:
-            with tarfile.open(blob.fetch(), mode="r|*") as tar:
-                for member in tar:
-                    _apply(view, member, tar)
-        except tarfile.TarError as exc:
-            raise BaseImageError(f"a layer of the base ({blob.descriptor.digest}) is not a readable tar: {exc}") from exc
-    return view
+def _read_layers(image: Image) -> MergedFilesystem:
+    try:
+        return MergedFilesystem.read([blob.fetch() for blob in image.layers], keep=_keep)
+    except tarfile.TarError as exc:
+        raise BaseImageError(f"a layer of the base is not a readable tar: {exc}") from exc
 
 
-def _apply(view: _MergedView, member: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
-    name = posixpath.normpath(member.name.lstrip("./").lstrip("/")) if member.name not in (".", "./") else ""
-    if not name or name == ".":
-        return
-    directory, base = posixpath.split(name)
-    if base == ".wh..wh..opq":
-        prefix = directory + "/"
-        for key in [k for k in view.kinds if k.startswith(prefix)]:
-            _forget(view, key)
-        return
-    if base.startswith(".wh."):
-        removed = posixpath.join(directory, base[4:])
-        for key in [k for k in view.kinds if k == removed or k.startswith(removed + "/")]:
-            _forget(view, key)
-        return
-    _forget(view, name)
-    if member.issym():
-        view.kinds[name] = "link"
-        view.links[name] = member.linkname
-    elif member.isdir():
-        view.kinds[name] = "dir"
-    elif member.islnk():
-        target = posixpath.normpath(member.linkname.lstrip("./").lstrip("/"))
-        view.kinds[name] = view.kinds.get(target, "file")
-        if target in view.contents:
-            view.contents[name] = view.contents[target]
-    elif member.isreg():
-        view.kinds[name] = "file"
-        if _KEEP.match(name) and member.size <= _MAX_KEPT:
-            extracted = tar.extractfile(member)
-            if extracted is not None:
-                view.contents[name] = extracted.read()
-
-
-def _forget(view: _MergedView, key: str) -> None:
-    view.kinds.pop(key, None)
-    view.links.pop(key, None)
-    view.contents.pop(key, None)
-
-
-def _interpreter_path(config: dict[str, Any], view: _MergedView) -> str:
+def _interpreter_path(config: dict[str, Any], view: MergedFilesystem) -> str:
     container = config.get("config") or {}
     candidates = []
     for argv in (container.get("Entrypoint") or [], container.get("Cmd") or []):
@@ -152,7 +89,7 @@ def _interpreter_path(config: dict[str, Any], view: _MergedView) -> str:
     candidates += ["/usr/local/bin/python3", "/usr/bin/python3"]
     for candidate in candidates:
         resolved = view.resolve(candidate) if candidate.startswith("/") else None
-        if resolved and view.kinds.get(resolved) == "file":
+        if resolved and view.kind(resolved) == "file":
             return "/" + resolved
     raise BaseImageError(
         "the base image has no Python interpreter (looked for its entrypoint, /usr/local/bin/python3 and /usr/bin/python3); "
@@ -160,8 +97,8 @@ def _interpreter_path(config: dict[str, Any], view: _MergedView) -> str:
     )
 
 
-def _version(config: dict[str, Any], view: _MergedView, interpreter: str) -> str:
-    minors = {m.group(1) for path in view.kinds if (m := _STDLIB.match(path))}
+def _version(config: dict[str, Any], view: MergedFilesystem, interpreter: str) -> str:
+    minors = {m.group(1) for path in view.entries if (m := _STDLIB.match(path))}
     if not minors:
         raise BaseImageError("the base image has a python binary but no standard library (no lib/python3.X/os.py); choose a Python base image")
     env = dict(e.split("=", 1) for e in (config.get("config") or {}).get("Env") or [] if "=" in e)
@@ -187,13 +124,13 @@ def _version(config: dict[str, Any], view: _MergedView, interpreter: str) -> str
     raise BaseImageError(f"cannot tell the full version of {interpreter} in the base image; set PYTHON_VERSION in its Env")
 
 
-def _libc(view: _MergedView) -> tuple[str, tuple[int, int]]:
+def _libc(view: MergedFilesystem) -> tuple[str, tuple[int, int]]:
     for path, data in sorted(view.contents.items()):
         if path.endswith("libc.so.6"):
             found = re.search(rb"release version (\d+)\.(\d+)", data) or re.search(rb"GLIBC (\d+)\.(\d+)", data)
             if found:
                 return "glibc", (int(found.group(1)), int(found.group(2)))
-    if any(_MUSL.match(path) for path in view.kinds):
+    if any(_MUSL.match(path) for path in view.entries):
         return "musl", (1, 2)
     raise BaseImageError("cannot find the base image's C library (glibc's libc.so.6 or musl's loader); choose a Linux Python base")
 

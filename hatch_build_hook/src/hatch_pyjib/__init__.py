@@ -1,0 +1,1 @@
+"""hatch build -t container: pyjib as a hatch builder target."""

@@ -1,0 +1,84 @@
+"""From settings to a delivered image, shared by the CLI, the hatch plugin and the pytest plugin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .builder import Build, build_image
+from .cache import BlobCache, default_cache_dir
+from .errors import ConfigError
+from .log import SILENT, Log
+from .publish import Target, parse_target, push, write_archive, write_layout
+from .registry import ClientPool
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Published:
+    build: Build
+    digest: str
+    location: str  # REGISTRY/REPO@DIGEST for a push, PATH@DIGEST for a layout or archive
+
+
+def check_target(text: str | None, mode: Literal["build", "push", "any"]) -> Target:
+    """The target, checked against what the command promises before any work is done."""
+    if not text:
+        raise ConfigError("no target: give --to (or `to` in [tool.pyjib])")
+    target = parse_target(text)
+    if mode == "push" and target.kind != "registry":
+        raise ConfigError(
+            f"push needs a registry reference such as registry.example.com/team/app:1.0, not {text!r}; use `pyjib build` for {target.kind}:"
+        )
+    if mode == "build" and target.kind == "registry":
+        raise ConfigError(f"build writes oci:DIR or docker-archive:FILE; to publish {text} use `pyjib push`")
+    return target
+
+
+class Builder:
+    """Holds the cache and one registry client per host for a build and its deliveries."""
+
+    def __init__(self, settings: Settings, *, cache_dir: Path | None = None, log: Log = SILENT) -> None:
+        self.settings = settings
+        self.cache = BlobCache(cache_dir or default_cache_dir())
+        self.clients = ClientPool(frozenset(settings.insecure_registries))
+        self.log = log
+
+    def __enter__(self) -> Builder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.clients.close()
+
+    def build(self, wheel: Path | None = None) -> Build:
+        return build_image(self.settings, cache=self.cache, clients=self.clients, log=self.log, wheel=wheel)
+
+    def deliver(self, build: Build, target: Target) -> Published:
+        image, tags = build.image, list(self.settings.tags)
+        if target.reference is not None:
+            reference = target.reference
+            digest = push(image, reference, list(dict.fromkeys([reference.tag or "latest", *tags])), self.clients, self.cache, self.log)
+            return Published(build, digest, f"{reference.repository_ref}@{digest}")
+        assert target.path is not None
+        if target.kind == "oci":
+            digest = write_layout(image, target.path, list(dict.fromkeys([target.tag or "latest", *tags])))
+        else:
+            names = [f"{build.project.name}:{tag}" for tag in dict.fromkeys(["latest", *tags])]
+            digest = write_archive(image, target.path, names)
+        self.log.info(f"wrote {target.path}")
+        return Published(build, digest, f"{target.path}@{digest}")
+
+
+def publish(
+    settings: Settings,
+    *,
+    mode: Literal["build", "push", "any"] = "any",
+    cache_dir: Path | None = None,
+    log: Log = SILENT,
+    wheel: Path | None = None,
+) -> Published:
+    """Build the image for settings and deliver it to settings.to."""
+    target = check_target(settings.to, mode)
+    with Builder(settings, cache_dir=cache_dir, log=log) as builder:
+        return builder.deliver(builder.build(wheel), target)
