@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import subprocess
+import sys
 import tomllib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -97,7 +98,8 @@ def lock(requirements: list[str], interpreter: Interpreter) -> list[LockedWheel]
     if not requirements:
         return []
     command = [
-        _uv_binary(), "pip", "compile", "-", "--python-platform", interpreter.uv_platform,
+        # uv wants some interpreter to start from even when told the target's version: give it ours, not a PATH search.
+        _uv_binary(), "pip", "compile", "-", "--python", sys.executable, "--python-platform", interpreter.uv_platform,
         "--python-version", interpreter.version, "--only-binary", ":all:", "--format", "pylock.toml",
         "--no-header", "--quiet",
     ]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 import pytest
 
 from tests.conftest import EXAMPLES, Pyjib, RegistryReader
+from tests.helpers import free_port, get_when_up
 from tests.infra.podman import Podman
 from tests.infra.registry import Registry
 from tests.oci_checks import check_image, layer_members, read_layer_file
@@ -82,22 +82,13 @@ def test_layers_hold_what_their_names_say(hello_web: dict[str, str], registry_re
 
 
 def test_image_serves_its_page_as_nonroot(hello_web: dict[str, str], registry: Registry, containers: Podman) -> None:
-    port = 18000 + int(time.time()) % 1000
+    port = free_port()
     cid = containers.run_detached(f"{registry.host}/team/hello-web:1.0", env={"PORT": str(port)})
     try:
-        body = health = css = None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json()
-                body = httpx.get(f"http://127.0.0.1:{port}/", timeout=2).text
-                css = httpx.get(f"http://127.0.0.1:{port}/static/style.css", timeout=2).text
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        assert health == {"status": "ok", "uid": 65532, "prefix": "/app/venv"}, containers.logs(cid).stderr
-        assert body is not None and "Hello from hello-web on Python 3.11.2" in body
-        assert css is not None and "font-family" in css
+        health = get_when_up(f"http://127.0.0.1:{port}/health", containers, cid).json()
+        assert health == {"status": "ok", "uid": 65532, "prefix": "/app/venv"}
+        assert "Hello from hello-web on Python 3.11.2" in httpx.get(f"http://127.0.0.1:{port}/").text
+        assert "font-family" in httpx.get(f"http://127.0.0.1:{port}/static/style.css").text
     finally:
         containers.remove(cid)
 
