@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import EXAMPLES, Pyjib
@@ -125,3 +127,50 @@ def test_pushing_again_uploads_only_the_changed_layer(pyjib: Pyjib, registry, ba
     changed = pyjib("push", str(project), "--from", base_ref, "--to", reference)
     assert "2 uploaded" in changed.stderr  # the application layer and the config
     assert changed.stdout != first.stdout
+
+
+def test_base_index_is_narrowed_to_the_platform(pyjib: Pyjib, registry, base_ref: str, registry_reader, tmp_path: Path) -> None:
+    repository, tag = base_ref.split("/", 1)[1].split(":")
+    base_manifest = registry_reader.manifest(repository, tag)
+    # An arm64 entry that points at a different manifest: the helper image of an earlier push stands in for it.
+    other = tmp_path / "other"
+    pyjib("build", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", f"oci:{other}")
+    other_entry = json.loads((other / "index.json").read_text())["manifests"][0]
+    other_bytes = (other / "blobs" / "sha256" / other_entry["digest"].split(":")[1]).read_bytes()
+    other_manifest = json.loads(other_bytes)
+
+    def digest(data: bytes) -> str:
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest(other_bytes), "size": len(other_bytes),
+             "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest(base_manifest), "size": len(base_manifest),
+             "platform": {"architecture": "amd64", "os": "linux"}},
+        ],
+    }
+    client = httpx.Client(base_url=f"http://{registry.host}")
+    for blob in [other_manifest["config"], *other_manifest["layers"]]:
+        data = (other / "blobs" / "sha256" / blob["digest"].split(":")[1]).read_bytes()
+        upload = client.post(f"/v2/{repository}/blobs/uploads/").headers["location"]
+        assert client.put(f"{upload}&digest={blob['digest']}", content=data).status_code == 201
+    put = client.put(f"/v2/{repository}/manifests/{digest(other_bytes)}", content=other_bytes,
+                     headers={"content-type": "application/vnd.oci.image.manifest.v1+json"})
+    assert put.status_code == 201, put.text
+    put = client.put(f"/v2/{repository}/manifests/multi", content=json.dumps(index).encode(),
+                     headers={"content-type": "application/vnd.oci.image.index.v1+json"})
+    assert put.status_code == 201, put.text
+
+    out = tmp_path / "from-index"
+    pyjib("build", str(EXAMPLES / "greet-cli"), "--from", f"{registry.host}/{repository}:multi", "--to", f"oci:{out}")
+    manifest = _manifest(out)
+    assert manifest["annotations"]["org.opencontainers.image.base.digest"] == digest(base_manifest)
+    assert manifest["layers"][0] == json.loads(base_manifest)["layers"][0]
+
+    missing = pyjib("build", str(EXAMPLES / "greet-cli"), "--from", f"{registry.host}/{repository}:multi", "--platform", "linux/s390x",
+                    "--to", f"oci:{tmp_path / 'none'}", check=False)
+    assert missing.returncode == 2
+    assert "has no image for linux/s390x (it has: linux/arm64, linux/amd64)" in missing.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import httpx
 import pytest
@@ -55,6 +56,9 @@ def test_registry_holds_a_valid_image_under_both_tags(hello_web: dict[str, str],
     assert annotations["org.opencontainers.image.version"] == "1.0.0"
     assert annotations["org.opencontainers.image.source"] == "https://example.invalid/hello-web"
     assert annotations["org.opencontainers.image.base.name"].endswith("/distroless/python3:3.11-nonroot")
+    revision = subprocess.run(["git", "-C", str(EXAMPLES), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if revision.returncode == 0:  # the examples sit in this repository's git checkout
+        assert annotations["org.opencontainers.image.revision"] == revision.stdout.strip()
 
 
 def test_layers_hold_what_their_names_say(hello_web: dict[str, str], registry_reader: RegistryReader) -> None:
