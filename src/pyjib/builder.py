@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from .base import BaseImage, open_base
-from .cache import BlobCache
+from .cache import BlobCache, Records, cache_key
+from .digest import sha256_file
 from .errors import ConfigError
 from .image import Image
 from .install import Environment, install_all, install_wheel, write_skeleton
 from .interpreter import Interpreter, detect_interpreter
-from .layer import tree_layer
+from .layer import Layer, tree_layer
 from .layering import split_resources
 from .log import Log
 from .platforms import parse_platform
 from .registry import ClientPool
-from .resolve import download, lock, top_level_requirements
+from .resolve import LockedWheel, download, lock, top_level_requirements
 from .settings import Settings, creation_timestamp
 from .wheelbuild import build_wheel
 from .wheelmeta import WheelMetadata, read_wheel_metadata
@@ -103,7 +106,59 @@ def _environment_variables(base_env: list[str], environment: Environment, extra:
     return [f"{key}={value}" for key, value in variables.items()]
 
 
-def build_image(settings: Settings, *, cache: BlobCache, clients: ClientPool, log: Log, wheel: Path | None = None) -> Build:
+LAYER_RECIPE = "layers-1"  # bump when what goes into a layer changes, so cached layers are rebuilt
+
+
+def _cached_layer(record: dict[str, Any] | None, cache: BlobCache) -> Layer | None:
+    if not record or not cache.has(record["digest"]):
+        return None
+    return Layer(cache.path(record["digest"]), record["digest"], record["size"], record["diff_id"], record["media_type"])
+
+
+def _layer_record(layer: Layer) -> dict[str, Any]:
+    return {"digest": layer.digest, "size": layer.size, "diff_id": layer.diff_id, "media_type": layer.media_type}
+
+
+def dependency_layer(locked: list[LockedWheel], environment: Environment, cache: BlobCache) -> Layer:
+    """The environment and the third-party wheels installed in it; rebuilt only when a wheel or the interpreter changes."""
+    records = Records(cache.root, "layers")
+    interpreter = environment.interpreter
+    key = cache_key(LAYER_RECIPE, "dependencies", environment.prefix, interpreter.path, interpreter.version, sorted(w.sha256 for w in locked))
+    if layer := _cached_layer(records.get(key), cache):
+        return layer
+    wheels = download(locked, cache.root / "wheels")
+    with tempfile.TemporaryDirectory(prefix="pyjib-deps-") as work:
+        tree = Path(work)
+        write_skeleton(tree, environment)
+        install_all(wheels, tree, environment)
+        layer = tree_layer(tree, cache.blobs)
+    records.put(key, _layer_record(layer))
+    return layer
+
+
+def project_layers(wheel: Path, environment: Environment, cache: BlobCache) -> tuple[Layer | None, Layer]:
+    """The project's resources (None when it has none) and its application layer; rebuilt only when its wheel changes."""
+    records = Records(cache.root, "layers")
+    interpreter = environment.interpreter
+    key = cache_key(LAYER_RECIPE, "project", environment.prefix, interpreter.path, interpreter.version, sha256_file(wheel))
+    record = records.get(key)
+    if record and (application := _cached_layer(record["application"], cache)):
+        resources = _cached_layer(record["resources"], cache)
+        if record["resources"] is None or resources is not None:
+            return resources, application
+    with tempfile.TemporaryDirectory(prefix="pyjib-app-") as work:
+        installed, resources_tree = Path(work) / "application", Path(work) / "resources"
+        install_wheel(wheel, installed, environment)
+        moved = split_resources(installed, resources_tree, Path(environment.bin.lstrip("/")))
+        resources = tree_layer(resources_tree, cache.blobs) if moved else None  # as Jib does, an empty layer is left out
+        application = tree_layer(installed, cache.blobs)
+    records.put(key, {"application": _layer_record(application), "resources": _layer_record(resources) if resources else None})
+    return resources, application
+
+
+def build_image(
+    settings: Settings, *, cache: BlobCache, clients: ClientPool, log: Log, wheel: Path | None = None, refresh: bool = False
+) -> Build:
     """The image for settings; wheel, when given, is the project's already-built wheel (the hatch plugin builds it in-process)."""
     platform = parse_platform(settings.platform) if settings.platform else None
     log.info(f"reading base {settings.base}")
@@ -112,38 +167,33 @@ def build_image(settings: Settings, *, cache: BlobCache, clients: ClientPool, lo
     environment = Environment(interpreter)
     log.info(f"base has Python {interpreter.version} at {interpreter.path} for {interpreter.platform}")
 
-    with tempfile.TemporaryDirectory(prefix="pyjib-") as work_name:
-        work = Path(work_name)
-        if wheel is None:
-            log.info(f"building the wheel of {settings.project_dir}")
-            wheel = build_wheel(settings.project_dir.resolve(), work / "wheel")
-        project = read_wheel_metadata(wheel)
-        requires, extras = expand_self_extras(project, settings.extras)
-        requirements = top_level_requirements(requires, extras, interpreter)
-        log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform}")
-        locked = lock(requirements, interpreter)
-        wheels = download(locked, cache.root / "wheels")
+    if wheel is None:
+        log.info(f"building the wheel of {settings.project_dir}")
+        wheel = build_wheel(settings.project_dir, cache.root)
+    project = read_wheel_metadata(wheel)
+    requires, extras = expand_self_extras(project, settings.extras)
+    requirements = top_level_requirements(requires, extras, interpreter)
+    log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform}")
+    locked = lock(requirements, interpreter, cache.root, refresh=refresh)
 
-        dependencies, application, resources = work / "dependencies", work / "application", work / "resources"
-        write_skeleton(dependencies, environment)
-        install_all(wheels, dependencies, environment)
-        install_wheel(wheel, application, environment)
-        resources.mkdir()
-        split_resources(application, resources, Path(environment.bin.lstrip("/")))
+    # The two halves share nothing; compressing them at once uses both cores (zlib releases the GIL).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        dependencies_job = pool.submit(dependency_layer, locked, environment, cache)
+        resources, application = project_layers(wheel, environment, cache)
+        dependencies = dependencies_job.result()
 
-        created = creation_timestamp(settings.creation_time)
-        image = base.image
-        recipe = [
-            ("dependencies", dependencies, f"{len(locked)} distributions: " + ", ".join(f"{w.name}=={w.version}" for w in locked)),
-            ("resources", resources, f"non-code files of {project.name}"),
-            ("application", application, f"{project.name} {project.version}: code, metadata and scripts"),
-        ]
-        for name, tree, comment in recipe:
-            if name == "resources" and not any(p.is_file() for p in tree.rglob("*")):
-                continue  # as Jib does, an empty layer is left out
-            layer = tree_layer(tree, cache.blobs)
-            log.info(f"layer {name}: {layer.digest[:19]} ({layer.size} bytes)")
-            image = image.append_layer(layer, created_by=f"pyjib: {name}", comment=comment, created=created)
+    created = creation_timestamp(settings.creation_time)
+    image = base.image
+    recipe = [
+        ("dependencies", dependencies, f"{len(locked)} distributions: " + ", ".join(f"{w.name}=={w.version}" for w in locked)),
+        ("resources", resources, f"non-code files of {project.name}"),
+        ("application", application, f"{project.name} {project.version}: code, metadata and scripts"),
+    ]
+    for name, layer, comment in recipe:
+        if layer is None:
+            continue
+        log.info(f"layer {name}: {layer.digest[:19]} ({layer.size} bytes)")
+        image = image.append_layer(layer, created_by=f"pyjib: {name}", comment=comment, created=created)
 
     container = base.image.container_config
     labels = {**(container.get("Labels") or {}), **settings.labels}

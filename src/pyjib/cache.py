@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import json
 import os
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .digest import hex_of
 
@@ -61,3 +66,43 @@ class BlobCache:
 
     def put_bytes(self, digest: str, data: bytes) -> Path:
         return self.put_stream(digest, [data])
+
+
+def cache_key(*parts: object) -> str:
+    """A stable key for a recipe: the sha256 of its parts as canonical JSON."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+class Records:
+    """Small JSON records under cache/NAMESPACE/KEY.json, written atomically so concurrent builds never see half a record."""
+
+    def __init__(self, root: Path, namespace: str) -> None:
+        self.directory = root / namespace
+
+    def get(self, key: str, max_age: float | None = None) -> Any:
+        path = self.directory / f"{key}.json"
+        try:
+            if max_age is not None and time.time() - path.stat().st_mtime > max_age:
+                return None
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, value: Any) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=".record-")
+        with os.fdopen(fd, "w") as f:
+            json.dump(value, f, sort_keys=True)
+        os.replace(tmp_name, self.directory / f"{key}.json")
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes, for work two builds must not do at once (creating one build environment)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -14,7 +14,7 @@ import sys
 import tomllib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
@@ -22,6 +22,7 @@ from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from .cache import Records, cache_key
 from .errors import ResolveError
 from .interpreter import Interpreter
 
@@ -93,10 +94,29 @@ def _explain_uv_failure(stderr: str, interpreter: Interpreter) -> str:
     return f"cannot resolve the dependencies for {target}: {(cause or first).removeprefix('cause: ')}"
 
 
-def lock(requirements: list[str], interpreter: Interpreter) -> list[LockedWheel]:
-    """One wheel for each distribution the requirements need in the image."""
+RESOLUTION_TTL = 24 * 3600  # re-resolve daily, so new releases arrive without a lock file; --refresh forces it
+
+
+def _index_settings() -> dict[str, str]:
+    """Environment that changes what the resolver sees, so it is part of the cache key."""
+    return {k: v for k, v in sorted(os.environ.items()) if k.startswith(("UV_", "PIP_INDEX", "PIP_EXTRA_INDEX", "PIP_FIND_LINKS"))}
+
+
+def lock(requirements: list[str], interpreter: Interpreter, cache_root: Path | None = None, refresh: bool = False) -> list[LockedWheel]:
+    """One wheel for each distribution the requirements need in the image; cached a day per requirements and target."""
     if not requirements:
         return []
+    records = Records(cache_root, "resolutions") if cache_root else None
+    key = cache_key("resolution-1", requirements, interpreter.uv_platform, interpreter.version, _index_settings())
+    if records and not refresh and (cached := records.get(key, max_age=RESOLUTION_TTL)) is not None:
+        return [LockedWheel(**entry) for entry in cached]
+    wheels = _resolve(requirements, interpreter)
+    if records:
+        records.put(key, [asdict(w) for w in wheels])
+    return wheels
+
+
+def _resolve(requirements: list[str], interpreter: Interpreter) -> list[LockedWheel]:
     command = [
         # uv wants some interpreter to start from even when told the target's version: give it ours, not a PATH search.
         _uv_binary(), "pip", "compile", "-", "--python", sys.executable, "--python-platform", interpreter.uv_platform,

@@ -1,55 +1,156 @@
-"""Build the project's own wheel through PEP 517, with whatever backend the project names."""
+"""Build the project's own wheel through PEP 517, with whatever backend the project names.
+
+Two caches make the edit-build loop cheap: the build environment is kept while [build-system] is unchanged (as a
+virtual environment under the cache, created once with uv), and the wheel itself is kept while the project's files
+and git state are unchanged.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 import build
-import build.env
 import pyproject_hooks
 
+from .cache import cache_key, file_lock
 from .errors import BuildError
 
+RECIPE = "build-env-1"
+# Folders that are never part of a wheel's inputs: VCS data, caches, virtual environments and build outputs.
+_SKIPPED_DIRS = frozenset({
+    ".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    "node_modules", "dist", "build",
+})
+_DEFAULT_BUILD_SYSTEM = {"requires": ["setuptools>=40.8.0"], "build-backend": "setuptools.build_meta:__legacy__"}
 
-def _uv_available() -> bool:
+
+def _uv() -> str:
     try:
         import uv
 
-        return bool(uv.find_uv_bin())
+        return str(uv.find_uv_bin())
     except (ImportError, FileNotFoundError):
-        return shutil.which("uv") is not None
+        found = shutil.which("uv")
+        if not found:
+            raise BuildError("uv is needed to create build environments: pip install uv") from None
+        return found
 
 
 def _quiet_runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
-    """Run a backend hook, keeping its chatter off our stdout; show it only when the hook fails."""
+    """Run a backend hook, keeping its chatter off our stdout; show the last line only when the hook fails."""
     try:
         pyproject_hooks.quiet_subprocess_runner(cmd, cwd, extra_environ)
     except subprocess.CalledProcessError as exc:
         output = (exc.output or b"").decode("utf-8", "replace").strip().splitlines()
-        tail = output[-1] if output else "no output"
-        raise BuildError(f"the build backend failed: {tail}") from exc
+        raise BuildError(f"the build backend failed: {output[-1] if output else 'no output'}") from exc
 
 
-def build_wheel(project_dir: Path, out_dir: Path) -> Path:
-    """The project's wheel, built in an isolated environment (uv installs the backend when available, as it is faster)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    installer: Literal["uv", "pip"] = "uv" if _uv_available() else "pip"
+def build_system(project_dir: Path) -> dict[str, Any]:
+    path = project_dir / "pyproject.toml"
+    table: dict[str, Any] = {}
+    if path.is_file():
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("build-system") or {}
+    if not table.get("build-backend"):
+        return {**_DEFAULT_BUILD_SYSTEM, **{k: v for k, v in table.items() if k == "requires"}}
+    return table
+
+
+def _run(command: list[str], what: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        raise BuildError(f"{what} failed: {lines[-1] if lines else 'no output'}")
+
+
+def _install(environment: Path, requirements: Sequence[str]) -> None:
+    if requirements:
+        _run([_uv(), "pip", "install", "--quiet", "--python", str(environment / "bin" / "python"), *requirements],
+             f"installing the build requirements {', '.join(requirements)}")
+
+
+def build_environment(project_dir: Path, cache_root: Path) -> Path:
+    """A virtual environment holding the project's build requirements, made once per [build-system] and reused."""
+    system = build_system(project_dir)
+    requires = sorted(system.get("requires") or [])
+    # Per project: dynamic build requirements (setup_requires, say) differ between projects with one [build-system].
+    key = cache_key(RECIPE, str(project_dir), requires, system.get("build-backend"), system.get("backend-path"), sys.version)
+    environment = cache_root / "build-envs" / key[:32]
+    ready = environment / ".pyjib-ready"
+    if ready.is_file():
+        return environment
+    with file_lock(environment.with_suffix(".lock")):
+        if ready.is_file():  # another build made it while we waited
+            return environment
+        shutil.rmtree(environment, ignore_errors=True)
+        _run([_uv(), "venv", "--quiet", "--python", sys.executable, str(environment)], "creating a build environment")
+        _install(environment, requires)
+        builder = build.ProjectBuilder(project_dir, python_executable=str(environment / "bin" / "python"), runner=_quiet_runner)
+        # Backends may ask for more at build time (setuptools' wheel); those are installed once, with the environment.
+        _install(environment, sorted(builder.get_requires_for_build("wheel")))
+        ready.write_text("")
+    return environment
+
+
+def _files(project_dir: Path) -> Iterator[Path]:
+    for directory, dirs, files in os.walk(project_dir):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            yield Path(directory) / name
+
+
+def _git_state(project_dir: Path) -> str:
+    """What git contributes to a build (versions from tags, as setuptools-scm and hatch-vcs read them)."""
     try:
-        with build.env.DefaultIsolatedEnv(installer=installer) as env:
-            builder = build.ProjectBuilder.from_isolated_env(env, project_dir, runner=_quiet_runner)
-            env.install(builder.build_system_requires)
-            env.install(builder.get_requires_for_build("wheel"))
-            return Path(builder.build("wheel", out_dir))
+        result = subprocess.run(["git", "-C", str(project_dir), "describe", "--tags", "--long", "--always", "--dirty"],
+                                capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def project_fingerprint(project_dir: Path) -> str:
+    """A hash of everything that can change the project's wheel: its files' paths, bytes and exec bits, git state, SOURCE_DATE_EPOCH."""
+    digest = hashlib.sha256()
+    for path in _files(project_dir):
+        if path.is_symlink() or not path.is_file():
+            continue
+        digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
+        digest.update(b"x" if os.access(path, os.X_OK) else b"-")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest.update(_git_state(project_dir).encode() + b"\0" + os.environ.get("SOURCE_DATE_EPOCH", "").encode())
+    return digest.hexdigest()
+
+
+def build_wheel(project_dir: Path, cache_root: Path) -> Path:
+    """The project's wheel, from the cache when nothing that goes into it changed, else built with the reused environment."""
+    project_dir = project_dir.resolve()
+    key = cache_key(RECIPE, str(project_dir), project_fingerprint(project_dir), build_system(project_dir))
+    out_dir = cache_root / "project-wheels" / key[:32]
+    existing = sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []
+    if existing:
+        return existing[0]
+    try:
+        environment = build_environment(project_dir, cache_root)
+        builder = build.ProjectBuilder(project_dir, python_executable=str(environment / "bin" / "python"), runner=_quiet_runner)
+        staging = out_dir.with_name(out_dir.name + f".{os.getpid()}.tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        wheel = Path(builder.build("wheel", staging))
     except BuildError as exc:
-        raise BuildError(
-            f"building the wheel of {project_dir} failed ({exc}); run `{Path(sys.executable).name} -m build --wheel {project_dir}` to see the whole log"
-        ) from exc
+        raise BuildError(f"building the wheel of {project_dir} failed ({exc}); run `python -m build --wheel {project_dir}` to see the whole log") from exc
     except build.BuildException as exc:
         raise BuildError(f"cannot build the wheel of {project_dir}: {exc}") from exc
     except build.BuildBackendException as exc:
         raise BuildError(f"the build backend of {project_dir} failed: {exc.exception}") from exc
+    try:
+        os.replace(staging, out_dir)
+    except OSError:  # a concurrent build stored the same wheel first
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir / wheel.name
