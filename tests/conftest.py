@@ -92,6 +92,10 @@ class RegistryReader:
             return []
         return list(response.json().get("tags") or [])
 
+    def image_tags(self, repository: str) -> list[str]:
+        """Tags of images, leaving out pyjib's fleet cache records."""
+        return sorted(t for t in self.tags(repository) if not t.startswith("pyjib-cache-"))
+
     def repositories(self) -> list[str]:
         return list(self.client.get("/v2/_catalog").json().get("repositories") or [])
 

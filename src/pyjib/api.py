@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from . import fleetcache
 from .builder import Build, build_image
-from .cache import BlobCache, default_cache_dir
+from .cache import BlobCache, Records, cache_key, default_cache_dir
 from .errors import ConfigError
 from .log import SILENT, Log
 from .publish import Target, parse_target, push, write_archive, write_layout
+from .reference import Reference
 from .registry import ClientPool
 from .settings import Settings
 
@@ -51,14 +53,28 @@ class Builder:
     def __exit__(self, *exc: object) -> None:
         self.clients.close()
 
-    def build(self, wheel: Path | None = None) -> Build:
-        return build_image(self.settings, cache=self.cache, clients=self.clients, log=self.log, wheel=wheel)
+    def build(self, wheel: Path | None = None, fleet: Target | None = None) -> Build:
+        """The image; fleet names the registry target whose fleet cache may be used (when the settings allow it)."""
+        repository = fleet.reference if fleet is not None and self.settings.registry_cache else None
+        return build_image(self.settings, cache=self.cache, clients=self.clients, log=self.log, wheel=wheel, fleet=repository)
+
+    def _store_fleet_entry(self, build: Build, reference: Reference) -> None:
+        """Record the build's dependencies in the registry once per repository (a local marker remembers it was done)."""
+        entry = build.fleet_entry
+        if entry is None or not self.settings.registry_cache:
+            return
+        stored = Records(self.cache.root, "fleet-stored")
+        marker = cache_key(entry.key, reference.repository_ref)
+        if stored.get(marker) is None:
+            fleetcache.store(self.clients, reference, entry.key, entry.record, self.cache)
+            stored.put(marker, {"tag": fleetcache.tag_for(entry.key)})
 
     def deliver(self, build: Build, target: Target) -> Published:
         image, tags = build.image, list(self.settings.tags)
         if target.reference is not None:
             reference = target.reference
             digest = push(image, reference, list(dict.fromkeys([reference.tag or "latest", *tags])), self.clients, self.cache, self.log)
+            self._store_fleet_entry(build, reference)
             return Published(build, digest, f"{reference.repository_ref}@{digest}")
         assert target.path is not None
         if target.kind == "oci":
@@ -81,4 +97,4 @@ def publish(
     """Build the image for settings and deliver it to settings.to."""
     target = check_target(settings.to, mode)
     with Builder(settings, cache_dir=cache_dir, log=log) as builder:
-        return builder.deliver(builder.build(wheel), target)
+        return builder.deliver(builder.build(wheel, fleet=target if target.kind == "registry" else None), target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,22 +13,31 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from . import fleetcache
 from .base import BaseImage, open_base
 from .cache import BlobCache, Records, cache_key
+from .descriptor import Descriptor
 from .digest import sha256_file
 from .errors import ConfigError
-from .image import Image
-from .install import Environment, install_all, install_wheel, write_skeleton
-from .interpreter import Interpreter, detect_interpreter
+from .image import Blob, Image
+from .install import PREFIX, Environment, install_all, install_wheel, write_skeleton
+from .interpreter import Interpreter, cached_interpreter, detect_interpreter, remember_interpreter
 from .layer import Layer, tree_layer
 from .layering import split_resources
 from .log import Log
 from .platforms import parse_platform
+from .reference import Reference
 from .registry import ClientPool
-from .resolve import LockedWheel, download, lock, top_level_requirements
+from .resolve import LockedWheel, download, index_settings, lock, top_level_requirements
 from .settings import Settings, creation_timestamp
 from .wheelbuild import build_wheel
 from .wheelmeta import WheelMetadata, read_wheel_metadata
+
+
+@dataclass(frozen=True)
+class FleetEntry:
+    key: str
+    record: fleetcache.FleetRecord
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,7 @@ class Build:
     base: BaseImage
     interpreter: Interpreter
     project: WheelMetadata
+    fleet_entry: FleetEntry | None = None  # what to store in the registry's fleet cache after a push
 
 
 def expand_self_extras(metadata: WheelMetadata, extras: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
@@ -106,7 +117,8 @@ def _environment_variables(base_env: list[str], environment: Environment, extra:
     return [f"{key}={value}" for key, value in variables.items()]
 
 
-LAYER_RECIPE = "layers-1"  # bump when what goes into a layer changes, so cached layers are rebuilt
+LAYER_RECIPE = "layers-1"
+FLEET_RECIPE = "fleet-1"  # bump when what goes into a layer changes, so cached layers are rebuilt
 
 
 def _cached_layer(record: dict[str, Any] | None, cache: BlobCache) -> Layer | None:
@@ -119,11 +131,19 @@ def _layer_record(layer: Layer) -> dict[str, Any]:
     return {"digest": layer.digest, "size": layer.size, "diff_id": layer.diff_id, "media_type": layer.media_type}
 
 
+def _dependency_key(locked: list[LockedWheel], environment: Environment) -> str:
+    interpreter = environment.interpreter
+    return cache_key(LAYER_RECIPE, "dependencies", environment.prefix, interpreter.path, interpreter.version, sorted(w.sha256 for w in locked))
+
+
+def cached_dependency_layer(locked: list[LockedWheel], environment: Environment, cache: BlobCache) -> Layer | None:
+    return _cached_layer(Records(cache.root, "layers").get(_dependency_key(locked, environment)), cache)
+
+
 def dependency_layer(locked: list[LockedWheel], environment: Environment, cache: BlobCache) -> Layer:
     """The environment and the third-party wheels installed in it; rebuilt only when a wheel or the interpreter changes."""
     records = Records(cache.root, "layers")
-    interpreter = environment.interpreter
-    key = cache_key(LAYER_RECIPE, "dependencies", environment.prefix, interpreter.path, interpreter.version, sorted(w.sha256 for w in locked))
+    key = _dependency_key(locked, environment)
     if layer := _cached_layer(records.get(key), cache):
         return layer
     wheels = download(locked, cache.root / "wheels")
@@ -156,40 +176,90 @@ def project_layers(wheel: Path, environment: Environment, cache: BlobCache) -> t
     return resources, application
 
 
+def fleet_key(base: BaseImage, project: WheelMetadata, extras: tuple[str, ...]) -> str:
+    """What the fleet cache record depends on, all known before the base is read or anything is resolved."""
+    return cache_key(FLEET_RECIPE, LAYER_RECIPE, PREFIX, base.image.config_descriptor().digest, sorted(project.requires_dist),
+                     sorted(extras), index_settings())
+
+
+def _remote_layer_blob(record: dict[str, Any], repository: Reference, clients: ClientPool, cache: BlobCache) -> Blob:
+    descriptor = Descriptor(record["media_type"], record["digest"], record["size"])
+    client = clients.get(repository.registry)
+    return Blob(descriptor, lambda: client.fetch_blob(repository.repository, descriptor.digest, cache), origin=repository)
+
+
 def build_image(
-    settings: Settings, *, cache: BlobCache, clients: ClientPool, log: Log, wheel: Path | None = None, refresh: bool = False
+    settings: Settings,
+    *,
+    cache: BlobCache,
+    clients: ClientPool,
+    log: Log,
+    wheel: Path | None = None,
+    refresh: bool = False,
+    fleet: Reference | None = None,
 ) -> Build:
-    """The image for settings; wheel, when given, is the project's already-built wheel (the hatch plugin builds it in-process)."""
+    """The image for settings.
+
+    wheel, when given, is the project's already-built wheel (the hatch plugin builds it in-process). fleet, when given,
+    is the repository whose fleet cache record is consulted when local caches miss.
+    """
     platform = parse_platform(settings.platform) if settings.platform else None
     log.info(f"reading base {settings.base}")
     base = open_base(settings.base, platform=platform, cache=cache, clients=clients)
-    interpreter = detect_interpreter(base.image, cache)
-    environment = Environment(interpreter)
-    log.info(f"base has Python {interpreter.version} at {interpreter.path} for {interpreter.platform}")
-
     if wheel is None:
         log.info(f"building the wheel of {settings.project_dir}")
         wheel = build_wheel(settings.project_dir, cache.root)
     project = read_wheel_metadata(wheel)
     requires, extras = expand_self_extras(project, settings.extras)
-    requirements = top_level_requirements(requires, extras, interpreter)
-    log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform}")
-    locked = lock(requirements, interpreter, cache.root, refresh=refresh)
+
+    key = fleet_key(base, project, extras)
+    interpreter = cached_interpreter(base.image, cache)
+    record = None
+    if fleet is not None and not refresh and interpreter is None:
+        record = fleetcache.load(clients, fleet, key, cache)
+        if record is not None:
+            log.info(f"fleet cache hit in {fleet.repository_ref}: skipping base inspection, resolution and dependency install")
+            interpreter = record.interpreter
+            remember_interpreter(base.image, cache, interpreter)
+    if interpreter is None:
+        interpreter = detect_interpreter(base.image, cache)
+    environment = Environment(interpreter)
+    log.info(f"base has Python {interpreter.version} at {interpreter.path} for {interpreter.platform}")
+
+    if record is not None:
+        locked = record.locked
+    else:
+        requirements = top_level_requirements(requires, extras, interpreter)
+        log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform}")
+        locked = lock(requirements, interpreter, cache.root, refresh=refresh)
 
     # The two halves share nothing; compressing them at once uses both cores (zlib releases the GIL).
+    local_dependencies = cached_dependency_layer(locked, environment, cache)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        dependencies_job = pool.submit(dependency_layer, locked, environment, cache)
+        dependencies_job = None
+        if local_dependencies is None and record is None:
+            dependencies_job = pool.submit(dependency_layer, locked, environment, cache)
         resources, application = project_layers(wheel, environment, cache)
-        dependencies = dependencies_job.result()
+        if dependencies_job is not None:
+            local_dependencies = dependencies_job.result()
+    if local_dependencies is not None:
+        dependency_blob, diff_id = Blob.of_layer(local_dependencies), local_dependencies.diff_id
+        dependency_record = fleetcache.layer_record(local_dependencies)
+    else:
+        assert record is not None and fleet is not None
+        dependency_record = record.dependency_layer
+        dependency_blob, diff_id = _remote_layer_blob(dependency_record, fleet, clients, cache), dependency_record["diff_id"]
+    to_store = None if record else fleetcache.FleetRecord(interpreter, locked, dependency_record, time.time())
 
     created = creation_timestamp(settings.creation_time)
     image = base.image
     recipe = [
-        ("dependencies", dependencies, f"{len(locked)} distributions: " + ", ".join(f"{w.name}=={w.version}" for w in locked)),
+        ("dependencies", None, f"{len(locked)} distributions: " + ", ".join(f"{w.name}=={w.version}" for w in locked)),
         ("resources", resources, f"non-code files of {project.name}"),
         ("application", application, f"{project.name} {project.version}: code, metadata and scripts"),
     ]
-    for name, layer, comment in recipe:
+    image = image.append_blob(dependency_blob, diff_id, created_by="pyjib: dependencies", comment=recipe[0][2], created=created)
+    for name, layer, comment in recipe[1:]:
         if layer is None:
             continue
         log.info(f"layer {name}: {layer.digest[:19]} ({layer.size} bytes)")
@@ -207,4 +277,4 @@ def build_image(
         Labels=labels or None,
     )
     image = image.with_created(created).with_annotations(_annotations(settings, project, base, created))
-    return Build(image, base, interpreter, project)
+    return Build(image, base, interpreter, project, FleetEntry(key, to_store) if to_store else None)

@@ -70,13 +70,17 @@ class Image:
 
     # --- steps -------------------------------------------------------------------------------------
     def append_layer(self, layer: Layer, *, created_by: str, comment: str, created: str | None) -> Image:
+        return self.append_blob(Blob.of_layer(layer), layer.diff_id, created_by=created_by, comment=comment, created=created)
+
+    def append_blob(self, blob: Blob, diff_id: str, *, created_by: str, comment: str, created: str | None) -> Image:
+        """Add a layer that may live only in a registry so far (the fleet cache's dependency layer)."""
         config = copy.deepcopy(self.config)
-        config.setdefault("rootfs", {"type": "layers", "diff_ids": []})["diff_ids"].append(layer.diff_id)
+        config.setdefault("rootfs", {"type": "layers", "diff_ids": []})["diff_ids"].append(diff_id)
         entry: dict[str, Any] = {"created_by": created_by, "comment": comment}
         if created:
             entry["created"] = created
         config.setdefault("history", []).append(entry)
-        return replace(self, config=config, layers=(*self.layers, Blob.of_layer(layer)))
+        return replace(self, config=config, layers=(*self.layers, blob))
 
     def with_container_config(self, **fields: Any) -> Image:
         """Set keys of the config's "config" object; None removes a key."""

@@ -12,6 +12,7 @@ import posixpath
 import re
 import tarfile
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from .cache import BlobCache
@@ -135,22 +136,37 @@ def _libc(view: MergedFilesystem) -> tuple[str, tuple[int, int]]:
     raise BaseImageError("cannot find the base image's C library (glibc's libc.so.6 or musl's loader); choose a Linux Python base")
 
 
-def detect_interpreter(image: Image, cache: BlobCache) -> Interpreter:
-    """The base's interpreter, cached by the digest of the base's config (which names every layer's diff_id)."""
-    key = image.config_descriptor().digest.split(":", 1)[1]
-    record = cache.root / "interpreters" / f"{key}.json"
+def _record_path(image: Image, cache: BlobCache) -> Path:
+    # The config's digest names every layer's diff_id, so it identifies the base's files.
+    return cache.root / "interpreters" / f"{image.config_descriptor().digest.split(':', 1)[1]}.json"
+
+
+def cached_interpreter(image: Image, cache: BlobCache) -> Interpreter | None:
+    record = _record_path(image, cache)
     if record.is_file():
         try:
             return Interpreter.from_json(json.loads(record.read_text()))
         except (ValueError, KeyError, TypeError):
             pass
-    view = _read_layers(image)
-    path = _interpreter_path(image.config, view)
-    libc, libc_version = _libc(view)
-    interpreter = Interpreter(path, _version(image.config, view, path), libc, libc_version, platform_of_config(image.config))
+    return None
+
+
+def remember_interpreter(image: Image, cache: BlobCache, interpreter: Interpreter) -> None:
+    record = _record_path(image, cache)
     record.parent.mkdir(parents=True, exist_ok=True)
     tmp = record.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(interpreter.to_json()))
     tmp.replace(record)
+
+
+def detect_interpreter(image: Image, cache: BlobCache) -> Interpreter:
+    """The base's interpreter, from the local cache or by reading the base's layers."""
+    if (known := cached_interpreter(image, cache)) is not None:
+        return known
+    view = _read_layers(image)
+    path = _interpreter_path(image.config, view)
+    libc, libc_version = _libc(view)
+    interpreter = Interpreter(path, _version(image.config, view, path), libc, libc_version, platform_of_config(image.config))
+    remember_interpreter(image, cache, interpreter)
     return interpreter
 

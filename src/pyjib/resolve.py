@@ -97,7 +97,7 @@ def _explain_uv_failure(stderr: str, interpreter: Interpreter) -> str:
 RESOLUTION_TTL = 24 * 3600  # re-resolve daily, so new releases arrive without a lock file; --refresh forces it
 
 
-def _index_settings() -> dict[str, str]:
+def index_settings() -> dict[str, str]:
     """Environment that changes what the resolver sees, so it is part of the cache key."""
     return {k: v for k, v in sorted(os.environ.items()) if k.startswith(("UV_", "PIP_INDEX", "PIP_EXTRA_INDEX", "PIP_FIND_LINKS"))}
 
@@ -107,7 +107,7 @@ def lock(requirements: list[str], interpreter: Interpreter, cache_root: Path | N
     if not requirements:
         return []
     records = Records(cache_root, "resolutions") if cache_root else None
-    key = cache_key("resolution-1", requirements, interpreter.uv_platform, interpreter.version, _index_settings())
+    key = cache_key("resolution-1", requirements, interpreter.uv_platform, interpreter.version, index_settings())
     if records and not refresh and (cached := records.get(key, max_age=RESOLUTION_TTL)) is not None:
         return [LockedWheel(**entry) for entry in cached]
     wheels = _resolve(requirements, interpreter)

@@ -36,6 +36,7 @@ OPTIONS: dict[str, str] = {
     "insecure-registries": "list",
     "platform": "str",
     "extras": "list",
+    "registry-cache": "bool",
 }
 
 
@@ -57,6 +58,7 @@ class Settings:
     insecure_registries: tuple[str, ...] = ()
     platform: str | None = None
     extras: tuple[str, ...] = ()
+    registry_cache: bool = True  # keep a fleet cache record in the target repository (see fleetcache.py)
 
 
 def read_pyproject(project_dir: Path) -> dict[str, Any]:
@@ -78,6 +80,10 @@ def _coerce(name: str, kind: str, value: Any, where: str) -> Any:
     def bad(expected: str) -> ConfigError:
         return ConfigError(f"{where}: {name} must be {expected}, not {value!r}")
 
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
     if kind == "str":
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise bad("a string")

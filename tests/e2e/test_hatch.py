@@ -71,7 +71,7 @@ def test_target_table_wins_and_push_sends_it_to_the_registry(base_ref: str, regi
                             timeout=600)
     assert result.returncode == 0, result.stderr + result.stdout
     assert f"{registry.host}/hatch/hello-web@sha256:" in result.stdout + result.stderr
-    assert registry_reader.tags("hatch/hello-web") == ["2"]
+    assert registry_reader.image_tags("hatch/hello-web") == ["2"]
     manifest = json.loads(registry_reader.manifest("hatch/hello-web", "2"))
     config = json.loads(registry_reader.blob("hatch/hello-web", manifest["config"]["digest"]))
     assert config["config"]["ExposedPorts"] == {"9090/tcp": {}}  # the target table overrides [tool.pyjib] ports = ["8080"]

@@ -174,3 +174,35 @@ def test_base_index_is_narrowed_to_the_platform(pyjib: Pyjib, registry, base_ref
                     "--to", f"oci:{tmp_path / 'none'}", check=False)
     assert missing.returncode == 2
     assert "has no image for linux/s390x (it has: linux/arm64, linux/amd64)" in missing.stderr
+
+
+def test_fresh_runner_uses_the_fleet_cache_in_the_registry(pyjib: Pyjib, registry, registry_reader, base_ref: str, tmp_path: Path,
+                                                           containers: Podman) -> None:
+    project = tmp_path / "hello-web"
+    shutil.copytree(EXAMPLES / "hello-web", project)
+    reference = f"{registry.host}/team/fleet:1"
+    first = pyjib("push", str(project), "--from", base_ref, "--to", reference, "--cache-dir", str(tmp_path / "runner-1"))
+    cache_tags = [t for t in registry_reader.tags("team/fleet") if t.startswith("pyjib-cache-")]
+    assert len(cache_tags) == 1
+    record = json.loads(registry_reader.manifest("team/fleet", cache_tags[0]))
+    assert record["config"]["mediaType"] == "application/vnd.pyjib.cache.v1+json"
+
+    app = project / "src" / "hello_web" / "app.py"
+    app.write_text(app.read_text().replace('"Hi"', '"Fleet"'))
+    second = pyjib("push", str(project), "--from", base_ref, "--to", reference, "--cache-dir", str(tmp_path / "runner-2"))
+    assert "fleet cache hit" in second.stderr
+    assert "resolving" not in second.stderr  # neither resolved, nor installed, nor compressed
+    assert "2 uploaded" in second.stderr  # the application layer and the config
+    old = json.loads(registry_reader.manifest("team/fleet", first.stdout.strip().split("@")[1]))
+    new = json.loads(registry_reader.manifest("team/fleet", "1"))
+    assert old["layers"][:3] == new["layers"][:3] and old["layers"][3] != new["layers"][3]
+    assert record["layers"][0]["digest"] == new["layers"][1]["digest"]  # the record names the dependency layer
+    ran = containers.run(reference, ["-c", "import flask, hello_web.app; print(hello_web.app.app.name)"], entrypoint="/app/venv/bin/python")
+    assert ran.stdout.strip() == "hello_web.app", ran.stderr
+
+    # With the registry cache off, a fresh runner does the work itself and leaves no record.
+    with (project / "pyproject.toml").open("a") as f:
+        f.write("registry-cache = false\n")  # appended to [tool.pyjib], the file's last table
+    third = pyjib("push", str(project), "--from", base_ref, "--to", f"{registry.host}/team/nofleet:1", "--cache-dir", str(tmp_path / "r3"))
+    assert "fleet cache" not in third.stderr and "resolving" in third.stderr
+    assert not [t for t in registry_reader.tags("team/nofleet") if t.startswith("pyjib-cache-")]

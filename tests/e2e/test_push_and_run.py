@@ -35,7 +35,7 @@ def test_push_prints_reference_with_digest_last(hello_web: dict[str, str], regis
 
 def test_registry_holds_a_valid_image_under_both_tags(hello_web: dict[str, str], registry_reader: RegistryReader) -> None:
     repository = "team/hello-web"
-    assert sorted(registry_reader.tags(repository)) == ["1.0", "latest"]
+    assert registry_reader.image_tags(repository) == ["1.0", "latest"]
     data = registry_reader.manifest(repository, "1.0")
     assert registry_reader.manifest(repository, "latest") == data
     manifest, config = check_image(data, lambda digest: registry_reader.blob(repository, digest))
