@@ -60,6 +60,14 @@ def base_ref(registry: Registry, base_layout: Path) -> str:
 
 
 @pytest.fixture(scope="session")
+def multiarch_base_ref(registry: Registry) -> str:
+    """An index of the amd64 and arm64 bases, as distroless publishes them."""
+    reference = f"{registry.host}/distroless/python3:{base_image.MULTI_TAG}"
+    base_image.push_with_skopeo(base_image.multiarch_layout(), reference, base_image.MULTI_TAG)
+    return reference
+
+
+@pytest.fixture(scope="session")
 def containers(tmp_path_factory: pytest.TempPathFactory) -> podman.Podman:
     if not podman.available():
         pytest.fail("podman and runc are needed for the end-to-end tests; .ci/run installs them")

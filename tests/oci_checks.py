@@ -98,8 +98,17 @@ def check_layout(layout: Path) -> dict[str, Any]:
     def read_blob(digest: str) -> bytes:
         return (layout / "blobs" / "sha256" / digest.split(":")[1]).read_bytes()
 
-    for descriptor in index["manifests"]:
+    def check_entry(descriptor: dict[str, Any]) -> None:
         data = read_blob(descriptor["digest"])
         assert sha256(data) == descriptor["digest"] and len(data) == descriptor["size"]
-        check_image(data, read_blob)
+        if descriptor["mediaType"] == "application/vnd.oci.image.index.v1+json":
+            inner = json.loads(data)
+            validate(inner, "index")
+            for child in inner["manifests"]:
+                check_entry(child)
+        else:
+            check_image(data, read_blob)
+
+    for descriptor in index["manifests"]:
+        check_entry(descriptor)
     return index

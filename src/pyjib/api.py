@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from . import fleetcache
+from . import fleetcache, layout
 from .builder import Build, build_image
 from .cache import BlobCache, Records, cache_key, default_cache_dir
 from .errors import ConfigError
 from .log import SILENT, Log
-from .publish import Target, parse_target, push, write_archive, write_layout
+from .publish import Target, parse_target, push, push_index, write_archive, write_layout
 from .reference import Reference
-from .registry import ClientPool
+from .registry import Access, ClientPool, login_registry
 from .settings import Settings
 
 
@@ -24,7 +24,7 @@ class Published:
     location: str  # REGISTRY/REPO@DIGEST for a push, PATH@DIGEST for a layout or archive
 
 
-def check_target(text: str | None, mode: Literal["build", "push", "any"]) -> Target:
+def check_target(text: str | None, mode: Literal["build", "push", "any"], platforms: int = 1) -> Target:
     """The target, checked against what the command promises before any work is done."""
     if not text:
         raise ConfigError("no target: give --to (or `to` in [tool.pyjib])")
@@ -35,16 +35,22 @@ def check_target(text: str | None, mode: Literal["build", "push", "any"]) -> Tar
         )
     if mode == "build" and target.kind == "registry":
         raise ConfigError(f"build writes oci:DIR or docker-archive:FILE; to publish {text} use `pyjib push`")
+    if target.kind == "docker-archive" and platforms > 1:
+        raise ConfigError("a docker-archive holds one platform; for several platforms write oci:DIR or push to a registry")
     return target
 
 
 class Builder:
     """Holds the cache and one registry client per host for a build and its deliveries."""
 
-    def __init__(self, settings: Settings, *, cache_dir: Path | None = None, log: Log = SILENT) -> None:
+    def __init__(self, settings: Settings, *, cache_dir: Path | None = None, log: Log = SILENT, access: Access | None = None) -> None:
         self.settings = settings
         self.cache = BlobCache(cache_dir or default_cache_dir())
-        self.clients = ClientPool(frozenset(settings.insecure_registries))
+        access = access or Access()
+        self.clients = ClientPool(
+            frozenset(settings.insecure_registries), ca_certs=access.ca_certs, username=access.username, password=access.password,
+            login_registry=login_registry(settings.to, settings.base),
+        )
         self.log = log
 
     def __enter__(self) -> Builder:
@@ -58,32 +64,53 @@ class Builder:
         repository = fleet.reference if fleet is not None and self.settings.registry_cache else None
         return build_image(self.settings, cache=self.cache, clients=self.clients, log=self.log, wheel=wheel, fleet=repository)
 
-    def _store_fleet_entry(self, build: Build, reference: Reference) -> None:
-        """Record the build's dependencies in the registry once per repository (a local marker remembers it was done)."""
-        entry = build.fleet_entry
-        if entry is None or not self.settings.registry_cache:
+    def _store_fleet_entries(self, build: Build, reference: Reference) -> None:
+        """Record each platform's lower layers in the registry, once per repository (a local marker remembers it was done)."""
+        if not self.settings.registry_cache:
             return
         stored = Records(self.cache.root, "fleet-stored")
-        marker = cache_key(entry.key, reference.repository_ref)
-        if stored.get(marker) is None:
-            fleetcache.store(self.clients, reference, entry.key, entry.record, self.cache)
-            stored.put(marker, {"tag": fleetcache.tag_for(entry.key)})
+        for entry in (p.fleet_entry for p in build.images):
+            if entry is None:
+                continue
+            marker = cache_key(entry.key, reference.repository_ref)
+            if stored.get(marker) is None:
+                fleetcache.store(self.clients, reference, entry.key, entry.record, self.cache)
+                stored.put(marker, {"tag": fleetcache.tag_for(entry.key)})
 
     def deliver(self, build: Build, target: Target) -> Published:
-        image, tags = build.image, list(self.settings.tags)
+        tags = list(self.settings.tags)
         if target.reference is not None:
             reference = target.reference
-            digest = push(image, reference, list(dict.fromkeys([reference.tag or "latest", *tags])), self.clients, self.cache, self.log)
-            self._store_fleet_entry(build, reference)
+            tags = list(dict.fromkeys([reference.tag or "latest", *tags]))
+            if build.is_index:
+                # Every platform's image goes up by digest first; the index, and then its tags, only after all of them.
+                for platform_image in build.images:
+                    push(platform_image.image, reference, [], self.clients, self.cache, self.log)
+                index = build.index(platform_annotations(build))
+                client = self.clients.get(reference.registry)
+                digest = push_index(client, reference.repository, index.index_bytes(), [], tags)
+            else:
+                digest = push(build.image, reference, tags, self.clients, self.cache, self.log)
+            self._store_fleet_entries(build, reference)
             return Published(build, digest, f"{reference.repository_ref}@{digest}")
         assert target.path is not None
         if target.kind == "oci":
-            digest = write_layout(image, target.path, list(dict.fromkeys([target.tag or "latest", *tags])))
+            names = list(dict.fromkeys([target.tag or "latest", *tags]))
+            if build.is_index:
+                digest = layout.write_index(target.path, build.index(platform_annotations(build)), names).digest
+            else:
+                digest = write_layout(build.image, target.path, names)
         else:
             names = [f"{build.project.name}:{tag}" for tag in dict.fromkeys(["latest", *tags])]
-            digest = write_archive(image, target.path, names)
+            digest = write_archive(build.image, target.path, names)
         self.log.info(f"wrote {target.path}")
         return Published(build, digest, f"{target.path}@{digest}")
+
+
+def platform_annotations(build: Build) -> dict[str, str]:
+    """The index carries the image's own annotations (title, version, revision...), without the per-platform base ones."""
+    first = build.image.annotations
+    return {k: v for k, v in first.items() if not k.startswith("org.opencontainers.image.base.")}
 
 
 def publish(
@@ -93,8 +120,9 @@ def publish(
     cache_dir: Path | None = None,
     log: Log = SILENT,
     wheel: Path | None = None,
+    access: Access | None = None,
 ) -> Published:
     """Build the image for settings and deliver it to settings.to."""
-    target = check_target(settings.to, mode)
-    with Builder(settings, cache_dir=cache_dir, log=log) as builder:
+    target = check_target(settings.to, mode, len(settings.platforms))
+    with Builder(settings, cache_dir=cache_dir, log=log, access=access) as builder:
         return builder.deliver(builder.build(wheel, fleet=target if target.kind == "registry" else None), target)

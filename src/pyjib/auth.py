@@ -1,89 +1,77 @@
-"""Registry credentials and authentication challenges."""
+"""Registry credentials as values, and the parsing of WWW-Authenticate challenges (RFC 7235)."""
 
 from __future__ import annotations
 
-import base64
-import json
-import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
-
-from .errors import ConfigError
-from .reference import DOCKER_HUB
-
-_HUB_CONFIG_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Credentials:
+    """A login for one registry: a username and password, or an identity token (an OAuth2 refresh token)."""
+
     username: str
-    password: str
+    password: str = field(repr=False)
     source: str  # where they came from, for error messages; never the secret itself
+    identity_token: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # keep secrets out of logs and tracebacks
-        return f"Credentials(username={self.username!r}, source={self.source!r})"
+        kind = ", identity token" if self.identity_token else ""
+        return f"Credentials(username={self.username!r}, source={self.source!r}{kind})"
+
+    __str__ = __repr__
 
 
 @dataclass(frozen=True)
 class Challenge:
-    scheme: str  # "bearer" or "basic"
+    scheme: str  # lower case: "bearer", "basic", ...
     params: dict[str, str]
 
 
-_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+# RFC 7230 token characters, and a quoted-string with backslash escapes.
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_SCHEME = re.compile(rf"\s*({_TOKEN})")
+# A bare value should be a token; servers also send URLs unquoted, so anything up to a space or comma is taken.
+_PARAM = re.compile(rf'\s*({_TOKEN})\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))', re.DOTALL)
+_TOKEN68 = re.compile(r"\s*[A-Za-z0-9\-._~+/]+=*\s*(?=,|$)")
+_SEPARATORS = re.compile(r"[\s,]*")
+_COMMA = re.compile(r"\s*,")
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def parse_challenges(header: str) -> list[Challenge]:
+    """Every challenge in a WWW-Authenticate header, in order. Never raises: garbage is skipped."""
+    challenges: list[Challenge] = []
+    pos = 0
+    while True:
+        separators = _SEPARATORS.match(header, pos)
+        pos = separators.end() if separators else pos
+        if pos >= len(header):
+            return challenges
+        scheme = _SCHEME.match(header, pos)
+        if scheme is None:  # not a token: skip one character and look again
+            pos += 1
+            continue
+        params: dict[str, str] = {}
+        pos = scheme.end()
+        if token68 := _TOKEN68.match(header, pos):  # e.g. "Negotiate abc==": a blob, not parameters
+            pos = token68.end()
+        while param := _PARAM.match(header, pos):
+            quoted, bare = param.group(2), param.group(3)
+            params.setdefault(param.group(1).lower(), _ESCAPE.sub(r"\1", quoted) if quoted is not None else bare)
+            pos = param.end()
+            comma = _COMMA.match(header, pos)
+            if comma is None or not _PARAM.match(header, comma.end()):
+                break  # what follows the comma is the next challenge's scheme
+            pos = comma.end()
+        challenges.append(Challenge(scheme.group(1).lower(), params))
 
 
 def parse_challenge(header: str) -> Challenge:
-    """Parse a WWW-Authenticate header such as: Bearer realm="https://auth/token",service="reg",scope="..."."""
-    scheme, _, rest = header.strip().partition(" ")
-    params = {m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _PARAM.finditer(rest)}
-    return Challenge(scheme.lower(), params)
-
-
-def docker_config_path() -> Path:
-    if directory := os.environ.get("DOCKER_CONFIG"):
-        return Path(directory) / "config.json"
-    return Path.home() / ".docker" / "config.json"
-
-
-def _config_keys(registry: str) -> tuple[str, ...]:
-    if registry == DOCKER_HUB:
-        return _HUB_CONFIG_KEYS
-    return (registry, f"https://{registry}", f"http://{registry}", f"https://{registry}/v1/", f"https://{registry}/v2/")
-
-
-def credentials_from_docker_config(registry: str, path: Path | None = None) -> Credentials | None:
-    """Credentials stored under `auths` in a Docker config.json, by any of the keys Docker writes."""
-    path = path or docker_config_path()
-    if not path.is_file():
-        return None
-    try:
-        auths = json.loads(path.read_text()).get("auths") or {}
-    except (OSError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; fix or remove the file") from exc
-    for key in _config_keys(registry):
-        entry = auths.get(key)
-        if not isinstance(entry, dict):
-            continue
-        source = f"{path} (auths[{key!r}])"
-        if entry.get("auth"):
-            try:
-                username, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"the auth entry for {key} in {path} is not base64 of user:password") from exc
-            return Credentials(username, password, source)
-        if entry.get("username") and entry.get("password"):
-            return Credentials(entry["username"], entry["password"], source)
-    return None
-
-
-def credentials_from_environment() -> Credentials | None:
-    username, password = os.environ.get("PYJIB_USERNAME"), os.environ.get("PYJIB_PASSWORD")
-    if username and password:
-        return Credentials(username, password, "PYJIB_USERNAME/PYJIB_PASSWORD")
-    return None
-
-
-def find_credentials(registry: str) -> Credentials | None:
-    return credentials_from_environment() or credentials_from_docker_config(registry)
+    """The challenge pyjib answers: Bearer if offered, else Basic, else the first one."""
+    challenges = parse_challenges(header)
+    for wanted in ("bearer", "basic"):
+        for challenge in challenges:
+            if challenge.scheme == wanted:
+                return challenge
+    return challenges[0] if challenges else Challenge("", {})

@@ -1,37 +1,38 @@
-"""The build: base + the project's wheel and its dependencies, laid out in layers, as an Image value."""
+"""The build: the project's wheel and its dependencies, laid out in layers on the base, for each target platform."""
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from . import fleetcache
 from .base import BaseImage, open_base
-from .cache import BlobCache, Records, cache_key
-from .descriptor import Descriptor
+from .bytecode import compiler_for
+from .cache import BlobCache, cache_key
+from .dependencies import LAYER_RECIPE, NamedLayer, dependency_layers, environment_layer, project_layers
 from .digest import sha256_file
-from .errors import ConfigError
-from .image import Blob, Image
-from .install import PREFIX, Environment, install_all, install_wheel, write_skeleton
+from .errors import ResolveError
+from .grouping import check_layer_count
+from .image import Blob, Image, ImageIndex
+from .imageconfig import container_config, image_annotations
+from .indexes import IndexConfig, index_config
+from .install import PREFIX, Environment
 from .interpreter import Interpreter, cached_interpreter, detect_interpreter, remember_interpreter
-from .layer import Layer, tree_layer
-from .layering import split_resources
+from .lockfiles import find_lock, read_lock
 from .log import Log
-from .platforms import parse_platform
+from .platforms import Platform, parse_platform
 from .reference import Reference
 from .registry import ClientPool
-from .resolve import LockedWheel, download, index_settings, lock, top_level_requirements
+from .resolve import LockedWheel, lock, top_level_requirements
 from .settings import Settings, creation_timestamp
 from .wheelbuild import build_wheel
 from .wheelmeta import WheelMetadata, read_wheel_metadata
+
+FLEET_RECIPE = "fleet-2"
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,30 @@ class FleetEntry:
 
 
 @dataclass(frozen=True)
-class Build:
+class PlatformImage:
     image: Image
     base: BaseImage
     interpreter: Interpreter
-    project: WheelMetadata
+    locked: tuple[LockedWheel, ...] = ()
     fleet_entry: FleetEntry | None = None  # what to store in the registry's fleet cache after a push
+
+
+@dataclass(frozen=True)
+class Build:
+    project: WheelMetadata
+    images: tuple[PlatformImage, ...]
+
+    @property
+    def image(self) -> Image:
+        """The image of a single-platform build (the first platform's for an index)."""
+        return self.images[0].image
+
+    @property
+    def is_index(self) -> bool:
+        return len(self.images) > 1
+
+    def index(self, annotations: dict[str, str]) -> ImageIndex:
+        return ImageIndex(tuple(p.image for p in self.images), annotations)
 
 
 def expand_self_extras(metadata: WheelMetadata, extras: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
@@ -57,9 +76,8 @@ def expand_self_extras(metadata: WheelMetadata, extras: tuple[str, ...]) -> tupl
         for line in metadata.requires_dist:
             requirement = Requirement(line)
             if canonicalize_name(requirement.name) == metadata.name:
-                extra_markers = {canonicalize_name(e) for e in chosen | {""}}
                 marker = requirement.marker
-                if marker is None or any(marker.evaluate({"extra": e}) for e in extra_markers):
+                if marker is None or any(marker.evaluate({"extra": e}) for e in chosen | {""}):
                     grown |= {canonicalize_name(e) for e in requirement.extras}
                 continue
             kept.append(line)
@@ -68,124 +86,122 @@ def expand_self_extras(metadata: WheelMetadata, extras: tuple[str, ...]) -> tupl
         chosen = grown
 
 
-def entrypoint_for(settings: Settings, project: WheelMetadata, environment: Environment) -> list[str]:
-    if settings.entrypoint:
-        return list(settings.entrypoint)
-    if settings.module:
-        return [environment.python, "-m", settings.module]
-    scripts = project.console_scripts
-    if len(scripts) == 1:
-        return [f"{environment.bin}/{scripts[0]}"]
-    if scripts:
-        raise ConfigError(
-            f"{project.name} has several console scripts ({', '.join(scripts)}); choose one with entrypoint = "
-            f'["{environment.bin}/{scripts[0]}"] or set module'
-        )
-    raise ConfigError(f"{project.name} has no console script; set module (run as python -m MODULE) or entrypoint in [tool.pyjib]")
+@dataclass(frozen=True)
+class Sources:
+    """Where dependencies come from, settled once per build: the indexes, and the lock file if the project has one."""
+
+    indexes: IndexConfig
+    lock_path: Path | None
+
+    def identity(self) -> list[object]:
+        lock_digest = sha256_file(self.lock_path) if self.lock_path else None
+        return [self.indexes.cache_identity(), lock_digest]
 
 
-def _git(project_dir: Path, *args: str) -> str | None:
-    try:
-        result = subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+def fleet_key(base: BaseImage, project: WheelMetadata, settings: Settings, extras: tuple[str, ...], sources: Sources) -> str:
+    """What a fleet cache record depends on, all known before the base is read or anything is resolved."""
+    return cache_key(FLEET_RECIPE, LAYER_RECIPE, PREFIX, base.image.config_descriptor().digest, sorted(project.requires_dist),
+                     sorted(extras), sources.identity(), settings.bytecode, [g.__dict__ for g in settings.layers],
+                     settings.layer_threshold_mb, settings.only_binary)
 
 
-def _annotations(settings: Settings, project: WheelMetadata, base: BaseImage, created: str) -> dict[str, str]:
-    annotations = {
-        "org.opencontainers.image.title": project.name,
-        "org.opencontainers.image.version": project.version,
-        "org.opencontainers.image.created": created,
+def locked_wheels(requirements: list[str], interpreter: Interpreter, settings: Settings, sources: Sources, cache: BlobCache,
+                  refresh: bool) -> list[LockedWheel]:
+    """The wheels to install: exactly the lock's when the project has one (every hash checked), else a fresh resolution."""
+    project_dir = settings.project_dir.resolve()
+    if sources.lock_path is None:
+        return lock(requirements, interpreter, cache.root, indexes=sources.indexes, only_binary=settings.only_binary,
+                    project_dir=project_dir, refresh=refresh)
+    found = read_lock(sources.lock_path, interpreter)
+    if isinstance(found, dict):  # a requirements file with hashes: choose each pin's wheel for the image, then check its hash
+        pins = [f"{name}=={version}" for name, (version, _hashes) in sorted(found.items())]
+        wheels = lock(pins, interpreter, cache.root, indexes=sources.indexes, only_binary=True, project_dir=project_dir,
+                      refresh=refresh, no_deps=True)
+        for wheel in wheels:
+            if wheel.sha256 not in found[wheel.name][1]:
+                raise ResolveError(f"{wheel.filename} has sha256 {wheel.sha256}, which {sources.lock_path} does not allow; "
+                                   "update the lock's hashes if this release is the one you want")
+    else:
+        wheels = found
+    locked_names = {w.name for w in wheels}
+    for requirement in requirements:
+        name = canonicalize_name(Requirement(requirement).name)
+        if name not in locked_names:
+            raise ResolveError(f"{settings.project_dir.name} requires {name}, which {sources.lock_path} does not pin; update the lock")
+    return wheels
+
+
+def _blob(layer: NamedLayer, cache: BlobCache, fleet: Reference | None, clients: ClientPool) -> Blob:
+    """The layer's bytes from the local cache, or, for a layer known only from the fleet record, from the registry."""
+    if cache.has(layer.descriptor.digest) or fleet is None:
+        return layer.local_blob(cache)
+    client = clients.get(fleet.registry)
+    return Blob(layer.descriptor, lambda: client.fetch_blob(fleet.repository, layer.descriptor.digest, cache), origin=fleet)
+
+
+def _lower_layers(
+    base: BaseImage, project: WheelMetadata, settings: Settings, extras: tuple[str, ...], requires: list[str], sources: Sources,
+    cache: BlobCache, clients: ClientPool, log: Log, refresh: bool, fleet: Reference | None,
+) -> tuple[Interpreter, list[NamedLayer], list[LockedWheel], FleetEntry | None]:
+    """The environment and dependency layers: from the fleet record when local caches know nothing, else built (or cached)."""
+    key = fleet_key(base, project, settings, extras, sources)
+    interpreter = cached_interpreter(base.image, cache)
+    if fleet is not None and not refresh and interpreter is None:
+        record = fleetcache.load(clients, fleet, key, cache)
+        if record is not None:
+            log.info(f"fleet cache hit in {fleet.repository_ref}: skipping base inspection, resolution and dependency install")
+            remember_interpreter(base.image, cache, record.interpreter)
+            return record.interpreter, [NamedLayer.from_json(layer) for layer in record.layers], record.locked, None
+    if interpreter is None:
+        interpreter = detect_interpreter(base.image, cache)
+    log.info(f"base has Python {interpreter.version} at {interpreter.path} for {interpreter.platform}")
+    environment = Environment(interpreter)
+    requirements = top_level_requirements(requires, extras, interpreter)
+    if sources.lock_path:
+        log.info(f"installing what {sources.lock_path.name} pins, for {interpreter.uv_platform}")
+    else:
+        log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform} from {sources.indexes.source}")
+    locked = locked_wheels(requirements, interpreter, settings, sources, cache, refresh)
+    compiler = compiler_for(interpreter.version, settings.bytecode)
+    layers = [environment_layer(environment, cache),
+              *dependency_layers(locked, environment, compiler, cache, settings.layers, settings.layer_threshold_mb * 1_000_000,
+                                 sources.indexes)]
+    record = fleetcache.FleetRecord(interpreter, locked, [layer.to_json() for layer in layers], time.time())
+    return interpreter, layers, locked, FleetEntry(key, record)
+
+
+_warned_no_compiler: set[str] = set()
+
+
+def _platform_image(
+    settings: Settings, platform: Platform | None, wheel: Path, project: WheelMetadata, sources: Sources, cache: BlobCache,
+    clients: ClientPool, log: Log, refresh: bool, fleet: Reference | None,
+) -> PlatformImage:
+    base = open_base(settings.base, platform=platform, cache=cache, clients=clients)
+    requires, extras = expand_self_extras(project, settings.extras)
+    interpreter, lower, locked, entry = _lower_layers(base, project, settings, extras, requires, sources, cache, clients, log, refresh,
+                                                      fleet)
+    environment = Environment(interpreter)
+    compiler = compiler_for(interpreter.version, settings.bytecode)
+    if compiler is None and settings.bytecode == "auto" and interpreter.minor not in _warned_no_compiler:
+        _warned_no_compiler.add(interpreter.minor)
+        log.info(f"this host has no Python {interpreter.minor}: the image ships without precompiled bytecode")
+    layers = [*lower, *project_layers(wheel, project.name, project.version, environment, compiler, cache)]
+    check_layer_count(len(base.image.layers), len(layers))
+
+    created = creation_timestamp(settings.creation_time)
+    image = base.image
+    for layer in layers:
+        log.info(f"layer {layer.name}: {layer.descriptor.digest[:19]} ({layer.descriptor.size} bytes)")
+        image = image.append_blob(_blob(layer, cache, fleet, clients), layer.diff_id, created_by=f"pyjib: {layer.name}",
+                                  comment=layer.comment, created=created)
+    image = image.with_container_config(**container_config(settings, project, environment, base.image.container_config))
+    image = image.with_created(created).with_annotations({
+        **image_annotations(settings, project, created),
         "org.opencontainers.image.base.name": base.name,
         "org.opencontainers.image.base.digest": base.digest,
-    }
-    urls = project.project_urls
-    if source := urls.get("source") or urls.get("repository") or urls.get("homepage"):
-        annotations["org.opencontainers.image.source"] = source
-    if revision := _git(settings.project_dir, "rev-parse", "HEAD"):
-        annotations["org.opencontainers.image.revision"] = revision
-    return annotations
-
-
-def _environment_variables(base_env: list[str], environment: Environment, extra: dict[str, str]) -> list[str]:
-    variables = dict(entry.split("=", 1) for entry in base_env if "=" in entry)
-    path = variables.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-    variables["PATH"] = ":".join([environment.bin, *(p for p in path.split(":") if p != environment.bin)])
-    variables["VIRTUAL_ENV"] = environment.prefix
-    variables.update(extra)
-    return [f"{key}={value}" for key, value in variables.items()]
-
-
-LAYER_RECIPE = "layers-1"
-FLEET_RECIPE = "fleet-1"  # bump when what goes into a layer changes, so cached layers are rebuilt
-
-
-def _cached_layer(record: dict[str, Any] | None, cache: BlobCache) -> Layer | None:
-    if not record or not cache.has(record["digest"]):
-        return None
-    return Layer(cache.path(record["digest"]), record["digest"], record["size"], record["diff_id"], record["media_type"])
-
-
-def _layer_record(layer: Layer) -> dict[str, Any]:
-    return {"digest": layer.digest, "size": layer.size, "diff_id": layer.diff_id, "media_type": layer.media_type}
-
-
-def _dependency_key(locked: list[LockedWheel], environment: Environment) -> str:
-    interpreter = environment.interpreter
-    return cache_key(LAYER_RECIPE, "dependencies", environment.prefix, interpreter.path, interpreter.version, sorted(w.sha256 for w in locked))
-
-
-def cached_dependency_layer(locked: list[LockedWheel], environment: Environment, cache: BlobCache) -> Layer | None:
-    return _cached_layer(Records(cache.root, "layers").get(_dependency_key(locked, environment)), cache)
-
-
-def dependency_layer(locked: list[LockedWheel], environment: Environment, cache: BlobCache) -> Layer:
-    """The environment and the third-party wheels installed in it; rebuilt only when a wheel or the interpreter changes."""
-    records = Records(cache.root, "layers")
-    key = _dependency_key(locked, environment)
-    if layer := _cached_layer(records.get(key), cache):
-        return layer
-    wheels = download(locked, cache.root / "wheels")
-    with tempfile.TemporaryDirectory(prefix="pyjib-deps-") as work:
-        tree = Path(work)
-        write_skeleton(tree, environment)
-        install_all(wheels, tree, environment)
-        layer = tree_layer(tree, cache.blobs)
-    records.put(key, _layer_record(layer))
-    return layer
-
-
-def project_layers(wheel: Path, environment: Environment, cache: BlobCache) -> tuple[Layer | None, Layer]:
-    """The project's resources (None when it has none) and its application layer; rebuilt only when its wheel changes."""
-    records = Records(cache.root, "layers")
-    interpreter = environment.interpreter
-    key = cache_key(LAYER_RECIPE, "project", environment.prefix, interpreter.path, interpreter.version, sha256_file(wheel))
-    record = records.get(key)
-    if record and (application := _cached_layer(record["application"], cache)):
-        resources = _cached_layer(record["resources"], cache)
-        if record["resources"] is None or resources is not None:
-            return resources, application
-    with tempfile.TemporaryDirectory(prefix="pyjib-app-") as work:
-        installed, resources_tree = Path(work) / "application", Path(work) / "resources"
-        install_wheel(wheel, installed, environment)
-        moved = split_resources(installed, resources_tree, Path(environment.bin.lstrip("/")))
-        resources = tree_layer(resources_tree, cache.blobs) if moved else None  # as Jib does, an empty layer is left out
-        application = tree_layer(installed, cache.blobs)
-    records.put(key, {"application": _layer_record(application), "resources": _layer_record(resources) if resources else None})
-    return resources, application
-
-
-def fleet_key(base: BaseImage, project: WheelMetadata, extras: tuple[str, ...]) -> str:
-    """What the fleet cache record depends on, all known before the base is read or anything is resolved."""
-    return cache_key(FLEET_RECIPE, LAYER_RECIPE, PREFIX, base.image.config_descriptor().digest, sorted(project.requires_dist),
-                     sorted(extras), index_settings())
-
-
-def _remote_layer_blob(record: dict[str, Any], repository: Reference, clients: ClientPool, cache: BlobCache) -> Blob:
-    descriptor = Descriptor(record["media_type"], record["digest"], record["size"])
-    client = clients.get(repository.registry)
-    return Blob(descriptor, lambda: client.fetch_blob(repository.repository, descriptor.digest, cache), origin=repository)
+    })
+    return PlatformImage(image, base, interpreter, tuple(locked), entry)
 
 
 def build_image(
@@ -198,83 +214,23 @@ def build_image(
     refresh: bool = False,
     fleet: Reference | None = None,
 ) -> Build:
-    """The image for settings.
+    """The image for each platform of settings (one: the base's, or linux/amd64 for an index).
 
     wheel, when given, is the project's already-built wheel (the hatch plugin builds it in-process). fleet, when given,
-    is the repository whose fleet cache record is consulted when local caches miss.
+    is the repository whose fleet cache record is consulted when local caches miss. Every platform is built before
+    anything is delivered, so a platform that cannot be built stops the build with nothing published.
     """
-    platform = parse_platform(settings.platform) if settings.platform else None
-    log.info(f"reading base {settings.base}")
-    base = open_base(settings.base, platform=platform, cache=cache, clients=clients)
+    platforms: list[Platform | None] = [parse_platform(p) for p in settings.platforms] or [None]
     if wheel is None:
         log.info(f"building the wheel of {settings.project_dir}")
         wheel = build_wheel(settings.project_dir, cache.root)
     project = read_wheel_metadata(wheel)
-    requires, extras = expand_self_extras(project, settings.extras)
-
-    key = fleet_key(base, project, extras)
-    interpreter = cached_interpreter(base.image, cache)
-    record = None
-    if fleet is not None and not refresh and interpreter is None:
-        record = fleetcache.load(clients, fleet, key, cache)
-        if record is not None:
-            log.info(f"fleet cache hit in {fleet.repository_ref}: skipping base inspection, resolution and dependency install")
-            interpreter = record.interpreter
-            remember_interpreter(base.image, cache, interpreter)
-    if interpreter is None:
-        interpreter = detect_interpreter(base.image, cache)
-    environment = Environment(interpreter)
-    log.info(f"base has Python {interpreter.version} at {interpreter.path} for {interpreter.platform}")
-
-    if record is not None:
-        locked = record.locked
-    else:
-        requirements = top_level_requirements(requires, extras, interpreter)
-        log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform}")
-        locked = lock(requirements, interpreter, cache.root, refresh=refresh)
-
-    # The two halves share nothing; compressing them at once uses both cores (zlib releases the GIL).
-    local_dependencies = cached_dependency_layer(locked, environment, cache)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        dependencies_job = None
-        if local_dependencies is None and record is None:
-            dependencies_job = pool.submit(dependency_layer, locked, environment, cache)
-        resources, application = project_layers(wheel, environment, cache)
-        if dependencies_job is not None:
-            local_dependencies = dependencies_job.result()
-    if local_dependencies is not None:
-        dependency_blob, diff_id = Blob.of_layer(local_dependencies), local_dependencies.diff_id
-        dependency_record = fleetcache.layer_record(local_dependencies)
-    else:
-        assert record is not None and fleet is not None
-        dependency_record = record.dependency_layer
-        dependency_blob, diff_id = _remote_layer_blob(dependency_record, fleet, clients, cache), dependency_record["diff_id"]
-    to_store = None if record else fleetcache.FleetRecord(interpreter, locked, dependency_record, time.time())
-
-    created = creation_timestamp(settings.creation_time)
-    image = base.image
-    recipe = [
-        ("dependencies", None, f"{len(locked)} distributions: " + ", ".join(f"{w.name}=={w.version}" for w in locked)),
-        ("resources", resources, f"non-code files of {project.name}"),
-        ("application", application, f"{project.name} {project.version}: code, metadata and scripts"),
-    ]
-    image = image.append_blob(dependency_blob, diff_id, created_by="pyjib: dependencies", comment=recipe[0][2], created=created)
-    for name, layer, comment in recipe[1:]:
-        if layer is None:
-            continue
-        log.info(f"layer {name}: {layer.digest[:19]} ({layer.size} bytes)")
-        image = image.append_layer(layer, created_by=f"pyjib: {name}", comment=comment, created=created)
-
-    container = base.image.container_config
-    labels = {**(container.get("Labels") or {}), **settings.labels}
-    image = image.with_container_config(
-        Entrypoint=entrypoint_for(settings, project, environment),
-        Cmd=list(settings.args) if settings.args else None,
-        Env=_environment_variables(container.get("Env") or [], environment, dict(settings.environment)),
-        User=settings.user if settings.user is not None else container.get("User"),
-        WorkingDir=settings.workdir if settings.workdir is not None else container.get("WorkingDir"),
-        ExposedPorts={(p if "/" in p else f"{p}/tcp"): {} for p in settings.ports} or container.get("ExposedPorts"),
-        Labels=labels or None,
+    sources = Sources(
+        index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links),
+        find_lock(settings.project_dir, settings.lock_file),
     )
-    image = image.with_created(created).with_annotations(_annotations(settings, project, base, created))
-    return Build(image, base, interpreter, project, FleetEntry(key, to_store) if to_store else None)
+    images = []
+    for platform in platforms:
+        log.info(f"building for {platform or 'the base platform'} on {settings.base}")
+        images.append(_platform_image(settings, platform, wheel, project, sources, cache, clients, log, refresh, fleet))
+    return Build(project, tuple(images))

@@ -12,8 +12,9 @@ from typing import Any
 from . import __version__
 from .api import publish
 from .cache import default_cache_dir
-from .errors import PyjibError
+from .errors import ConfigError, PyjibError
 from .log import Log
+from .registry import Access
 from .settings import OPTIONS, load_settings, options_from_table
 
 
@@ -56,11 +57,15 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", help="working directory (default: the base's)")
     parser.add_argument("--creation-time", metavar="TIME", help="ISO 8601, 'now' or epoch seconds (default: SOURCE_DATE_EPOCH, else the epoch)")
     parser.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
-    parser.add_argument("--platform", metavar="OS/ARCH", help="platform to build for (default: the base's, or linux/amd64)")
+    parser.add_argument("--platform", dest="platforms", action="append", metavar="OS/ARCH",
+                        help="platform to build for, repeatable for a multi-platform index (default: the base's, or linux/amd64)")
     parser.add_argument("--extras", action="append", metavar="EXTRA", help="extras of the project to install (repeatable)")
     parser.add_argument("--digest-file", type=Path, metavar="FILE", help="also write the image digest to FILE")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--username", metavar="USER", help="login for the target registry (with --password-stdin); else PYJIB_USERNAME")
+    parser.add_argument("--password-stdin", action="store_true", help="read the password (or token) for --username from stdin")
+    parser.add_argument("--ca-cert", action="append", type=Path, metavar="FILE", help="a PEM CA to trust for registries (repeatable)")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -89,10 +94,21 @@ def cli_options(namespace: argparse.Namespace) -> dict[str, Any]:
     return options_from_table(raw, "command line")
 
 
+def registry_access(namespace: argparse.Namespace) -> Access:
+    """The login and CAs from the command line; the password comes from stdin only, never from argv."""
+    password = None
+    if namespace.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if (namespace.username is None) != (password is None):
+        raise ConfigError("--username and --password-stdin go together: give both, or neither")
+    return Access(namespace.username, password, tuple(namespace.ca_cert or ()))
+
+
 def run(argv: Sequence[str]) -> int:
     namespace = make_parser().parse_args(argv)
     settings = load_settings(Path(namespace.project), cli_options(namespace))
-    published = publish(settings, mode=namespace.command, cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet))
+    access = registry_access(namespace)
+    published = publish(settings, mode=namespace.command, cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet), access=access)
     if namespace.digest_file:
         namespace.digest_file.parent.mkdir(parents=True, exist_ok=True)
         namespace.digest_file.write_text(published.digest + "\n")

@@ -1,9 +1,9 @@
 """A cache that lives in the registry, for fleets of ephemeral CI runners.
 
 After a push, pyjib stores in the target repository a small OCI artifact, tagged pyjib-cache-KEY, whose config records
-what a fresh runner would otherwise recompute: the base's interpreter, the resolved wheels and the dependency layer
-(digest, size, diff_id). Its manifest lists that layer, so registry garbage collection keeps it. KEY hashes the inputs
-(base config digest, the project's requirements and extras, index settings), so a runner with empty local caches finds
+what a fresh runner would otherwise recompute: the base's interpreter, the resolved wheels and the environment and
+dependency layers (digest, size, diff_id). Its manifest lists those layers, so registry garbage collection keeps it. KEY hashes the inputs
+(base config digest, the project's requirements and extras, index settings, layer options), so a runner with empty local caches finds
 the record with one GET and skips detecting, resolving, downloading, installing and compressing.
 """
 
@@ -19,7 +19,6 @@ from .cache import BlobCache
 from .descriptor import Descriptor, canonical_json
 from .errors import PyjibError
 from .interpreter import Interpreter
-from .layer import Layer
 from .reference import Reference
 from .registry import ClientPool
 from .resolve import RESOLUTION_TTL, LockedWheel
@@ -32,14 +31,14 @@ TAG_PREFIX = "pyjib-cache-"
 class FleetRecord:
     interpreter: Interpreter
     locked: list[LockedWheel]
-    dependency_layer: dict[str, Any]  # digest, size, diff_id, media_type
+    layers: list[dict[str, Any]]  # environment and dependency layers: name, comment, descriptor fields, diff_id
     created: float
 
     def to_json(self) -> dict[str, Any]:
         return {
             "interpreter": self.interpreter.to_json(),
             "locked": [w.__dict__ for w in self.locked],
-            "dependency_layer": self.dependency_layer,
+            "layers": self.layers,
             "created": self.created,
         }
 
@@ -48,7 +47,7 @@ class FleetRecord:
         return cls(
             Interpreter.from_json(data["interpreter"]),
             [LockedWheel(**w) for w in data["locked"]],
-            dict(data["dependency_layer"]),
+            [dict(layer) for layer in data["layers"]],
             float(data["created"]),
         )
 
@@ -67,8 +66,9 @@ def load(clients: ClientPool, repository: Reference, key: str, cache: BlobCache)
         if config.get("mediaType") != CACHE_MEDIA_TYPE:
             return None
         record = FleetRecord.from_json(json.loads(client.fetch_blob(repository.repository, config["digest"], cache).read_bytes()))
-        layer = record.dependency_layer["digest"]
-        if time.time() - record.created > RESOLUTION_TTL or not client.blob_exists(repository.repository, layer):
+        if time.time() - record.created > RESOLUTION_TTL:
+            return None
+        if not all(client.blob_exists(repository.repository, layer["digest"]) for layer in record.layers):
             return None
         return record
     except (PyjibError, ValueError, KeyError, TypeError):
@@ -83,17 +83,14 @@ def store(clients: ClientPool, repository: Reference, key: str, record: FleetRec
     path = cache.put_bytes(config.digest, config_bytes)
     if not client.blob_exists(repository.repository, config.digest):
         client.upload_blob(repository.repository, config.digest, config.size, path)
-    layer = record.dependency_layer
     manifest = {
         "schemaVersion": 2,
         "mediaType": mediatypes.OCI_MANIFEST,
         "artifactType": CACHE_MEDIA_TYPE,
         "config": config.to_json(),
-        "layers": [Descriptor(layer["media_type"], layer["digest"], layer["size"]).to_json()],
+        # Listing the layers keeps them from garbage collection while the record exists.
+        "layers": [Descriptor(layer["mediaType"], layer["digest"], layer["size"]).to_json() for layer in record.layers],
         "annotations": {"org.opencontainers.image.description": "pyjib build cache: resolved wheels and dependency layer"},
     }
     client.put_manifest(repository.repository, tag_for(key), canonical_json(manifest), mediatypes.OCI_MANIFEST)
 
-
-def layer_record(layer: Layer) -> dict[str, Any]:
-    return {"digest": layer.digest, "size": layer.size, "diff_id": layer.diff_id, "media_type": layer.media_type}

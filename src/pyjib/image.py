@@ -102,3 +102,31 @@ class Image:
     @property
     def container_config(self) -> dict[str, Any]:
         return dict(self.config.get("config") or {})
+
+
+@dataclass(frozen=True)
+class ImageIndex:
+    """A multi-platform image: one manifest per platform, listed with its platform."""
+
+    images: tuple[Image, ...]
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    def index(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_INDEX,
+            "manifests": [image.manifest_descriptor(platform=image.platform).to_json() for image in self.images],
+        }
+        if self.annotations:
+            document["annotations"] = dict(sorted(self.annotations.items()))
+        return document
+
+    def index_bytes(self) -> bytes:
+        return canonical_json(self.index())
+
+    def descriptor(self, **kwargs: Any) -> Descriptor:
+        return Descriptor.of_bytes(mediatypes.OCI_INDEX, self.index_bytes(), **kwargs)
+
+    @property
+    def digest(self) -> str:
+        return self.descriptor().digest

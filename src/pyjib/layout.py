@@ -11,7 +11,7 @@ from typing import Any
 from . import mediatypes
 from .descriptor import Descriptor, canonical_json
 from .digest import hex_of, sha256_file
-from .image import Image
+from .image import Image, ImageIndex
 
 REF_NAME = "org.opencontainers.image.ref.name"
 LAYOUT_VERSION = {"imageLayoutVersion": "1.0.0"}
@@ -51,32 +51,44 @@ def read_index(layout: Path) -> dict[str, Any]:
     return index
 
 
-def write_image(layout: Path, image: Image, tags: list[str]) -> Descriptor:
-    """Write blobs first, then the manifest, then index.json naming it under each tag (replacing older images of those tags)."""
-    layout.mkdir(parents=True, exist_ok=True)
+def _write_manifest_and_blobs(layout: Path, image: Image) -> Descriptor:
     for blob in image.layers:
         _copy_blob(layout, blob.fetch(), blob.descriptor.digest)
-    config = image.config_bytes()
-    _write_blob_bytes(layout, config, image.config_descriptor().digest)
-    manifest = image.manifest_bytes()
-    manifest_descriptor = image.manifest_descriptor()
-    _write_blob_bytes(layout, manifest, manifest_descriptor.digest)
-    (layout / "oci-layout").write_bytes(canonical_json(LAYOUT_VERSION))
+    _write_blob_bytes(layout, image.config_bytes(), image.config_descriptor().digest)
+    descriptor = image.manifest_descriptor()
+    _write_blob_bytes(layout, image.manifest_bytes(), descriptor.digest)
+    return descriptor
 
+
+def _name_in_index(layout: Path, descriptor: Descriptor, tags: list[str], platform: dict[str, str] | None) -> None:
+    """index.json names descriptor under each tag, replacing what those tags named before."""
+    (layout / "oci-layout").write_bytes(canonical_json(LAYOUT_VERSION))
     index = read_index(layout)
     kept = [m for m in index.get("manifests", []) if (m.get("annotations") or {}).get(REF_NAME) not in tags]
     for tag in tags:
-        kept.append(
-            Descriptor(
-                manifest_descriptor.media_type, manifest_descriptor.digest, manifest_descriptor.size,
-                annotations={REF_NAME: tag}, platform=image.platform,
-            ).to_json()
-        )
-    index = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": kept}
+        kept.append(Descriptor(descriptor.media_type, descriptor.digest, descriptor.size, annotations={REF_NAME: tag}, platform=platform).to_json())
     tmp = layout / ".index.json.tmp"
-    tmp.write_bytes(canonical_json(index))
+    tmp.write_bytes(canonical_json({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": kept}))
     os.replace(tmp, layout / "index.json")
-    return manifest_descriptor
+
+
+def write_image(layout: Path, image: Image, tags: list[str]) -> Descriptor:
+    """Write blobs first, then the manifest, then index.json naming it under each tag (replacing older images of those tags)."""
+    layout.mkdir(parents=True, exist_ok=True)
+    descriptor = _write_manifest_and_blobs(layout, image)
+    _name_in_index(layout, descriptor, tags, image.platform)
+    return descriptor
+
+
+def write_index(layout: Path, index: ImageIndex, tags: list[str]) -> Descriptor:
+    """A multi-platform image: every platform's blobs and manifest, then the index blob, then index.json naming it."""
+    layout.mkdir(parents=True, exist_ok=True)
+    for image in index.images:
+        _write_manifest_and_blobs(layout, image)
+    descriptor = index.descriptor()
+    _write_blob_bytes(layout, index.index_bytes(), descriptor.digest)
+    _name_in_index(layout, descriptor, tags, None)
+    return descriptor
 
 
 def verify_blob(layout: Path, descriptor: Descriptor) -> Path:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import archive, layout, mediatypes
 from .cache import BlobCache
+from .digest import sha256_bytes
 from .errors import ConfigError
 from .image import Blob, Image
 from .log import Log
+from .progress import Progress
 from .reference import Reference, parse_reference
 from .registry import ClientPool, RegistryClient
 
-PARALLEL_UPLOADS = 4
+PARALLEL_UPLOADS = 4  # enough to fill a CI runner's uplink; more mostly adds registry load
 
 
 @dataclass(frozen=True)
@@ -42,17 +44,39 @@ def parse_target(text: str) -> Target:
     return Target("registry", reference=parse_reference(text))
 
 
-def _push_blob(client: RegistryClient, repository: str, blob: Blob, log: Log) -> str:
-    digest = blob.descriptor.digest
-    if client.blob_exists(repository, digest):
-        return "exists"
-    origin = blob.origin
-    same_registry = origin is not None and origin.registry == client.registry and origin.repository != repository
-    if same_registry and origin is not None and client.mount_blob(repository, digest, origin.repository):
-        return "mounted"
-    client.upload_blob(repository, digest, blob.descriptor.size, blob.fetch())
-    log.info(f"uploaded {digest[:19]} ({blob.descriptor.size} bytes)")
-    return "uploaded"
+def _push_blob(client: RegistryClient, repository: str, blob: Blob, progress: Progress) -> str:
+    """Make the registry hold one blob: it may already, it may link it from the base's repository, else it is uploaded."""
+    digest, size = blob.descriptor.digest, blob.descriptor.size
+    bar = progress.blob(digest[:19], size)
+    if client.blob_exists(repository, digest, push=True):
+        outcome = "exists"
+    else:
+        origin = blob.origin
+        same_registry = origin is not None and origin.registry == client.registry and origin.repository != repository
+        if same_registry and origin is not None and client.mount_blob(repository, digest, origin.repository):
+            outcome = "mounted"
+        else:
+            client.upload_blob(repository, digest, size, blob.fetch(), on_progress=bar.update)
+            outcome = "uploaded"
+    bar.finish(outcome)
+    return outcome
+
+
+def push_blobs(client: RegistryClient, repository: str, blobs: list[Blob], log: Log) -> list[str]:
+    """Every blob, PARALLEL_UPLOADS at a time; returns only when the registry has confirmed each one (else raises)."""
+    progress = Progress(log)
+    try:
+        with ThreadPoolExecutor(max_workers=PARALLEL_UPLOADS) as pool:
+            futures = [pool.submit(_push_blob, client, repository, blob, progress) for blob in blobs]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:
+                future.cancel()  # after a failure, blobs not started yet are not worth sending
+    finally:
+        progress.close()
+    for future in futures:  # the pool has finished every started upload by now
+        if not future.cancelled() and (error := future.exception()) is not None:
+            raise error
+    return [future.result() for future in futures]
 
 
 def push(image: Image, reference: Reference, tags: list[str], clients: ClientPool, cache: BlobCache, log: Log) -> str:
@@ -63,14 +87,23 @@ def push(image: Image, reference: Reference, tags: list[str], clients: ClientPoo
     # The config goes through the cache so that it uploads through the same streaming path as layers.
     config = Blob(config_descriptor, lambda: cache.put_bytes(config_descriptor.digest, image.config_bytes()))
     blobs = list({b.descriptor.digest: b for b in (*image.layers, config)}.values())
-    with ThreadPoolExecutor(max_workers=PARALLEL_UPLOADS) as pool:
-        outcomes = list(pool.map(lambda blob: _push_blob(client, repository, blob, log), blobs))
+    outcomes = push_blobs(client, repository, blobs, log)
     log.info(", ".join(f"{outcomes.count(k)} {k}" for k in ("uploaded", "mounted", "exists")) + " blobs")
     manifest = image.manifest_bytes()
     digest = client.put_manifest(repository, image.digest, manifest, mediatypes.OCI_MANIFEST)
     for tag in tags:
         client.put_manifest(repository, tag, manifest, mediatypes.OCI_MANIFEST)
         log.info(f"tagged {reference.repository_ref}:{tag}")
+    return digest
+
+
+def push_index(client: RegistryClient, repository: str, index: bytes, children: list[tuple[bytes, str]], tags: list[str]) -> str:
+    """An index goes up only after every child manifest (each given with its media type), by digest; then its tags."""
+    for data, media_type in children:
+        client.put_manifest(repository, sha256_bytes(data), data, media_type)
+    digest = client.put_manifest(repository, sha256_bytes(index), index, mediatypes.OCI_INDEX)
+    for tag in tags:
+        client.put_manifest(repository, tag, index, mediatypes.OCI_INDEX)
     return digest
 
 

@@ -1,7 +1,8 @@
 """Resolve the project's requirements to wheels for the image's Python and platform, and fetch them.
 
 uv does the resolution: it evaluates markers for the target (pip evaluates them for the host) and emits a PEP 751
-lock that names one wheel per package with its URL and hash. pyjib downloads each wheel itself and checks the hash.
+lock that names one wheel per package with its URL and hash. pyjib downloads each wheel itself and checks the hash. A
+package with no wheel for the image is taken from its sdist (or folder, or VCS checkout) and built into a pure wheel.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from packaging.markers import Marker
@@ -23,17 +27,21 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from .cache import Records, cache_key
+from .digest import sha256_file
 from .errors import ResolveError
+from .indexes import IndexConfig, credentials_for, redact, redact_text
 from .interpreter import Interpreter
+from .sources import Source, build_source
 
 
 @dataclass(frozen=True)
 class LockedWheel:
     name: str
     version: str
-    url: str
+    url: str  # https://, or file:// for a local index or a wheel pyjib built from source
     sha256: str
     filename: str
+    source: str = "index"  # "index" (a release, from a wheel or its sdist), "local" (a folder) or "vcs"
 
 
 def target_environment(interpreter: Interpreter) -> dict[str, str]:
@@ -71,7 +79,7 @@ def top_level_requirements(requires_dist: Iterable[str], extras: Iterable[str], 
     return sorted(set(out))
 
 
-def _uv_binary() -> str:
+def uv_binary() -> str:
     try:
         import uv
 
@@ -80,106 +88,188 @@ def _uv_binary() -> str:
         raise ResolveError("uv is needed to resolve dependencies for the image: pip install uv") from exc
 
 
-def _explain_uv_failure(stderr: str, interpreter: Interpreter) -> str:
-    target = f"Python {interpreter.version} on {interpreter.platform} ({interpreter.uv_platform})"
-    wheelless = re.search(r"Wheels are required for `([^`]+)`", stderr) or re.search(
+def _target(interpreter: Interpreter) -> str:
+    return f"Python {interpreter.version} on {interpreter.platform} ({interpreter.uv_platform})"
+
+
+def _wheelless_package(stderr: str) -> str | None:
+    found = re.search(r"Wheels are required for `([^`]+)`", stderr) or re.search(
         r"(?:all versions of |Because )([A-Za-z0-9._-]+?)(?:[=<>!~]\S*)? (?:has|have) no usable wheels", stderr
     )
-    if wheelless:
-        return f"dependency {wheelless.group(1)} has no wheel for {target}; pin a version that publishes one, or choose another base"
+    return canonicalize_name(found.group(1)) if found else None
+
+
+def _explain_uv_failure(stderr: str, interpreter: Interpreter, indexes: IndexConfig, only_binary: bool) -> str:
+    stderr = redact_text(stderr, indexes)
+    if wheelless := _wheelless_package(stderr):
+        hint = "only-binary is set, so nothing is built from source" if only_binary else "pin a version that publishes one, or choose another base"
+        return f"dependency {wheelless} has no wheel for {_target(interpreter)}; {hint}"
     if found := re.search(r"Because ([A-Za-z0-9._-]+) was not found in the package registry", stderr):
-        return f"dependency {found.group(1)} was not found in the package index"
+        return f"dependency {found.group(1)} was not found in the package index ({indexes.source})"
     cause = next((line.strip() for line in stderr.splitlines() if line.strip().startswith("cause:")), None)
     first = next((line.strip() for line in stderr.splitlines() if line.strip()), "no output")
-    return f"cannot resolve the dependencies for {target}: {(cause or first).removeprefix('cause: ')}"
+    return f"cannot resolve the dependencies for {_target(interpreter)}: {(cause or first).removeprefix('cause: ')}"
 
 
 RESOLUTION_TTL = 24 * 3600  # re-resolve daily, so new releases arrive without a lock file; --refresh forces it
 
 
-def index_settings() -> dict[str, str]:
-    """Environment that changes what the resolver sees, so it is part of the cache key."""
-    return {k: v for k, v in sorted(os.environ.items()) if k.startswith(("UV_", "PIP_INDEX", "PIP_EXTRA_INDEX", "PIP_FIND_LINKS"))}
-
-
-def lock(requirements: list[str], interpreter: Interpreter, cache_root: Path | None = None, refresh: bool = False) -> list[LockedWheel]:
+def lock(
+    requirements: list[str],
+    interpreter: Interpreter,
+    cache_root: Path,
+    *,
+    indexes: IndexConfig | None = None,
+    only_binary: bool = False,
+    project_dir: Path | None = None,
+    refresh: bool = False,
+    no_deps: bool = False,
+) -> list[LockedWheel]:
     """One wheel for each distribution the requirements need in the image; cached a day per requirements and target."""
     if not requirements:
         return []
-    records = Records(cache_root, "resolutions") if cache_root else None
-    key = cache_key("resolution-1", requirements, interpreter.uv_platform, interpreter.version, index_settings())
-    if records and not refresh and (cached := records.get(key, max_age=RESOLUTION_TTL)) is not None:
-        return [LockedWheel(**entry) for entry in cached]
-    wheels = _resolve(requirements, interpreter)
-    if records:
-        records.put(key, [asdict(w) for w in wheels])
+    indexes = indexes or IndexConfig()
+    records = Records(cache_root, "resolutions")
+    key = cache_key("resolution-2", requirements, interpreter.uv_platform, interpreter.version, indexes.cache_identity(), only_binary,
+                    no_deps, str(project_dir))
+    if not refresh and (cached := records.get(key, max_age=RESOLUTION_TTL)) is not None:
+        wheels = [LockedWheel(**entry) for entry in cached]
+        if all(w.source == "index" or Path(urlsplit(w.url).path).is_file() for w in wheels):
+            return wheels
+    wheels = _resolve(requirements, interpreter, indexes, only_binary, project_dir, cache_root, no_deps)
+    records.put(key, [asdict(w) for w in wheels])
     return wheels
 
 
-def _resolve(requirements: list[str], interpreter: Interpreter) -> list[LockedWheel]:
+def _run_uv(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, built_from_source: list[str],
+            project_dir: Path | None, no_deps: bool) -> subprocess.CompletedProcess[str]:
     command = [
         # uv wants some interpreter to start from even when told the target's version: give it ours, not a PATH search.
-        _uv_binary(), "pip", "compile", "-", "--python", sys.executable, "--python-platform", interpreter.uv_platform,
-        "--python-version", interpreter.version, "--only-binary", ":all:", "--format", "pylock.toml",
-        "--no-header", "--quiet",
+        uv_binary(), "pip", "compile", "-", "--python", sys.executable, "--python-platform", interpreter.uv_platform,
+        "--python-version", interpreter.version, "--only-binary", ":all:", "--format", "pylock.toml", "--no-header", "--quiet",
+        *indexes.uv_arguments(), *(arg for name in built_from_source for arg in ("--no-binary", name)),
+        *(["--no-deps"] if no_deps else []),
     ]
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
-    result = subprocess.run(command, input="\n".join(requirements), capture_output=True, text=True, env=env)
-    if result.returncode != 0:
-        raise ResolveError(_explain_uv_failure(result.stderr, interpreter))
-    return parse_pylock(result.stdout)
+    return subprocess.run(command, input="\n".join(requirements), capture_output=True, text=True, env=env, cwd=project_dir)
 
 
-def parse_pylock(text: str) -> list[LockedWheel]:
+def _resolve(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, only_binary: bool, project_dir: Path | None,
+             cache_root: Path, no_deps: bool) -> list[LockedWheel]:
+    """Wheels only, first; a package with no wheel for the image is then allowed from source, one at a time, unless only_binary."""
+    built_from_source: list[str] = []
+    for _ in range(50):
+        result = _run_uv(requirements, interpreter, indexes, built_from_source, project_dir, no_deps)
+        if result.returncode == 0:
+            break
+        wheelless = _wheelless_package(result.stderr)
+        if only_binary or wheelless is None or wheelless in built_from_source:
+            raise ResolveError(_explain_uv_failure(result.stderr, interpreter, indexes, only_binary))
+        built_from_source.append(wheelless)
+    else:
+        raise ResolveError(f"cannot resolve the dependencies for {_target(interpreter)}: too many packages without wheels")
+    return parse_pylock(result.stdout, cache_root, indexes, project_dir or Path.cwd())
+
+
+def _fetch_sdist(url: str, sha256: str, cache_root: Path, indexes: IndexConfig) -> Path:
+    filename = url.rsplit("/", 1)[-1].split("#")[0]
+    return _download_file(url, sha256, filename, cache_root / "sdists", indexes)
+
+
+def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path) -> list[LockedWheel]:
+    """The resolver's PEP 751 output: the wheel of each package, or a pure wheel built from its source."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ResolveError(f"the resolver's lock output does not parse: {exc}") from exc
     wheels = []
     for package in document.get("packages", []):
-        name, version = package["name"], package.get("version", "?")
+        name, version = canonicalize_name(package["name"]), str(package.get("version", "0"))
         candidates = package.get("wheels") or []
-        if len(candidates) != 1:
+        if len(candidates) == 1:
+            wheel = candidates[0]
+            url = wheel.get("url") or (wheel.get("path") and (base / wheel["path"]).resolve().as_uri())
+            sha256 = (wheel.get("hashes") or {}).get("sha256")
+            if not url or not sha256:
+                raise ResolveError(f"the resolver gave no URL and sha256 for the wheel of {name} {version}")
+            filename = wheel.get("name") or url.rsplit("/", 1)[-1].split("#")[0]
+            wheels.append(LockedWheel(name, version, url, sha256, filename))
+            continue
+        source = _source_of(package, name, version, cache_root, indexes, base)
+        if source is None:
             raise ResolveError(f"dependency {name} {version} has no single wheel for the image (found {len(candidates)})")
-        wheel = candidates[0]
-        url = wheel.get("url")
-        sha256 = (wheel.get("hashes") or {}).get("sha256")
-        if not url or not sha256:
-            raise ResolveError(f"the resolver gave no URL and sha256 for the wheel of {name} {version}")
-        filename = wheel.get("name") or url.rsplit("/", 1)[-1].split("#")[0]
-        wheels.append(LockedWheel(canonicalize_name(name), version, url, sha256, filename))
+        built = build_source(source, cache_root)
+        wheels.append(LockedWheel(name, version, built.as_uri(), sha256_file(built).split(":", 1)[1], built.name,
+                                  "index" if source.kind == "sdist" else source.kind))
     return wheels
 
 
-def _download(client: httpx.Client, wheel: LockedWheel, wheel_dir: Path) -> Path:
-    destination = wheel_dir / wheel.sha256 / wheel.filename
+def _source_of(package: dict[str, Any], name: str, version: str, cache_root: Path, indexes: IndexConfig, base: Path) -> Source | None:
+    if sdist := package.get("sdist"):
+        sha256 = (sdist.get("hashes") or {}).get("sha256")
+        url = sdist.get("url") or (sdist.get("path") and (base / sdist["path"]).resolve().as_uri())
+        if not url or not sha256:
+            raise ResolveError(f"the resolver gave no URL and sha256 for the sdist of {name} {version}")
+        return Source(name, version, "sdist", str(_fetch_sdist(url, sha256, cache_root, indexes)), sha256)
+    if directory := package.get("directory"):
+        return Source(name, version, "local", str((base / directory["path"]).resolve()), "")
+    if vcs := package.get("vcs"):
+        return Source(name, version, "vcs", vcs.get("url") or str((base / vcs["path"]).resolve()), vcs.get("commit-id", ""))
+    return None
+
+
+def _download_file(url: str, sha256: str, filename: str, directory: Path, indexes: IndexConfig,
+                   client: httpx.Client | None = None) -> Path:
+    """A file kept by its hash; fetched over HTTP(S) (with the index's or ~/.netrc's credentials) or copied from file://."""
+    destination = directory / sha256 / filename
     if destination.is_file():
         return destination
     destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.with_name(f".{wheel.filename}.{os.getpid()}.part")
+    tmp = destination.with_name(f".{filename}.{os.getpid()}.{threading.get_ident()}.part")
     digest = hashlib.sha256()
     try:
-        with client.stream("GET", wheel.url) as response:
-            if response.status_code != 200:
-                raise ResolveError(f"downloading {wheel.filename} failed: HTTP {response.status_code}")
-            with tmp.open("wb") as f:
-                for chunk in response.iter_bytes(1 << 20):
-                    digest.update(chunk)
-                    f.write(chunk)
-        if digest.hexdigest() != wheel.sha256:
-            raise ResolveError(f"{wheel.filename} does not match its sha256 {wheel.sha256}: the index served other bytes")
+        with tmp.open("wb") as f:
+            for chunk in _chunks(url, filename, indexes, client):
+                digest.update(chunk)
+                f.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise ResolveError(f"{filename} does not match its sha256 {sha256}: the index served other bytes")
         os.replace(tmp, destination)
-    except httpx.TransportError as exc:
-        raise ResolveError(f"downloading {wheel.filename} failed: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
     return destination
 
 
-def download(wheels: list[LockedWheel], wheel_dir: Path) -> list[Path]:
-    """Each wheel's path in the cache (kept by hash), downloading those it lacks, four at a time."""
+def _chunks(url: str, filename: str, indexes: IndexConfig, client: httpx.Client | None) -> Iterator[bytes]:
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        try:
+            with open(unquote(parts.path), "rb") as f:
+                while chunk := f.read(1 << 20):
+                    yield chunk
+        except OSError as exc:
+            raise ResolveError(f"cannot read {filename} from {parts.path}: {exc.strerror}") from exc
+        return
+    own = client is None
+    client = client or httpx.Client(timeout=httpx.Timeout(120.0, connect=15.0), follow_redirects=True)
+    credentials = credentials_for(url, indexes)
+    try:
+        with client.stream("GET", url, auth=credentials) as response:
+            if response.status_code != 200:
+                raise ResolveError(f"downloading {filename} from {redact(url)} failed: HTTP {response.status_code}")
+            yield from response.iter_bytes(1 << 20)
+    except httpx.TransportError as exc:
+        raise ResolveError(f"downloading {filename} from {redact(url)} failed: {redact_text(str(exc), indexes)}") from exc
+    finally:
+        if own:
+            client.close()
+
+
+def download(wheels: list[LockedWheel], wheel_dir: Path, indexes: IndexConfig | None = None) -> list[Path]:
+    """Each wheel's path in the cache (kept by hash), fetching those it lacks, four at a time."""
     if not wheels:
         return []
+    indexes = indexes or IndexConfig()
     client = httpx.Client(timeout=httpx.Timeout(120.0, connect=15.0), follow_redirects=True)
     with client, ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(lambda w: _download(client, w, wheel_dir), wheels))
+        return list(pool.map(lambda w: _download_file(w.url, w.sha256, w.filename, wheel_dir, indexes, client), wheels))

@@ -16,10 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .grouping import BIG_DISTRIBUTION, LayerGroup, parse_groups
+from .platforms import parse_platform
 
 DEFAULT_BASE = "gcr.io/distroless/python3-debian13:nonroot"
 
-# name -> kind; kinds: "str", "list" (of strings), "dict" (string to string), "argv" (a list, or a string split like a shell)
+# name -> kind; kinds: "str", "list" (of strings), "dict" (string to string), "argv" (a list, or a string split like a shell),
+# "bool", "int", and "layers" ([[tool.pyjib.layers]] tables)
 OPTIONS: dict[str, str] = {
     "from": "str",
     "to": "str",
@@ -34,10 +37,19 @@ OPTIONS: dict[str, str] = {
     "workdir": "str",
     "creation-time": "str",
     "insecure-registries": "list",
-    "platform": "str",
+    "platforms": "list",
     "extras": "list",
     "registry-cache": "bool",
+    "bytecode": "str",
+    "layers": "layers",
+    "layer-threshold-mb": "int",
+    "index-url": "str",
+    "extra-index-url": "list",
+    "find-links": "list",
+    "only-binary": "bool",
+    "lock-file": "str",
 }
+BYTECODE_MODES = ("auto", "required", "off")
 
 
 @dataclass(frozen=True)
@@ -56,9 +68,17 @@ class Settings:
     workdir: str | None = None
     creation_time: str | None = None
     insecure_registries: tuple[str, ...] = ()
-    platform: str | None = None
+    platforms: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     registry_cache: bool = True  # keep a fleet cache record in the target repository (see fleetcache.py)
+    bytecode: str = "auto"
+    layers: tuple[LayerGroup, ...] = ()
+    layer_threshold_mb: int = BIG_DISTRIBUTION // 1_000_000
+    index_url: str | None = None
+    extra_index_url: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    only_binary: bool = False  # True: never build a dependency from source
+    lock_file: str | None = None  # default: pylock.toml, uv.lock or a hashed requirements.txt in the project
 
 
 def read_pyproject(project_dir: Path) -> dict[str, Any]:
@@ -80,6 +100,12 @@ def _coerce(name: str, kind: str, value: Any, where: str) -> Any:
     def bad(expected: str) -> ConfigError:
         return ConfigError(f"{where}: {name} must be {expected}, not {value!r}")
 
+    if kind == "layers":
+        return parse_groups(value, where)
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad("a whole number")
+        return value
     if kind == "bool":
         if not isinstance(value, bool):
             raise bad("true or false")
@@ -139,6 +165,10 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
     for port in options.get("ports", ()):
         if not re.fullmatch(r"\d{1,5}(/(tcp|udp|sctp))?", port) or not 0 < int(port.split("/")[0]) < 65536:
             raise ConfigError(f"invalid port {port!r}: expected a number from 1 to 65535, optionally /tcp or /udp")
+    if options.get("bytecode", "auto") not in BYTECODE_MODES:
+        raise ConfigError(f"invalid bytecode {options['bytecode']!r}: use one of {', '.join(BYTECODE_MODES)}")
+    for platform in options.get("platforms", ()):
+        parse_platform(platform)
     for name in options.get("environment", {}):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ConfigError(f"invalid environment variable name {name!r}")

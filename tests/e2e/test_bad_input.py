@@ -113,9 +113,10 @@ def test_dependency_that_does_not_exist(pyjib: Pyjib, base_ref: str, registry: R
 
 def test_dependency_without_a_wheel_names_package_and_platform(pyjib: Pyjib, base_ref: str, registry: Registry,
                                                                registry_reader: RegistryReader, tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", ["docopt==0.6.2"])  # published as an sdist only
+    # docopt is published as an sdist only; with only-binary nothing may be built from source
+    project = make_project(tmp_path / "p", ["docopt==0.6.2"], extra="\n[tool.pyjib]\nonly-binary = true\n")
     result = pyjib("push", str(project), "--from", base_ref, "--to", f"{registry.host}/bad/wheelless:1", check=False)
-    assert_clean_failure(result, "docopt", "no wheel", "linux/amd64", "3.11.2")
+    assert_clean_failure(result, "docopt", "no wheel", "linux/amd64", "3.11.2", "only-binary")
     assert registry_reader.tags("bad/wheelless") == []
 
 

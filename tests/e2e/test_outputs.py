@@ -108,9 +108,10 @@ def test_editing_one_py_file_changes_only_the_application_layer(pyjib: Pyjib, ba
     app.write_text(app.read_text().replace('"Hi"', '"Hey"'))
     pyjib("build", str(project), "--from", base_ref, "--to", f"oci:{after}")
     old, new = _manifest(before)["layers"], _manifest(after)["layers"]
-    assert len(old) == len(new) == 4
-    assert old[:3] == new[:3], "base, dependencies and resources must not change"
-    assert old[3]["digest"] != new[3]["digest"]
+    # base, environment, native dependencies (markupsafe), dependencies, resources, application
+    assert len(old) == len(new) == 6
+    assert old[:5] == new[:5], "only the application layer may change"
+    assert old[5]["digest"] != new[5]["digest"]
 
 
 def test_pushing_again_uploads_only_the_changed_layer(pyjib: Pyjib, registry, base_ref: str, tmp_path: Path) -> None:
@@ -195,8 +196,9 @@ def test_fresh_runner_uses_the_fleet_cache_in_the_registry(pyjib: Pyjib, registr
     assert "2 uploaded" in second.stderr  # the application layer and the config
     old = json.loads(registry_reader.manifest("team/fleet", first.stdout.strip().split("@")[1]))
     new = json.loads(registry_reader.manifest("team/fleet", "1"))
-    assert old["layers"][:3] == new["layers"][:3] and old["layers"][3] != new["layers"][3]
-    assert record["layers"][0]["digest"] == new["layers"][1]["digest"]  # the record names the dependency layer
+    assert old["layers"][:5] == new["layers"][:5] and old["layers"][5] != new["layers"][5]
+    # the record names the environment and dependency layers, which keeps them from garbage collection
+    assert [layer["digest"] for layer in record["layers"]] == [layer["digest"] for layer in new["layers"][1:4]]
     ran = containers.run(reference, ["-c", "import flask, hello_web.app; print(hello_web.app.app.name)"], entrypoint="/app/venv/bin/python")
     assert ran.stdout.strip() == "hello_web.app", ran.stderr
 

@@ -42,7 +42,8 @@ def test_registry_holds_a_valid_image_under_both_tags(hello_web: dict[str, str],
     assert "sha256:" + __import__("hashlib").sha256(data).hexdigest() == hello_web["digest"]
 
     comments = [h.get("created_by") for h in config["history"]]
-    assert comments[-3:] == ["pyjib: dependencies", "pyjib: resources", "pyjib: application"]
+    assert comments[-5:] == ["pyjib: environment", "pyjib: native dependencies", "pyjib: dependencies", "pyjib: resources",
+                             "pyjib: application"]
     container = config["config"]
     assert container["Entrypoint"] == ["/app/venv/bin/hello-web"]
     assert container["User"] == "65532" and container["WorkingDir"] == "/home/nonroot"
@@ -64,13 +65,19 @@ def test_registry_holds_a_valid_image_under_both_tags(hello_web: dict[str, str],
 def test_layers_hold_what_their_names_say(hello_web: dict[str, str], registry_reader: RegistryReader) -> None:
     repository = "team/hello-web"
     manifest = json.loads(registry_reader.manifest(repository, "1.0"))
-    dependencies, resources, application = (registry_reader.blob(repository, layer["digest"]) for layer in manifest["layers"][-3:])
+    config = json.loads(registry_reader.blob(repository, manifest["config"]["digest"]))
+    names = [h["created_by"].removeprefix("pyjib: ") for h in config["history"]][-len(manifest["layers"]) + 1:]
+    layers = {name: registry_reader.blob(repository, layer["digest"]) for name, layer in zip(names, manifest["layers"][1:], strict=True)}
+    environment, native = layer_members(layers["environment"]), layer_members(layers["native dependencies"])
+    dependencies, resources, application = layers["dependencies"], layers["resources"], layers["application"]
+    assert environment["app/venv/bin/python"].issym() and environment["app/venv/bin/python"].linkname == "/usr/bin/python3.11"
+    assert b"home = /usr/bin" in read_layer_file(layers["environment"], "app/venv/pyvenv.cfg")
     site = "app/venv/lib/python3.11/site-packages"
+    assert any(name.startswith(f"{site}/markupsafe/_speedups.cpython-311-x86_64") for name in native)  # the compiled one
     deps = layer_members(dependencies)
-    assert f"{site}/flask/__init__.py" in deps and f"{site}/jinja2/__init__.py" in deps
+    assert f"{site}/flask/__init__.py" in deps and f"{site}/jinja2/__init__.py" in deps and f"{site}/markupsafe/__init__.py" not in deps
+    assert f"{site}/flask/__pycache__/__init__.cpython-311.pyc" in deps  # bytecode, compiled by a host Python 3.11
     assert not any("hello_web" in name for name in deps)
-    assert deps["app/venv/bin/python"].issym() and deps["app/venv/bin/python"].linkname == "/usr/bin/python3.11"
-    assert b"home = /usr/bin" in read_layer_file(dependencies, "app/venv/pyvenv.cfg")
     res = layer_members(resources)
     assert {f"{site}/hello_web/templates/index.html", f"{site}/hello_web/static/style.css"} <= set(res)
     assert not any(name.endswith(".py") for name in res)

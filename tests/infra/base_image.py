@@ -50,9 +50,31 @@ def base_layout(cache: Path | None = None, arch: str = "amd64") -> Path:
     return layout
 
 
-def push_with_skopeo(layout: Path, destination: str) -> None:
+MULTI_TAG = "3.11-nonroot-multiarch"
+
+
+def multiarch_layout(cache: Path | None = None) -> Path:
+    """One OCI layout with an index of the amd64 and arm64 bases under MULTI_TAG (arm64 from Debian's arm64 packages)."""
+    from pyjib.base import open_base
+    from pyjib.cache import BlobCache
+    from pyjib.image import ImageIndex
+    from pyjib.layout import write_index
+    from pyjib.registry import ClientPool
+
+    cache = cache or test_cache_dir()
+    layouts = [base_layout(cache, arch) for arch in ("amd64", "arm64")]
+    target = cache / ("multiarch-" + hashlib.sha256("".join(p.name for p in layouts).encode()).hexdigest()[:16])
+    if not (target / "index.json").is_file():
+        images = tuple(open_base(f"oci:{p}:{TAG}", platform=None, cache=BlobCache(cache / "blobs"), clients=ClientPool()).image for p in layouts)
+        with tempfile.TemporaryDirectory(dir=cache, prefix=".multi-") as work:
+            write_index(Path(work) / "layout", ImageIndex(images), [MULTI_TAG])
+            shutil.move(str(Path(work) / "layout"), target)
+    return target
+
+
+def push_with_skopeo(layout: Path, destination: str, tag: str = TAG) -> None:
     """Copy the base into a registry with skopeo, a tool independent of pyjib."""
     subprocess.run(
-        ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"oci:{layout}:{TAG}", f"docker://{destination}"],
+        ["skopeo", "copy", "--all", "--quiet", "--dest-tls-verify=false", f"oci:{layout}:{tag}", f"docker://{destination}"],
         check=True, capture_output=True, text=True, timeout=300,
     )

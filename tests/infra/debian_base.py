@@ -120,9 +120,13 @@ def download_packages(download_dir: pathlib.Path, arch: str = "amd64", packages:
     return debs
 
 
+# Architecture: all packages have no PKG:ARCH candidate; the one .deb serves every architecture.
+_ARCH_INDEPENDENT = frozenset({"ca-certificates", "tzdata", "netbase", "media-types"})
+
+
 def _apt_spec(package: str, arch: str) -> str:
     # Plain names for the host architecture; "PKG:ARCH" needs a foreign architecture in dpkg.
-    return package if arch == host_arch() else f"{package}:{arch}"
+    return package if arch == host_arch() or package in _ARCH_INDEPENDENT else f"{package}:{arch}"
 
 
 def _candidate_filenames(specs: Sequence[str]) -> list[str]:
@@ -234,7 +238,8 @@ def _build(dest: pathlib.Path, arch: str, download_dir: pathlib.Path) -> None:
     _ca_bundle(dest)
     _ensure_dir(dest / "tmp", 0o1777)
     _prune(dest)
-    precompile_stdlib(dest)
+    if arch == host_arch():  # precompiling runs the image's own interpreter; a foreign one cannot run here (no qemu)
+        precompile_stdlib(dest)
     _zero_mtimes(dest)
 
 

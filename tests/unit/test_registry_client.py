@@ -7,10 +7,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pyjib.auth import Credentials, credentials_from_docker_config, parse_challenge
+from pyjib.auth import Credentials, parse_challenge
+from pyjib.credentials import stored_credentials
 from pyjib.errors import RegistryError
 from pyjib.reference import DOCKER_HUB
 from pyjib.registry import RegistryClient
+from pyjib.retry import RetryPolicy
+
+NO_WAIT = RetryPolicy(sleep=lambda _: None)
 
 
 def test_parse_challenge() -> None:
@@ -20,15 +24,16 @@ def test_parse_challenge() -> None:
     assert parse_challenge('Basic realm="r"').scheme == "basic"
 
 
-def test_docker_config_keys(tmp_path: Path) -> None:
+def test_docker_config_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     auth = base64.b64encode(b"me:pw").decode()
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": auth}, "r.io": {"username": "u", "password": "p"}}}))
-    hub = credentials_from_docker_config(DOCKER_HUB, config)
+    hub = stored_credentials(DOCKER_HUB)
     assert hub is not None and (hub.username, hub.password) == ("me", "pw")
-    other = credentials_from_docker_config("r.io", config)
+    other = stored_credentials("r.io")
     assert other is not None and other.username == "u" and "pw" not in repr(hub)
-    assert credentials_from_docker_config("elsewhere.io", config) is None
+    assert stored_credentials("elsewhere.io") is None
 
 
 def _token_registry(seen: list[httpx.Request]) -> httpx.MockTransport:
@@ -74,7 +79,7 @@ def test_https_is_required_for_remote_hosts() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("tls handshake failed", request=request)
 
-    client = RegistryClient("registry.example.com", credentials=None, transport=httpx.MockTransport(handler))
+    client = RegistryClient("registry.example.com", credentials=None, transport=httpx.MockTransport(handler), retry=NO_WAIT)
     with pytest.raises(RegistryError, match="insecure-registries"):
         client.blob_exists("a", "sha256:" + "0" * 64)
 
@@ -88,7 +93,7 @@ def test_plain_http_is_used_for_loopback_only_after_https_fails() -> None:
             raise httpx.ConnectError("not TLS", request=request)
         return httpx.Response(404 if "blobs" in request.url.path else 200)
 
-    client = RegistryClient("127.0.0.1:5000", credentials=None, transport=httpx.MockTransport(handler))
+    client = RegistryClient("127.0.0.1:5000", credentials=None, transport=httpx.MockTransport(handler), retry=NO_WAIT)
     assert client.blob_exists("a", "sha256:" + "0" * 64) is False
     assert schemes[0] == "https" and schemes[-1] == "http"
 

@@ -2,6 +2,7 @@ import pytest
 
 from pyjib.builder import expand_self_extras
 from pyjib.errors import ResolveError
+from pyjib.indexes import IndexConfig
 from pyjib.interpreter import Interpreter
 from pyjib.platforms import Platform
 from pyjib.resolve import parse_pylock, top_level_requirements
@@ -39,18 +40,18 @@ def test_uv_platform_follows_glibc_and_arch() -> None:
     assert Interpreter("/p", "3.12.1", "musl", (1, 2), Platform("linux", "arm64")).uv_platform == "aarch64-unknown-linux-musl"
 
 
-def test_pylock_parsing() -> None:
+def test_pylock_parsing(tmp_path) -> None:
     text = '''lock-version = "1.0"
 [[packages]]
 name = "MarkupSafe"
 version = "3.0.4"
 wheels = [{ url = "https://files.example/m/markupsafe-3.0.4-cp311-cp311-manylinux_2_17_x86_64.whl", hashes = { sha256 = "ab" } }]
 '''
-    (wheel,) = parse_pylock(text)
+    (wheel,) = parse_pylock(text, tmp_path, IndexConfig(), tmp_path)
     assert (wheel.name, wheel.version, wheel.sha256) == ("markupsafe", "3.0.4", "ab")
     assert wheel.filename == "markupsafe-3.0.4-cp311-cp311-manylinux_2_17_x86_64.whl"
 
 
-def test_pylock_without_wheel_is_an_error() -> None:
+def test_pylock_without_wheel_or_source_is_an_error(tmp_path) -> None:
     with pytest.raises(ResolveError, match="docopt"):
-        parse_pylock('lock-version = "1.0"\n[[packages]]\nname = "docopt"\nversion = "0.6.2"\nsdist = { url = "x" }\n')
+        parse_pylock('lock-version = "1.0"\n[[packages]]\nname = "docopt"\nversion = "0.6.2"\n', tmp_path, IndexConfig(), tmp_path)

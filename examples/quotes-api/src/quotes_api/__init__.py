@@ -1,0 +1,1 @@
+"""A small JSON service: POST a quote, get it back validated by pydantic."""

@@ -1,0 +1,71 @@
+"""Precompiled bytecode for the image, made by a host interpreter of the image's Python X.Y.
+
+A non-root container cannot write __pycache__ under /app, so without .pyc files every start compiles every imported
+module again. .pyc depends on the Python minor version, not the CPU, so any host interpreter of the image's X.Y can
+compile for any platform; one of the exact X.Y.Z is preferred, since patch releases may emit other bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Compiler:
+    executable: str
+    version: str  # full X.Y.Z, part of every cache key of a compiled layer
+
+
+def _version_of(executable: str) -> str | None:
+    try:
+        result = subprocess.run([executable, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                                capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+@functools.cache
+def find_compiler(version: str) -> Compiler | None:
+    """A host interpreter of the image's X.Y, the exact X.Y.Z if there is one; None if the host has none."""
+    minor = ".".join(version.split(".")[:2])
+    candidates = [sys.executable, *(shutil.which(name) for name in (f"python{minor}", "python3")),
+                  f"/usr/bin/python{minor}", f"/usr/local/bin/python{minor}"]
+    found: list[Compiler] = []
+    for candidate in dict.fromkeys(c for c in candidates if c and os.access(c, os.X_OK)):
+        candidate_version = _version_of(candidate)
+        if candidate_version and candidate_version.rsplit(".", 1)[0] == minor:
+            found.append(Compiler(candidate, candidate_version))
+    exact = [c for c in found if c.version == version]
+    return (exact or found)[0] if found else None
+
+
+def compiler_for(version: str, mode: str) -> Compiler | None:
+    """The compiler the bytecode option asks for: 'auto' (when the host has one), 'required' (or fail), 'off'."""
+    if mode == "off":
+        return None
+    compiler = find_compiler(version)
+    if compiler is None and mode == "required":
+        minor = ".".join(version.split(".")[:2])
+        raise ConfigError(f"bytecode = \"required\" but this host has no Python {minor} to compile for the image; install one or set bytecode = \"auto\"")
+    return compiler
+
+
+def compile_tree(tree: Path, compiler: Compiler) -> None:
+    """Write __pycache__/*.pyc beside every .py under tree, recording each file's path as the image will see it."""
+    if not any(tree.rglob("*.py")):
+        return
+    subprocess.run(
+        [compiler.executable, "-m", "compileall", "-qq", "-j", "0", "--invalidation-mode", "unchecked-hash",
+         "-s", str(tree), "-p", "/", str(tree)],
+        capture_output=True, check=False,  # a file that does not compile just ships without its .pyc, as pip does
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )

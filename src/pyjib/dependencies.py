@@ -1,0 +1,146 @@
+"""The layers under the project's own: the environment, then the dependencies grouped as grouping.py plans them.
+
+Each layer is cached by what it holds (wheel hashes, interpreter, bytecode compiler), never by its name or the project,
+so the same wheels give the same layer, and the same digest, in every project and on every platform they fit.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .bytecode import Compiler, compile_tree
+from .cache import BlobCache, Records, cache_key
+from .descriptor import Descriptor
+from .digest import sha256_file
+from .grouping import LayerGroup, LayerPlan, WheelInfo, plan_layers, unpacked_size
+from .image import Blob
+from .indexes import IndexConfig
+from .install import Environment, install_all, install_wheel, write_skeleton
+from .layer import Layer, tree_layer
+from .layering import split_resources
+from .resolve import LockedWheel, download
+
+LAYER_RECIPE = "layers-2"  # bump when what goes into a layer changes, so cached layers are rebuilt
+
+
+@dataclass(frozen=True)
+class NamedLayer:
+    """A layer of the image with the name its history entry gives it."""
+
+    name: str
+    comment: str
+    descriptor: Descriptor
+    diff_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "comment": self.comment, "diff_id": self.diff_id, **self.descriptor.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NamedLayer:
+        return cls(data["name"], data["comment"], Descriptor.from_json(data), data["diff_id"])
+
+    @classmethod
+    def of(cls, name: str, comment: str, layer: Layer) -> NamedLayer:
+        return cls(name, comment, Descriptor(layer.media_type, layer.digest, layer.size), layer.diff_id)
+
+    def local_blob(self, cache: BlobCache) -> Blob:
+        path = cache.path(self.descriptor.digest)
+        return Blob(self.descriptor, lambda: path)
+
+
+def _record(layer: Layer) -> dict[str, Any]:
+    return {"digest": layer.digest, "size": layer.size, "diff_id": layer.diff_id, "media_type": layer.media_type}
+
+
+def _cached(records: Records, key: str, cache: BlobCache) -> Layer | None:
+    record = records.get(key)
+    if not record or not cache.has(record["digest"]):
+        return None
+    return Layer(cache.path(record["digest"]), record["digest"], record["size"], record["diff_id"], record["media_type"])
+
+
+def _interpreter_key(environment: Environment, compiler: Compiler | None) -> list[str | None]:
+    interpreter = environment.interpreter
+    return [LAYER_RECIPE, environment.prefix, interpreter.path, interpreter.version, compiler.version if compiler else None]
+
+
+def environment_layer(environment: Environment, cache: BlobCache) -> NamedLayer:
+    """pyvenv.cfg and bin/python at the prefix: what makes it an environment of the base's interpreter."""
+    records = Records(cache.root, "layers")
+    key = cache_key(*_interpreter_key(environment, None), "environment")
+    layer = _cached(records, key, cache)
+    if layer is None:
+        with tempfile.TemporaryDirectory(prefix="pyjib-env-") as work:
+            write_skeleton(Path(work), environment)
+            layer = tree_layer(Path(work), cache.blobs)
+        records.put(key, _record(layer))
+    comment = f"virtual environment at {environment.prefix} for {environment.interpreter.path} ({environment.interpreter.version})"
+    return NamedLayer.of("environment", comment, layer)
+
+
+def wheel_infos(locked: list[LockedWheel], cache: BlobCache, indexes: IndexConfig) -> list[WheelInfo]:
+    """Each wheel with its unpacked size, measured once per wheel hash (downloading only the wheels not yet measured)."""
+    sizes = Records(cache.root, "wheel-sizes")
+    known = {w.sha256: sizes.get(w.sha256) for w in locked}
+    missing = [w for w in locked if known[w.sha256] is None]
+    for wheel, path in zip(missing, download(missing, cache.root / "wheels", indexes), strict=True):
+        known[wheel.sha256] = unpacked_size(path)
+        sizes.put(wheel.sha256, known[wheel.sha256])
+    return [WheelInfo(w, int(known[w.sha256] or 0)) for w in locked]
+
+
+def _build_dependency_layer(plan: LayerPlan, environment: Environment, compiler: Compiler | None, cache: BlobCache,
+                            indexes: IndexConfig) -> NamedLayer:
+    records = Records(cache.root, "layers")
+    key = cache_key(*_interpreter_key(environment, compiler), "dependencies", sorted(w.sha256 for w in plan.wheels))
+    layer = _cached(records, key, cache)
+    if layer is None:
+        wheels = download(list(plan.wheels), cache.root / "wheels", indexes)
+        with tempfile.TemporaryDirectory(prefix="pyjib-deps-") as work:
+            tree = Path(work)
+            install_all(wheels, tree, environment)
+            if compiler:
+                compile_tree(tree, compiler)
+            layer = tree_layer(tree, cache.blobs)
+        records.put(key, _record(layer))
+    comment = f"{len(plan.wheels)} distributions: " + ", ".join(f"{w.name}=={w.version}" for w in plan.wheels)
+    return NamedLayer.of(plan.name, comment, layer)
+
+
+def dependency_layers(
+    locked: list[LockedWheel], environment: Environment, compiler: Compiler | None, cache: BlobCache,
+    groups: tuple[LayerGroup, ...], threshold: int, indexes: IndexConfig,
+) -> list[NamedLayer]:
+    plans = plan_layers(wheel_infos(locked, cache, indexes), groups, threshold)
+    # zlib releases the GIL, so two layers compress at once on two cores.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda plan: _build_dependency_layer(plan, environment, compiler, cache, indexes), plans))
+
+
+def project_layers(wheel: Path, project_name: str, version: str, environment: Environment, compiler: Compiler | None,
+                   cache: BlobCache) -> list[NamedLayer]:
+    """The project's resources (left out when it has none) and its application layer; rebuilt only when its wheel changes."""
+    records = Records(cache.root, "layers")
+    key = cache_key(*_interpreter_key(environment, compiler), "project", sha256_file(wheel))
+    record = records.get(key)
+    if record is not None:
+        layers = [NamedLayer.from_json(r) for r in record]
+        if all(cache.has(layer.descriptor.digest) for layer in layers):
+            return layers
+    with tempfile.TemporaryDirectory(prefix="pyjib-app-") as work:
+        installed, resources_tree = Path(work) / "application", Path(work) / "resources"
+        install_wheel(wheel, installed, environment)
+        moved = split_resources(installed, resources_tree, Path(environment.bin.lstrip("/")))
+        if compiler:
+            compile_tree(installed, compiler)
+        layers = []
+        if moved:  # as Jib does, an empty layer is left out
+            layers.append(NamedLayer.of("resources", f"non-code files of {project_name}", tree_layer(resources_tree, cache.blobs)))
+        layers.append(NamedLayer.of("application", f"{project_name} {version}: code, metadata and scripts", tree_layer(installed, cache.blobs)))
+    records.put(key, [layer.to_json() for layer in layers])
+    return layers
+

@@ -1,0 +1,99 @@
+"""Distributions that come without a wheel for the image: sdists, local folders and VCS checkouts, built into wheels.
+
+Each is built on the host in an isolated environment (uv build), cached by what identifies its source (the sdist's hash,
+the folder's files, the commit), and kept only when the wheel is pure: a wheel compiled for the host would not run in
+the image, and pyjib never runs a compiler for the image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from .errors import ResolveError
+from .wheelbuild import project_fingerprint
+
+_RECIPE = "built-wheel-1"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    version: str
+    kind: str  # "sdist", "local" or "vcs"
+    location: str  # sdist: a path in the cache; local: a folder; vcs: the repository URL
+    identity: str  # sdist: its sha256; vcs: the commit
+
+
+def _uv() -> str:
+    import uv
+
+    return str(uv.find_uv_bin())
+
+
+def _is_pure(wheel: Path) -> bool:
+    _name, _version, _build, tags = parse_wheel_filename(wheel.name)
+    return all(tag.platform == "any" and tag.abi == "none" for tag in tags)
+
+
+def _uv_build(source: Path, out_dir: Path, name: str) -> Path:
+    result = subprocess.run(
+        [_uv(), "build", "--wheel", "--quiet", "--python", sys.executable, "--out-dir", str(out_dir), str(source)],
+        capture_output=True, text=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"},
+    )
+    wheels = sorted(out_dir.glob("*.whl"))
+    if result.returncode != 0 or not wheels:
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        reason = lines[-1] if lines else "no wheel was produced"
+        raise ResolveError(
+            f"dependency {name} has no wheel for the image and building it from source failed ({reason}); "
+            "pin a version that publishes wheels, or provide a wheelhouse with --find-links"
+        )
+    return wheels[0]
+
+
+def _checkout(url: str, commit: str, into: Path) -> Path:
+    """A clean checkout of commit, so the wheel is built from exactly what was resolved."""
+    for command in (["git", "clone", "--quiet", "--no-checkout", url, str(into)], ["git", "-C", str(into), "checkout", "--quiet", commit]):
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ResolveError(f"cannot check out {url} at {commit[:12]}: {result.stderr.strip().splitlines()[-1:] or ['git failed']}")
+    return into
+
+
+def build_source(source: Source, cache_root: Path) -> Path:
+    """A pure wheel built from source, cached by the source's identity; an error naming the package if it is not pure."""
+    identity = source.identity if source.kind != "local" else project_fingerprint(Path(source.location))
+    key = hashlib.sha256(f"{_RECIPE}\0{source.kind}\0{source.location if source.kind != 'sdist' else ''}\0{identity}".encode()).hexdigest()
+    out_dir = cache_root / "built-wheels" / key[:32]
+    if existing := sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []:
+        return existing[0]
+    with tempfile.TemporaryDirectory(prefix="pyjib-source-") as work:
+        staging = Path(work) / "out"
+        if source.kind == "vcs":
+            wheel = _uv_build(_checkout(source.location, source.identity, Path(work) / "checkout"), staging, source.name)
+        else:
+            wheel = _uv_build(Path(source.location), staging, source.name)
+        if canonicalize_name(parse_wheel_filename(wheel.name)[0]) != canonicalize_name(source.name):
+            raise ResolveError(f"building {source.name} from source produced {wheel.name}, a wheel of another distribution")
+        if not _is_pure(wheel):
+            raise ResolveError(
+                f"dependency {source.name} {source.version} has no wheel for the image, and its source builds {wheel.name}, "
+                "compiled for this host, not the image; pin a version that publishes wheels for the image, or provide one with --find-links"
+            )
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        final = Path(work) / "final"
+        final.mkdir()
+        shutil.move(str(wheel), final / wheel.name)
+        with contextlib.suppress(OSError):  # a concurrent build stored it first
+            os.replace(final, out_dir)
+    return sorted(out_dir.glob("*.whl"))[0]

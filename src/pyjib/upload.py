@@ -1,0 +1,212 @@
+"""Pushing one blob: POST for a session, then one PUT with the digest, or chunked PATCHes where the registry wants them.
+
+A broken upload is resumed from the offset the registry reports (GET on the session), not from where we think we
+were: a dropped connection may have delivered part of a chunk, or none of it. A lost session starts over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode, urljoin
+
+import httpx
+
+from .errors import RegistryError
+from .retry import RETRYABLE_STATUSES, parse_retry_after
+
+if TYPE_CHECKING:
+    from .registry import RegistryClient
+
+_READ = 1 << 20
+
+
+class Interrupted(RegistryError):
+    """A request that broke in a way a retry may mend: a dropped connection, a timeout, or a retryable status."""
+
+    def __init__(self, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class FileSlice:
+    """Part of a file as a request body: read again from disk on every try, never held in memory."""
+
+    path: Path
+    offset: int
+    length: int
+    on_progress: Callable[[int], None] | None = None  # gets the absolute position in the file
+
+    def chunks(self) -> Iterator[bytes]:
+        remaining = self.length
+        with self.path.open("rb") as f:
+            f.seek(self.offset)
+            while remaining > 0:
+                chunk = f.read(min(_READ, remaining))
+                if not chunk:
+                    raise RegistryError(f"{self.path} became shorter while it was being uploaded; build again")
+                remaining -= len(chunk)
+                yield chunk
+                if self.on_progress:
+                    self.on_progress(self.offset + self.length - remaining)
+
+
+@dataclass(frozen=True)
+class Session:
+    location: str  # absolute
+    chunk_min: int | None  # OCI-Chunk-Min-Length: the registry wants chunks of at least this size
+
+
+def with_query(location: str, **params: str) -> str:
+    """Add parameters to an upload location that may already carry its own (distribution's _state)."""
+    separator = "&" if "?" in location else "?"
+    return f"{location}{separator}{urlencode(params)}"
+
+
+def location_of(response: httpx.Response) -> str:
+    """The Location header made absolute: registries send both relative and absolute ones."""
+    location = response.headers.get("location")
+    if not location:
+        raise RegistryError(f"registry at {response.url.host} answered {response.request.method} {response.url.path} without a Location")
+    return urljoin(str(response.url), str(location))
+
+
+def next_offset(response: httpx.Response) -> int | None:
+    """From `Range: 0-LAST`: the offset of the first byte the registry does not have yet."""
+    value = response.headers.get("range", "")
+    _, sep, last = value.partition("-")
+    if not sep or not last.strip().isdigit():
+        return None
+    end = int(last)
+    # distribution reports an empty upload as 0-0 as well; resuming at 0 is always safe (the registry refuses a gap).
+    return 0 if end == 0 else end + 1
+
+
+def _interrupted_by(response: httpx.Response) -> Interrupted:
+    return Interrupted(f"{response.status_code} {response.reason_phrase}".strip(), parse_retry_after(response.headers.get("retry-after")))
+
+
+class BlobUpload:
+    def __init__(self, client: RegistryClient, repository: str, digest: str, size: int, path: Path,
+                 on_progress: Callable[[int], None] | None = None) -> None:
+        self.client = client
+        self.repository = repository
+        self.digest = digest
+        self.size = size
+        self.path = path
+        self.on_progress = on_progress
+        self.scopes = (f"repository:{repository}:pull,push",)
+        self.short = digest[:19]
+        self.session = Session("", None)
+
+    def run(self) -> None:
+        policy = self.client.retry
+        self.session = self._start()
+        chunk_min = self.session.chunk_min
+        offset = 0
+        failures = 0
+        while True:
+            try:
+                if chunk_min is None and offset == 0:
+                    if self._put_whole():
+                        return
+                    chunk_min = self.client.chunk_size  # 413: the registry (or a proxy) wants smaller requests
+                    self.session, offset = self._start(), 0
+                    continue
+                self._patch_rest(offset, chunk_min)
+                self._finish()
+                return
+            except Interrupted as exc:
+                failures += 1
+                if failures >= policy.tries:
+                    raise RegistryError(
+                        f"registry {self.client.registry} kept failing to upload blob {self.short} to {self.repository} "
+                        f"({exc.detail}) after {failures} tries; try again later"
+                    ) from exc
+                policy.wait(failures, exc.retry_after)
+                if self.client.blob_exists(self.repository, self.digest, push=True):
+                    return  # the last request went through before its answer was lost
+                resumed = self._status()
+                self.session, offset = resumed if resumed is not None else (self._start(), 0)
+
+    # --- the steps ---------------------------------------------------------------------------------
+    def _start(self) -> Session:
+        response = self.client.request("POST", f"/v2/{self.repository}/blobs/uploads/", scopes=self.scopes,
+                                       step=f"start an upload to {self.repository}")
+        if response.status_code != 202:
+            raise self.client.fail(response, f"start an upload to {self.repository}")
+        chunk_min = response.headers.get("oci-chunk-min-length", "")
+        return Session(location_of(response), int(chunk_min) if chunk_min.isdigit() and int(chunk_min) > 0 else None)
+
+    def _body(self, offset: int, length: int) -> FileSlice:
+        return FileSlice(self.path, offset, length, self.on_progress)
+
+    def _put_whole(self) -> bool:
+        """The monolithic upload. False when the registry refuses a body this large (413)."""
+        response = self.client.request(
+            "PUT", with_query(self.session.location, digest=self.digest), scopes=self.scopes, retry=False,
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(self.size)},
+            body=self._body(0, self.size), step=f"upload blob {self.short} to {self.repository}",
+        )
+        if response.status_code == 413:
+            return False
+        self._check_created(response)
+        return True
+
+    def _patch_rest(self, offset: int, chunk_min: int | None) -> None:
+        """PATCH from offset to the end; chunks of the registry's size, or everything left in one request.
+        The session is updated after every accepted chunk: its latest Location is the one the registry expects."""
+        chunk = max(chunk_min, self.client.chunk_size) if chunk_min else max(self.size - offset, 1)
+        while offset < self.size:
+            end = min(self.size, offset + chunk)
+            response = self.client.request(
+                "PATCH", self.session.location, scopes=self.scopes, retry=False, body=self._body(offset, end - offset),
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(end - offset),
+                         "Content-Range": f"{offset}-{end - 1}"},
+                step=f"upload blob {self.short} to {self.repository}",
+            )
+            if response.status_code == 416:
+                raise Interrupted("416 the registry holds a different offset")
+            if response.status_code in RETRYABLE_STATUSES:
+                raise _interrupted_by(response)
+            if response.status_code != 202:
+                raise self.client.fail(response, f"upload blob {self.short} to {self.repository}")
+            self.session = Session(location_of(response), self.session.chunk_min)
+            reported = next_offset(response)
+            offset = reported if reported is not None and reported > 0 else end
+
+    def _finish(self) -> None:
+        response = self.client.request(
+            "PUT", with_query(self.session.location, digest=self.digest), scopes=self.scopes, retry=False,
+            headers={"Content-Length": "0"}, step=f"finish the upload of {self.short} to {self.repository}",
+        )
+        self._check_created(response)
+
+    def _check_created(self, response: httpx.Response) -> None:
+        if response.status_code in RETRYABLE_STATUSES:
+            raise _interrupted_by(response)
+        if response.status_code != 201:
+            raise self.client.fail(response, f"upload blob {self.short} to {self.repository}")
+        stored = response.headers.get("docker-content-digest")
+        if stored and stored != self.digest:
+            raise RegistryError(f"registry {self.client.registry} stored blob {self.short} as {stored[:19]}; its bytes changed on the way")
+
+    def _status(self) -> tuple[Session, int] | None:
+        """Where the registry says the upload stands; None when the session is gone."""
+        session = self.session
+        try:
+            response = self.client.request("GET", session.location, scopes=self.scopes,
+                                           step=f"check the upload of {self.short} to {self.repository}")
+        except Interrupted:
+            return None
+        if response.status_code not in (200, 204):
+            return None
+        offset = next_offset(response)
+        if offset is None:
+            return None
+        location = location_of(response) if response.headers.get("location") else session.location
+        return Session(location, session.chunk_min), offset

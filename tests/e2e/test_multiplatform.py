@@ -1,0 +1,147 @@
+"""Multi-platform images (an OCI index for amd64 and arm64) and dependency layers that stay cached."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import struct
+import textwrap
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import EXAMPLES, Pyjib, RegistryReader
+from tests.helpers import free_port, get_when_up
+from tests.infra.podman import Podman
+from tests.infra.registry import Registry
+from tests.oci_checks import check_image, check_layout, layer_members, read_layer_file, validate
+
+pytestmark = pytest.mark.e2e
+
+ELF_MACHINES = {62: "x86-64", 183: "aarch64"}
+
+
+def _elf_machine(data: bytes) -> str:
+    assert data[:4] == b"\x7fELF"
+    return ELF_MACHINES.get(struct.unpack_from("<H", data, 18)[0], "other")
+
+
+def _named_layers(reader: RegistryReader, repository: str, manifest: dict) -> dict[str, dict]:
+    config = json.loads(reader.blob(repository, manifest["config"]["digest"]))
+    names = [h["created_by"].removeprefix("pyjib: ") for h in config["history"][-len(manifest["layers"]) + 1:]]
+    return dict(zip(names, manifest["layers"][1:], strict=True))
+
+
+@pytest.fixture(scope="module")
+def quotes(pyjib: Pyjib, registry: Registry, multiarch_base_ref: str, registry_reader: RegistryReader) -> dict:
+    result = pyjib("push", str(EXAMPLES / "quotes-api"), "--from", multiarch_base_ref, "--to", f"{registry.host}/team/quotes:2")
+    index_bytes = registry_reader.manifest("team/quotes", "2")
+    return {"stdout": result.stdout, "stderr": result.stderr, "index": json.loads(index_bytes),
+            "digest": "sha256:" + hashlib.sha256(index_bytes).hexdigest()}
+
+
+def test_index_lists_both_platforms_and_is_valid(quotes: dict, registry_reader: RegistryReader, registry: Registry) -> None:
+    index = quotes["index"]
+    validate(index, "index")
+    assert quotes["stdout"].strip() == f"{registry.host}/team/quotes@{quotes['digest']}"
+    assert [m["platform"]["architecture"] for m in index["manifests"]] == ["amd64", "arm64"]
+    assert index["annotations"]["org.opencontainers.image.title"] == "quotes-api"
+    for entry in index["manifests"]:
+        data = registry_reader.manifest("team/quotes", entry["digest"])
+        assert len(data) == entry["size"]
+        check_image(data, lambda digest: registry_reader.blob("team/quotes", digest))
+
+
+def test_native_layers_hold_each_platforms_shared_objects_and_pure_layers_are_shared(quotes: dict, registry_reader: RegistryReader) -> None:
+    amd, arm = (json.loads(registry_reader.manifest("team/quotes", m["digest"])) for m in quotes["index"]["manifests"])
+    amd_layers, arm_layers = _named_layers(registry_reader, "team/quotes", amd), _named_layers(registry_reader, "team/quotes", arm)
+    assert list(amd_layers) == ["environment", "validation", "dependencies", "application"]
+    for name in ("environment", "dependencies", "application"):  # the same bytes on both platforms: one blob
+        assert amd_layers[name]["digest"] == arm_layers[name]["digest"], name
+    assert amd_layers["validation"]["digest"] != arm_layers["validation"]["digest"]
+    for layers, machine in ((amd_layers, "x86-64"), (arm_layers, "aarch64")):
+        blob = registry_reader.blob("team/quotes", layers["validation"]["digest"])
+        shared_objects = [n for n in layer_members(blob) if n.endswith(".so")]
+        assert shared_objects and all("pydantic_core" in n for n in shared_objects)
+        assert {_elf_machine(read_layer_file(blob, n)) for n in shared_objects} == {machine}
+    assert amd["layers"][0] != arm["layers"][0]  # the bases differ, of course
+
+
+def test_amd64_image_of_the_index_runs(quotes: dict, registry: Registry, containers: Podman) -> None:
+    port = free_port()
+    cid = containers.run_detached(f"{registry.host}/team/quotes:2", env={"PORT": str(port)})
+    try:
+        info = get_when_up(f"http://127.0.0.1:{port}/", containers, cid).json()
+        assert info["machine"] == "x86_64"
+        created = httpx.post(f"http://127.0.0.1:{port}/", content=b'{"text": "Ship it"}')
+        assert created.status_code == 201 and created.json() == {"text": "Ship it", "author": "anonymous"}
+        assert httpx.post(f"http://127.0.0.1:{port}/", content=b'{"text": ""}').status_code == 422
+    finally:
+        containers.remove(cid)
+
+
+def test_index_in_an_oci_layout(pyjib: Pyjib, multiarch_base_ref: str, tmp_path: Path) -> None:
+    layout = tmp_path / "quotes"
+    pyjib("build", str(EXAMPLES / "quotes-api"), "--from", multiarch_base_ref, "--to", f"oci:{layout}")
+    index = check_layout(layout)
+    (entry,) = index["manifests"]
+    assert entry["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    inner = json.loads((layout / "blobs" / "sha256" / entry["digest"].split(":")[1]).read_text())
+    validate(inner, "index")
+    for child in inner["manifests"]:
+        data = (layout / "blobs" / "sha256" / child["digest"].split(":")[1]).read_bytes()
+        check_image(data, lambda d: (layout / "blobs" / "sha256" / d.split(":")[1]).read_bytes())
+
+
+def test_a_platform_the_base_lacks_fails_before_anything_is_pushed(pyjib: Pyjib, registry: Registry, base_ref: str,
+                                                                  registry_reader: RegistryReader) -> None:
+    result = pyjib("push", str(EXAMPLES / "quotes-api"), "--from", base_ref, "--to", f"{registry.host}/bad/oneplatform:1", check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "linux/arm64" in result.stderr.splitlines()[-1] and "linux/amd64" in result.stderr.splitlines()[-1]
+    assert registry_reader.tags("bad/oneplatform") == []
+
+
+def test_docker_archive_refuses_several_platforms(pyjib: Pyjib, multiarch_base_ref: str, tmp_path: Path) -> None:
+    result = pyjib("build", str(EXAMPLES / "quotes-api"), "--from", multiarch_base_ref, "--to", f"docker-archive:{tmp_path / 'a.tar'}",
+                   check=False)
+    assert result.returncode == 2 and "one platform" in result.stderr
+
+
+def _project(root: Path, name: str, dependencies: list[str], extra: str = "") -> Path:
+    (root / name.replace("-", "_")).mkdir(parents=True)
+    (root / name.replace("-", "_") / "__init__.py").write_text("")
+    (root / "pyproject.toml").write_text(textwrap.dedent(f"""\
+        [build-system]
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
+
+        [project]
+        name = "{name}"
+        version = "1.0"
+        dependencies = {json.dumps(dependencies)}
+
+        [tool.pyjib]
+        module = "{name.replace("-", "_")}"
+        """) + extra)
+    return root
+
+
+def test_big_distribution_gets_its_own_layer_that_survives_other_upgrades(pyjib: Pyjib, base_ref: str, tmp_path: Path) -> None:
+    threshold = 'layer-threshold-mb = 1\n'  # pydantic-core unpacks to several MB, everything else here to less than one
+    one = _project(tmp_path / "one", "svc-one", ["pydantic-core==2.41.5", "six==1.16.0"], threshold)
+    two = _project(tmp_path / "two", "svc-two", ["pydantic-core==2.41.5", "six==1.17.0"], threshold)
+    layers = {}
+    for project in (one, two):
+        out = tmp_path / f"{project.name}-out"
+        pyjib("build", str(project), "--from", base_ref, "--to", f"oci:{out}")
+        index = json.loads((out / "index.json").read_text())
+        manifest = json.loads((out / "blobs" / "sha256" / index["manifests"][0]["digest"].split(":")[1]).read_text())
+        config = json.loads((out / "blobs" / "sha256" / manifest["config"]["digest"].split(":")[1]).read_text())
+        names = [h["created_by"].removeprefix("pyjib: ") for h in config["history"][-len(manifest["layers"]) + 1:]]
+        layers[project.name] = dict(zip(names, (layer["digest"] for layer in manifest["layers"][1:]), strict=True))
+    assert list(layers["one"]) == ["environment", "pydantic-core", "dependencies", "application"]
+    assert layers["one"]["pydantic-core"] == layers["two"]["pydantic-core"]  # same wheel, same layer, in two projects
+    assert layers["one"]["environment"] == layers["two"]["environment"]
+    assert layers["one"]["dependencies"] != layers["two"]["dependencies"]  # six moved on
