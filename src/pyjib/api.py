@@ -10,11 +10,13 @@ from . import fleetcache, layout
 from .builder import Build, build_image
 from .cache import BlobCache, Records, cache_key, default_cache_dir
 from .errors import ConfigError
+from .lockfiles import write_pylock
 from .log import SILENT, Log
 from .publish import Target, parse_target, push, push_index, write_archive, write_layout
 from .reference import Reference
 from .registry import Access, ClientPool, login_registry
 from .settings import Settings
+from .tagtemplates import fill, with_placeholders
 
 
 @dataclass(frozen=True)
@@ -22,13 +24,14 @@ class Published:
     build: Build
     digest: str
     location: str  # REGISTRY/REPO@DIGEST for a push, PATH@DIGEST for a layout or archive
+    references: tuple[str, ...] = ()  # every REF:TAG@DIGEST pushed, for --image-refs
 
 
 def check_target(text: str | None, mode: Literal["build", "push", "any"], platforms: int = 1) -> Target:
     """The target, checked against what the command promises before any work is done."""
     if not text:
         raise ConfigError("no target: give --to (or `to` in [tool.pyjib])")
-    target = parse_target(text)
+    target = parse_target(with_placeholders(text))  # templates are filled after the build, when {version} is known
     if mode == "push" and target.kind != "registry":
         raise ConfigError(
             f"push needs a registry reference such as registry.example.com/team/app:1.0, not {text!r}; use `pyjib build` for {target.kind}:"
@@ -59,10 +62,15 @@ class Builder:
     def __exit__(self, *exc: object) -> None:
         self.clients.close()
 
-    def build(self, wheel: Path | None = None, fleet: Target | None = None) -> Build:
+    def build(self, wheel: Path | None = None, fleet: Target | None = None, refresh: bool = False) -> Build:
         """The image; fleet names the registry target whose fleet cache may be used (when the settings allow it)."""
         repository = fleet.reference if fleet is not None and self.settings.registry_cache else None
-        return build_image(self.settings, cache=self.cache, clients=self.clients, log=self.log, wheel=wheel, fleet=repository)
+        return build_image(self.settings, cache=self.cache, clients=self.clients, log=self.log, wheel=wheel, fleet=repository,
+                           refresh=refresh)
+
+    def filled_target(self, build: Build, text: str) -> Target:
+        """The target with its tag templates filled, now that the project's version is known."""
+        return parse_target(fill(text, self.settings.project_dir, build.project.version))
 
     def _store_fleet_entries(self, build: Build, reference: Reference) -> None:
         """Record each platform's lower layers in the registry, once per repository (a local marker remembers it was done)."""
@@ -78,7 +86,7 @@ class Builder:
                 stored.put(marker, {"tag": fleetcache.tag_for(entry.key)})
 
     def deliver(self, build: Build, target: Target) -> Published:
-        tags = list(self.settings.tags)
+        tags = [fill(tag, self.settings.project_dir, build.project.version) for tag in self.settings.tags]
         if target.reference is not None:
             reference = target.reference
             tags = list(dict.fromkeys([reference.tag or "latest", *tags]))
@@ -92,7 +100,8 @@ class Builder:
             else:
                 digest = push(build.image, reference, tags, self.clients, self.cache, self.log)
             self._store_fleet_entries(build, reference)
-            return Published(build, digest, f"{reference.repository_ref}@{digest}")
+            references = tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags)
+            return Published(build, digest, f"{reference.repository_ref}@{digest}", references)
         assert target.path is not None
         if target.kind == "oci":
             names = list(dict.fromkeys([target.tag or "latest", *tags]))
@@ -105,6 +114,12 @@ class Builder:
             digest = write_archive(build.image, target.path, names)
         self.log.info(f"wrote {target.path}")
         return Published(build, digest, f"{target.path}@{digest}")
+
+
+def _fixed_repository(text: str) -> bool:
+    """A registry target whose repository has no template fields (tags may): the fleet cache can be read before the build."""
+    one, other = parse_target(with_placeholders(text, "x")), parse_target(with_placeholders(text, "y"))
+    return one.reference is not None and other.reference is not None and one.reference.repository_ref == other.reference.repository_ref
 
 
 def platform_annotations(build: Build) -> dict[str, str]:
@@ -121,8 +136,15 @@ def publish(
     log: Log = SILENT,
     wheel: Path | None = None,
     access: Access | None = None,
+    refresh: bool = False,
+    write_lock: Path | None = None,
 ) -> Published:
-    """Build the image for settings and deliver it to settings.to."""
+    """Build the image for settings and deliver it to settings.to; write_lock, when given, receives what was installed."""
+    assert settings.to is not None
     target = check_target(settings.to, mode, len(settings.platforms))
     with Builder(settings, cache_dir=cache_dir, log=log, access=access) as builder:
-        return builder.deliver(builder.build(wheel, fleet=target if target.kind == "registry" else None), target)
+        build = builder.build(wheel, fleet=target if _fixed_repository(settings.to) else None, refresh=refresh)
+        if write_lock is not None:
+            write_pylock(write_lock, (wheel for image in build.images for wheel in image.locked))
+            log.info(f"wrote the lock {write_lock}")
+        return builder.deliver(build, builder.filled_target(build, settings.to))

@@ -66,6 +66,19 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--username", metavar="USER", help="login for the target registry (with --password-stdin); else PYJIB_USERNAME")
     parser.add_argument("--password-stdin", action="store_true", help="read the password (or token) for --username from stdin")
     parser.add_argument("--ca-cert", action="append", type=Path, metavar="FILE", help="a PEM CA to trust for registries (repeatable)")
+    dependencies = parser.add_argument_group("dependencies")
+    dependencies.add_argument("--index-url", metavar="URL", help="the package index (default: PIP_INDEX_URL, uv's or pip's configuration)")
+    dependencies.add_argument("--extra-index-url", action="append", metavar="URL", help="another package index (repeatable)")
+    dependencies.add_argument("--find-links", action="append", metavar="DIR|URL", help="a folder or page of wheels (repeatable)")
+    dependencies.add_argument("--only-binary", action="store_true", default=None, help="never build a dependency from its sdist")
+    dependencies.add_argument("--lock-file", metavar="FILE", help="install exactly what FILE pins (default: pylock.toml, uv.lock, hashed requirements.txt)")
+    dependencies.add_argument("--write-lock", type=Path, metavar="FILE", help="write what was installed as a pylock.toml to FILE")
+    dependencies.add_argument("--refresh", action="store_true", help="resolve again, ignoring cached resolutions and the registry's fleet cache")
+    dependencies.add_argument("--bytecode", choices=("auto", "required", "off"), help="precompile .pyc files (default: auto)")
+    dependencies.add_argument("--layer-threshold-mb", type=int, metavar="MB", help="a distribution bigger than this gets its own layer (50)")
+    dependencies.add_argument("--registry-cache", action=argparse.BooleanOptionalAction, default=None,
+                              help="keep a fleet cache record in the target repository (default: yes)")
+    parser.add_argument("--image-refs", type=Path, metavar="FILE", help="write every pushed REF:TAG@DIGEST to FILE, one a line (as ko does)")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -108,10 +121,14 @@ def run(argv: Sequence[str]) -> int:
     namespace = make_parser().parse_args(argv)
     settings = load_settings(Path(namespace.project), cli_options(namespace))
     access = registry_access(namespace)
-    published = publish(settings, mode=namespace.command, cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet), access=access)
+    published = publish(settings, mode=namespace.command, cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet), access=access,
+                        refresh=namespace.refresh, write_lock=namespace.write_lock)
     if namespace.digest_file:
         namespace.digest_file.parent.mkdir(parents=True, exist_ok=True)
         namespace.digest_file.write_text(published.digest + "\n")
+    if namespace.image_refs:
+        namespace.image_refs.parent.mkdir(parents=True, exist_ok=True)
+        namespace.image_refs.write_text("".join(f"{ref}\n" for ref in published.references))
     print(published.location, flush=True)
     return 0
 

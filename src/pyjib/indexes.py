@@ -115,6 +115,14 @@ def redact(url: str) -> str:
                                   parts.path, parts.query, parts.fragment))
 
 
+def without_credentials(url: str) -> str:
+    """The URL with no user or password at all: what pyjib records; credentials come from the configuration when needed."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(SplitResult(parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment))
+
+
 def redact_text(text: str, config: IndexConfig) -> str:
     for url in config.urls():
         text = text.replace(url, redact(url))

@@ -24,12 +24,12 @@ from urllib.parse import unquote, urlsplit
 import httpx
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from .cache import Records, cache_key
 from .digest import sha256_file
 from .errors import ResolveError
-from .indexes import IndexConfig, credentials_for, redact, redact_text
+from .indexes import IndexConfig, credentials_for, redact, redact_text, without_credentials
 from .interpreter import Interpreter
 from .sources import Source, build_source
 
@@ -188,7 +188,7 @@ def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path) 
         candidates = package.get("wheels") or []
         if len(candidates) == 1:
             wheel = candidates[0]
-            url = wheel.get("url") or (wheel.get("path") and (base / wheel["path"]).resolve().as_uri())
+            url = without_credentials(wheel.get("url") or "") or (wheel.get("path") and (base / wheel["path"]).resolve().as_uri())
             sha256 = (wheel.get("hashes") or {}).get("sha256")
             if not url or not sha256:
                 raise ResolveError(f"the resolver gave no URL and sha256 for the wheel of {name} {version}")
@@ -199,7 +199,8 @@ def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path) 
         if source is None:
             raise ResolveError(f"dependency {name} {version} has no single wheel for the image (found {len(candidates)})")
         built = build_source(source, cache_root)
-        wheels.append(LockedWheel(name, version, built.as_uri(), sha256_file(built).split(":", 1)[1], built.name,
+        built_version = str(parse_wheel_filename(built.name)[1])  # a folder's pylock entry carries no version
+        wheels.append(LockedWheel(name, built_version, built.as_uri(), sha256_file(built).split(":", 1)[1], built.name,
                                   "index" if source.kind == "sdist" else source.kind))
     return wheels
 
