@@ -1,0 +1,1 @@
+"""A small inventory service: the app every tool in the benchmark builds."""
