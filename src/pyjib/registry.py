@@ -354,8 +354,6 @@ class RegistryClient:
             return RegistryError(f"registry {self.registry} kept failing to {what} ({status}) after {self.retry.tries} tries; try again later")
         return RegistryError(f"registry {self.registry} failed to {what}: {status}")
 
-    _fail = fail  # the name other modules used before
-
     # --- the API ------------------------------------------------------------------------------------
     def get_manifest(self, repository: str, identifier: str) -> tuple[bytes, str, str]:
         """The raw manifest or index with its media type and digest."""
