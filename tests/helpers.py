@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import textwrap
 import time
+from pathlib import Path
 
 import httpx
 
@@ -25,3 +28,29 @@ def get_when_up(url: str, containers: Podman, cid: str, timeout: float = 30) -> 
         except httpx.TransportError:
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer in {timeout} s; container log:\n{containers.logs(cid).stderr}")
+
+
+def write_project(root: Path, dependencies: list[str], *, name: str = "demo-app", version: str = "0.1.0",
+                  scripts: dict[str, str] | None = None, pyjib: str = "") -> Path:
+    """A small hatchling project: one module (with a main() that prints 'demo'), its dependencies and a [tool.pyjib] table."""
+    module = name.replace("-", "_")
+    (root / module).mkdir(parents=True)
+    (root / module / "__init__.py").write_text("def main():\n    print('demo')\n")
+    scripts = {"demo": f"{module}:main"} if scripts is None else scripts
+    text = textwrap.dedent(f"""\
+        [build-system]
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
+
+        [project]
+        name = "{name}"
+        version = "{version}"
+        dependencies = {json.dumps(dependencies)}
+
+        [tool.hatch.metadata]
+        allow-direct-references = true
+        """)
+    if scripts:
+        text += "\n[project.scripts]\n" + "".join(f'{script} = "{target}"\n' for script, target in scripts.items())
+    (root / "pyproject.toml").write_text(text + "\n[tool.pyjib]\n" + pyjib)
+    return root

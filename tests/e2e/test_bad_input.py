@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from pyjib.image import Image
 from pyjib.layer import tree_layer
 from pyjib.layout import write_image
 from tests.conftest import EXAMPLES, Pyjib, RegistryReader
+from tests.helpers import write_project
 from tests.infra.registry import Registry, write_htpasswd
 
 pytestmark = pytest.mark.e2e
@@ -32,27 +32,6 @@ def assert_clean_failure(result: subprocess.CompletedProcess[str], *needles: str
     return errors[0]
 
 
-def make_project(root: Path, dependencies: list[str], extra: str = "", scripts: dict[str, str] | None = None) -> Path:
-    root.mkdir(parents=True)
-    (root / "demo_app").mkdir()
-    (root / "demo_app" / "__init__.py").write_text("def main():\n    print('demo')\n")
-    scripts = scripts if scripts is not None else {"demo": "demo_app:main"}
-    script_lines = "\n".join(f'{name} = "{target}"' for name, target in scripts.items())
-    (root / "pyproject.toml").write_text(textwrap.dedent(f"""\
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-
-        [project]
-        name = "demo-app"
-        version = "0.1.0"
-        dependencies = {json.dumps(dependencies)}
-
-        [project.scripts]
-        """) + script_lines + "\n" + extra)
-    return root
-
-
 def test_folder_without_pyproject(pyjib: Pyjib, tmp_path: Path) -> None:
     result = pyjib("build", str(tmp_path), "--to", f"oci:{tmp_path / 'out'}", check=False)
     assert_clean_failure(result, "no pyproject.toml")
@@ -65,7 +44,7 @@ def test_malformed_pyproject(pyjib: Pyjib, tmp_path: Path) -> None:
 
 
 def test_unknown_option_in_tool_pyjib(pyjib: Pyjib, tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", [], extra='\n[tool.pyjib]\nentrypiont = ["x"]\n')
+    project = write_project(tmp_path / "p", [], pyjib='entrypiont = ["x"]\n')
     assert_clean_failure(pyjib("build", str(project), "--to", f"oci:{tmp_path / 'out'}", check=False), "'entrypiont'")
 
 
@@ -105,7 +84,7 @@ def test_base_without_python(pyjib: Pyjib, base_without_python: Path, tmp_path: 
 
 def test_dependency_that_does_not_exist(pyjib: Pyjib, base_ref: str, registry: Registry, registry_reader: RegistryReader,
                                         tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", ["pyjib-test-no-such-package-zq"])
+    project = write_project(tmp_path / "p", ["pyjib-test-no-such-package-zq"])
     result = pyjib("push", str(project), "--from", base_ref, "--to", f"{registry.host}/bad/unresolvable:1", check=False)
     assert_clean_failure(result, "pyjib-test-no-such-package-zq")
     assert registry_reader.tags("bad/unresolvable") == []
@@ -114,14 +93,14 @@ def test_dependency_that_does_not_exist(pyjib: Pyjib, base_ref: str, registry: R
 def test_dependency_without_a_wheel_names_package_and_platform(pyjib: Pyjib, base_ref: str, registry: Registry,
                                                                registry_reader: RegistryReader, tmp_path: Path) -> None:
     # docopt is published as an sdist only; with only-binary nothing may be built from source
-    project = make_project(tmp_path / "p", ["docopt==0.6.2"], extra="\n[tool.pyjib]\nonly-binary = true\n")
+    project = write_project(tmp_path / "p", ["docopt==0.6.2"], pyjib="only-binary = true\n")
     result = pyjib("push", str(project), "--from", base_ref, "--to", f"{registry.host}/bad/wheelless:1", check=False)
     assert_clean_failure(result, "docopt", "no wheel", "linux/amd64", "3.11.2", "only-binary")
     assert registry_reader.tags("bad/wheelless") == []
 
 
 def test_several_console_scripts_need_a_choice(pyjib: Pyjib, base_ref: str, tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", [], scripts={"serve": "demo_app:main", "migrate": "demo_app:main"})
+    project = write_project(tmp_path / "p", [], scripts={"serve": "demo_app:main", "migrate": "demo_app:main"})
     result = pyjib("build", str(project), "--from", base_ref, "--to", f"oci:{tmp_path / 'o'}", check=False)
     assert_clean_failure(result, "migrate, serve", "entrypoint")
     assert not (tmp_path / "o").exists()

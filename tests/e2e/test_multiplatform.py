@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
-import textwrap
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import EXAMPLES, Pyjib, RegistryReader
-from tests.helpers import free_port, get_when_up
+from tests.helpers import free_port, get_when_up, write_project
 from tests.infra.podman import Podman
 from tests.infra.registry import Registry
 from tests.oci_checks import check_image, check_layout, layer_members, read_layer_file, validate
@@ -108,29 +107,10 @@ def test_docker_archive_refuses_several_platforms(pyjib: Pyjib, multiarch_base_r
     assert result.returncode == 2 and "one platform" in result.stderr
 
 
-def _project(root: Path, name: str, dependencies: list[str], extra: str = "") -> Path:
-    (root / name.replace("-", "_")).mkdir(parents=True)
-    (root / name.replace("-", "_") / "__init__.py").write_text("")
-    (root / "pyproject.toml").write_text(textwrap.dedent(f"""\
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-
-        [project]
-        name = "{name}"
-        version = "1.0"
-        dependencies = {json.dumps(dependencies)}
-
-        [tool.pyjib]
-        module = "{name.replace("-", "_")}"
-        """) + extra)
-    return root
-
-
 def test_big_distribution_gets_its_own_layer_that_survives_other_upgrades(pyjib: Pyjib, base_ref: str, tmp_path: Path) -> None:
     threshold = 'layer-threshold-mb = 1\n'  # pydantic-core unpacks to several MB, everything else here to less than one
-    one = _project(tmp_path / "one", "svc-one", ["pydantic-core==2.41.5", "six==1.16.0"], threshold)
-    two = _project(tmp_path / "two", "svc-two", ["pydantic-core==2.41.5", "six==1.17.0"], threshold)
+    one = write_project(tmp_path / "one", ["pydantic-core==2.41.5", "six==1.16.0"], name="svc-one", pyjib=threshold)
+    two = write_project(tmp_path / "two", ["pydantic-core==2.41.5", "six==1.17.0"], name="svc-two", pyjib=threshold)
     layers = {}
     for project in (one, two):
         out = tmp_path / f"{project.name}-out"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EXAMPLES, Pyjib, RegistryReader
 from tests.e2e.test_bad_input import assert_clean_failure
+from tests.helpers import write_project
 from tests.infra.distributions import make_c_extension_sdist, make_wheel
 from tests.infra.podman import Podman
 from tests.infra.registry import Registry
@@ -21,27 +21,10 @@ from tests.oci_checks import layer_members
 pytestmark = pytest.mark.e2e
 
 
-def project(root: Path, name: str, dependencies: list[str], pyjib_table: str = "", extra: str = "") -> Path:
-    module = name.replace("-", "_")
-    (root / module).mkdir(parents=True)
-    (root / module / "__init__.py").write_text("")
-    (root / "pyproject.toml").write_text(textwrap.dedent(f"""\
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-
-        [project]
-        name = "{name}"
-        version = "1.2.3"
-        dependencies = {json.dumps(dependencies)}
-
-        [tool.hatch.metadata]
-        allow-direct-references = true
-
-        [tool.pyjib]
-        entrypoint = ["/app/venv/bin/python"]
-        """) + pyjib_table + "\n" + extra)
-    return root
+def project(root: Path, name: str, dependencies: list[str], pyjib_table: str = "") -> Path:
+    """A project whose image runs python itself, so a test can import what was installed."""
+    return write_project(root, dependencies, name=name, version="1.2.3", scripts={},
+                         pyjib='entrypoint = ["/app/venv/bin/python"]\n' + pyjib_table)
 
 
 def layout_layers(layout: Path) -> dict[str, bytes]:
