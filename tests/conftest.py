@@ -9,14 +9,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-import pytest
-
-from tests.infra import base_image, podman
-from tests.infra.registry import Registry
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO_ROOT / "examples"
+
+# Every process the tests start (pyjib, pytester's pytest, hatchling) imports this checkout's pyjib, whichever
+# checkout an editable install happens to point at.
+sys.path[:0] = [str(REPO_ROOT / "src"), str(REPO_ROOT / "hatch_build_hook" / "src")]
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT / "src"), str(REPO_ROOT / "hatch_build_hook" / "src"),
+                                                       os.environ.get("PYTHONPATH", "")) if p)
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+
+from tests.infra import base_image, podman  # noqa: E402
+from tests.infra.registry import Registry  # noqa: E402
 
 
 @dataclass(frozen=True)

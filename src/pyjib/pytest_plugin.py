@@ -7,11 +7,12 @@ Off unless a test asks for the fixture. Options: --pyjib-project DIR, --pyjib-fr
 from __future__ import annotations
 
 import os
+import platform
 import shlex
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from .archive import write_archive
 from .errors import PyjibError
 from .filesystem import MergedFilesystem
 from .image import Image
-from .settings import load_settings
+from .platforms import parse_platform
+from .settings import Settings, load_settings
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--pyjib-runtime", metavar="CMD", help="container runtime command, such as 'podman' (default: podman, else docker)")
 
 
+_HOST_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def _one_platform(settings: Settings) -> Settings:
+    """A multi-platform project is checked on one platform: this host's if it is among them (so run() works), else the first."""
+    if len(settings.platforms) <= 1:
+        return settings
+    host = _HOST_ARCHITECTURES.get(platform.machine(), platform.machine())
+    chosen = next((p for p in settings.platforms if parse_platform(p).architecture == host), settings.platforms[0])
+    return replace(settings, platforms=(chosen,))
+
+
 @pytest.fixture(scope="session")
 def pyjib_image(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> ContainerImage:
     config = request.config
@@ -144,7 +158,7 @@ def pyjib_image(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     if base := config.getoption("pyjib_from"):
         options["from"] = base
     try:
-        published = publish(load_settings(project, options))
+        published = publish(_one_platform(load_settings(project, options)))
     except PyjibError as exc:
         failure = f"pyjib could not build {project}: {exc}"
     else:

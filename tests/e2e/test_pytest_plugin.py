@@ -66,3 +66,14 @@ def test_build_failure_is_one_clear_line(pytester: pytest.Pytester, tmp_path) ->
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*pyjib could not build*no pyproject.toml*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_multi_platform_project_is_checked_on_this_hosts_platform(pytester: pytest.Pytester, base_ref: str) -> None:
+    pytester.makepyfile(test_service="""
+def test_image(pyjib_image):
+    assert pyjib_image.image.platform == {"architecture": "amd64", "os": "linux"}
+    assert [layer.created_by for layer in pyjib_image.layers][-3:] == ["pyjib: validation", "pyjib: dependencies", "pyjib: application"]
+""")
+    # quotes-api asks for amd64 and arm64; the single-platform base has amd64 only, which is all the fixture builds.
+    result = pytester.runpytest_subprocess("--pyjib-project", str(EXAMPLES / "quotes-api"), "--pyjib-from", base_ref)
+    result.assert_outcomes(passed=1)
