@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,10 +175,9 @@ _warned_no_compiler: set[str] = set()
 
 
 def _platform_image(
-    settings: Settings, platform: Platform | None, wheel: Path, project: WheelMetadata, sources: Sources, cache: BlobCache,
+    settings: Settings, base: BaseImage, wheel: Path, project: WheelMetadata, sources: Sources, cache: BlobCache,
     clients: ClientPool, log: Log, refresh: bool, fleet: Reference | None,
 ) -> PlatformImage:
-    base = open_base(settings.base, platform=platform, cache=cache, clients=clients)
     requires, extras = expand_self_extras(project, settings.extras)
     interpreter, lower, locked, entry = _lower_layers(base, project, settings, extras, requires, sources, cache, clients, log, refresh,
                                                       fleet)
@@ -221,16 +221,21 @@ def build_image(
     anything is delivered, so a platform that cannot be built stops the build with nothing published.
     """
     platforms: list[Platform | None] = [parse_platform(p) for p in settings.platforms] or [None]
-    if wheel is None:
-        log.info(f"building the wheel of {settings.project_dir}")
-        wheel = build_wheel(settings.project_dir, cache.root)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The wheel builds in a subprocess while the base's manifests come over the network.
+        wheel_job = pool.submit(build_wheel, settings.project_dir, cache.root) if wheel is None else None
+        if wheel_job is not None:
+            log.info(f"building the wheel of {settings.project_dir}")
+        bases = [open_base(settings.base, platform=platform, cache=cache, clients=clients) for platform in platforms]
+        wheel = wheel_job.result() if wheel_job is not None else wheel
+    assert wheel is not None
     project = read_wheel_metadata(wheel)
     sources = Sources(
         index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links),
         find_lock(settings.project_dir, settings.lock_file),
     )
     images = []
-    for platform in platforms:
+    for platform, base in zip(platforms, bases, strict=True):
         log.info(f"building for {platform or 'the base platform'} on {settings.base}")
-        images.append(_platform_image(settings, platform, wheel, project, sources, cache, clients, log, refresh, fleet))
+        images.append(_platform_image(settings, base, wheel, project, sources, cache, clients, log, refresh, fleet))
     return Build(project, tuple(images))

@@ -2,7 +2,10 @@
 
 A non-root container cannot write __pycache__ under /app, so without .pyc files every start compiles every imported
 module again. .pyc depends on the Python minor version, not the CPU, so any host interpreter of the image's X.Y can
-compile for any platform; one of the exact X.Y.Z is preferred, since patch releases may emit other bytes.
+compile for any platform. pyjib's own interpreter compiles when it is of that X.Y (its version is known without asking);
+else another host interpreter does, the exact X.Y.Z preferred. The compiler's full version is part of every compiled
+layer's cache key, since patch releases may emit other bytes. Compiling always happens in a fresh process: marshal's
+output depends on reference counts, so compiling inside pyjib (or inside hatch) could give other bytes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ class Compiler:
     version: str  # full X.Y.Z, part of every cache key of a compiled layer
 
 
+def _own_version() -> str:
+    return ".".join(str(part) for part in sys.version_info[:3])
+
+
 def _version_of(executable: str) -> str | None:
     try:
         result = subprocess.run([executable, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
@@ -35,10 +42,11 @@ def _version_of(executable: str) -> str | None:
 
 @functools.cache
 def find_compiler(version: str) -> Compiler | None:
-    """A host interpreter of the image's X.Y, the exact X.Y.Z if there is one; None if the host has none."""
+    """This interpreter if it is of the image's X.Y; else a host one of that X.Y (the exact X.Y.Z first); else None."""
     minor = ".".join(version.split(".")[:2])
-    candidates = [sys.executable, *(shutil.which(name) for name in (f"python{minor}", "python3")),
-                  f"/usr/bin/python{minor}", f"/usr/local/bin/python{minor}"]
+    if _own_version().rsplit(".", 1)[0] == minor:
+        return Compiler(sys.executable, _own_version())
+    candidates = [*(shutil.which(name) for name in (f"python{minor}", "python3")), f"/usr/bin/python{minor}", f"/usr/local/bin/python{minor}"]
     found: list[Compiler] = []
     for candidate in dict.fromkeys(c for c in candidates if c and os.access(c, os.X_OK)):
         candidate_version = _version_of(candidate)
@@ -60,12 +68,14 @@ def compiler_for(version: str, mode: str) -> Compiler | None:
 
 
 def compile_tree(tree: Path, compiler: Compiler) -> None:
-    """Write __pycache__/*.pyc beside every .py under tree, recording each file's path as the image will see it."""
+    """Write __pycache__/*.pyc beside every .py under tree, recording each file's path as the image will see it.
+
+    A file that does not compile just ships without its .pyc, as pip does.
+    """
     if not any(tree.rglob("*.py")):
         return
     subprocess.run(
         [compiler.executable, "-m", "compileall", "-qq", "-j", "0", "--invalidation-mode", "unchecked-hash",
          "-s", str(tree), "-p", "/", str(tree)],
-        capture_output=True, check=False,  # a file that does not compile just ships without its .pyc, as pip does
-        env={**os.environ, "PYTHONHASHSEED": "0"},
+        capture_output=True, check=False,
     )
