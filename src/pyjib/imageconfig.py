@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
 from .install import Environment
 from .settings import Settings
+from .vcs import git
 from .wheelmeta import WheelMetadata
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -29,16 +28,6 @@ def entrypoint_for(settings: Settings, project: WheelMetadata, environment: Envi
             f'["{environment.bin}/{scripts[0]}"] or set module'
         )
     raise ConfigError(f"{project.name} has no console script; set module (run as python -m MODULE) or entrypoint in [tool.pyjib]")
-
-
-def git(project_dir: Path, *args: str) -> str | None:
-    try:
-        result = subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip() or None
 
 
 def image_annotations(settings: Settings, project: WheelMetadata, created: str) -> dict[str, str]:

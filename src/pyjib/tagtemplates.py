@@ -8,35 +8,23 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .errors import ConfigError
+from .vcs import git
 
 _FIELD = re.compile(r"\{([a-z_]+(?::[A-Za-z_][A-Za-z0-9_]*)?)\}")
 _BRANCH_VARIABLES = ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BUILDKITE_BRANCH", "CIRCLE_BRANCH", "BRANCH_NAME")
 PLACEHOLDER = "x"  # stands in for every field when a target is checked before the build
 
 
-def has_fields(text: str) -> bool:
-    return bool(_FIELD.search(text))
-
-
 def with_placeholders(text: str, placeholder: str = PLACEHOLDER) -> str:
     return _FIELD.sub(placeholder, text)
 
 
-def _git(project_dir: Path, *args: str) -> str | None:
-    try:
-        result = subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
-
-
 def _branch(project_dir: Path, environ: Mapping[str, str]) -> str | None:
-    branch = _git(project_dir, "rev-parse", "--abbrev-ref", "HEAD")
+    branch = git(project_dir, "rev-parse", "--abbrev-ref", "HEAD")
     if branch and branch != "HEAD":
         return branch
     # CI checkouts are often detached; the CI system still knows the branch.
@@ -45,8 +33,8 @@ def _branch(project_dir: Path, environ: Mapping[str, str]) -> str | None:
 
 def fill(template: str, project_dir: Path, version: str, environ: Mapping[str, str] = os.environ) -> str:
     resolvers: dict[str, Callable[[], str | None]] = {
-        "git_sha": lambda: _git(project_dir, "rev-parse", "HEAD"),
-        "git_short_sha": lambda: _git(project_dir, "rev-parse", "--short=7", "HEAD"),
+        "git_sha": lambda: git(project_dir, "rev-parse", "HEAD"),
+        "git_short_sha": lambda: git(project_dir, "rev-parse", "--short=7", "HEAD"),
         "git_branch": lambda: _branch(project_dir, environ),
         "version": lambda: version,
     }

@@ -22,6 +22,7 @@ import pyproject_hooks
 
 from .cache import cache_key, file_lock
 from .errors import BuildError
+from .vcs import git
 
 RECIPE = "build-env-1"
 # Folders that are never part of a wheel's inputs: VCS data, caches, virtual environments and build outputs.
@@ -108,12 +109,7 @@ def _files(project_dir: Path) -> Iterator[Path]:
 
 def _git_state(project_dir: Path) -> str:
     """What git contributes to a build (versions from tags, as setuptools-scm and hatch-vcs read them)."""
-    try:
-        result = subprocess.run(["git", "-C", str(project_dir), "describe", "--tags", "--long", "--always", "--dirty"],
-                                capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return result.stdout.strip() if result.returncode == 0 else ""
+    return git(project_dir, "describe", "--tags", "--long", "--always", "--dirty") or ""
 
 
 def project_fingerprint(project_dir: Path) -> str:
