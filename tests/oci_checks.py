@@ -67,15 +67,27 @@ def check_image(manifest_bytes: bytes, read_blob: Callable[[str], bytes]) -> tup
         blob = read_blob(layer["digest"])
         assert sha256(blob) == layer["digest"], "layer digest mismatch"
         assert len(blob) == layer["size"], "layer size mismatch"
-        uncompressed = gzip.decompress(blob) if layer["mediaType"].endswith("gzip") else blob
+        uncompressed = decompress(blob, layer["mediaType"])
         assert sha256(uncompressed) == diff_id, "diff_id mismatch"
     assert len(config["history"]) >= len(manifest["layers"])
     return manifest, config
 
 
+def decompress(blob: bytes, media_type: str) -> bytes:
+    if media_type.endswith("+gzip"):
+        return gzip.decompress(blob)
+    if media_type.endswith("+zstd"):
+        import zstandard
+
+        return zstandard.ZstdDecompressor().decompressobj().decompress(blob)
+    return blob
+
+
 def layer_members(blob: bytes) -> dict[str, tarfile.TarInfo]:
     import io
 
+    if blob[:4] == b"\x28\xb5\x2f\xfd":
+        blob = decompress(blob, "+zstd")
     with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
         return {m.name: m for m in tar.getmembers()}
 

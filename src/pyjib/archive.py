@@ -40,7 +40,8 @@ def write_archive(path: Path, image: Image, repo_tags: list[str]) -> None:
         with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
             _add_bytes(tar, config_name, image.config_bytes())
             for blob in image.layers:
-                name = hex_of(blob.descriptor.digest) + (".tar.gz" if blob.descriptor.media_type.endswith("gzip") else ".tar")
+                suffix = {"gzip": ".tar.gz", "zstd": ".tar.zst"}.get(blob.descriptor.media_type.rsplit("+", 1)[-1], ".tar")
+                name = hex_of(blob.descriptor.digest) + suffix
                 if name not in layer_names:
                     _add_file(tar, name, blob.fetch())
                 layer_names.append(name)

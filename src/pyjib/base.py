@@ -39,7 +39,7 @@ def _manifest_to_image(manifest: dict[str, Any], read_config: Any, layer_blob: A
     blobs = []
     for descriptor in layers:
         media_type = mediatypes.LAYER_RENAMES.get(descriptor.media_type, descriptor.media_type)
-        if media_type not in (mediatypes.OCI_LAYER_GZIP, mediatypes.OCI_LAYER_TAR):
+        if media_type not in (mediatypes.OCI_LAYER_GZIP, mediatypes.OCI_LAYER_TAR, mediatypes.OCI_LAYER_ZSTD):
             raise BaseImageError(f"base {where} has a layer of unsupported type {descriptor.media_type}")
         blobs.append(layer_blob(Descriptor(media_type, descriptor.digest, descriptor.size)))
     return Image(config=config, layers=tuple(blobs))

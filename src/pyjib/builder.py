@@ -23,6 +23,7 @@ from .imageconfig import container_config, image_annotations
 from .indexes import IndexConfig, index_config
 from .install import PREFIX, Environment
 from .interpreter import Interpreter, cached_interpreter, detect_interpreter, remember_interpreter
+from .layer import Compression
 from .lockfiles import find_lock, read_lock
 from .log import Log
 from .platforms import Platform, parse_platform
@@ -103,7 +104,7 @@ def fleet_key(base: BaseImage, project: WheelMetadata, settings: Settings, extra
     """What a fleet cache record depends on, all known before the base is read or anything is resolved."""
     return cache_key(FLEET_RECIPE, LAYER_RECIPE, PREFIX, base.image.config_descriptor().digest, sorted(project.requires_dist),
                      sorted(extras), sources.identity(), settings.bytecode, [g.__dict__ for g in settings.layers],
-                     settings.layer_threshold_mb, settings.only_binary)
+                     settings.layer_threshold_mb, settings.only_binary, settings.compression)
 
 
 def locked_wheels(requirements: list[str], interpreter: Interpreter, settings: Settings, sources: Sources, cache: BlobCache,
@@ -164,9 +165,10 @@ def _lower_layers(
         log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform} from {sources.indexes.source}")
     locked = locked_wheels(requirements, interpreter, settings, sources, cache, refresh)
     compiler = compiler_for(interpreter.version, settings.bytecode)
-    layers = [environment_layer(environment, cache),
+    compression = Compression(settings.compression)
+    layers = [environment_layer(environment, cache, compression),
               *dependency_layers(locked, environment, compiler, cache, settings.layers, settings.layer_threshold_mb * 1_000_000,
-                                 sources.indexes)]
+                                 sources.indexes, compression)]
     record = fleetcache.FleetRecord(interpreter, locked, [layer.to_json() for layer in layers], time.time())
     return interpreter, layers, locked, FleetEntry(key, record)
 
@@ -186,7 +188,7 @@ def _platform_image(
     if compiler is None and settings.bytecode == "auto" and interpreter.minor not in _warned_no_compiler:
         _warned_no_compiler.add(interpreter.minor)
         log.info(f"this host has no Python {interpreter.minor}: the image ships without precompiled bytecode")
-    layers = [*lower, *project_layers(wheel, project.name, project.version, environment, compiler, cache)]
+    layers = [*lower, *project_layers(wheel, project.name, project.version, environment, compiler, cache, Compression(settings.compression))]
     check_layer_count(len(base.image.layers), len(layers))
 
     created = creation_timestamp(settings.creation_time)

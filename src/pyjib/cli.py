@@ -74,6 +74,7 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     dependencies.add_argument("--lock-file", metavar="FILE", help="install exactly what FILE pins (default: pylock.toml, uv.lock, hashed requirements.txt)")
     dependencies.add_argument("--write-lock", type=Path, metavar="FILE", help="write what was installed as a pylock.toml to FILE")
     dependencies.add_argument("--refresh", action="store_true", help="resolve again, ignoring cached resolutions and the registry's fleet cache")
+    dependencies.add_argument("--compression", choices=("gzip", "zstd"), help="how layers are compressed (default: gzip)")
     dependencies.add_argument("--bytecode", choices=("auto", "required", "off"), help="precompile .pyc files (default: auto)")
     dependencies.add_argument("--layer-threshold-mb", type=int, metavar="MB", help="a distribution bigger than this gets its own layer (50)")
     dependencies.add_argument("--registry-cache", action=argparse.BooleanOptionalAction, default=None,

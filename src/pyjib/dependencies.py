@@ -20,7 +20,7 @@ from .grouping import LayerGroup, LayerPlan, WheelInfo, plan_layers, unpacked_si
 from .image import Blob
 from .indexes import IndexConfig
 from .install import Environment, install_all, install_wheel, write_skeleton
-from .layer import Layer, tree_layer
+from .layer import GZIP, Compression, Layer, tree_layer
 from .layering import split_resources
 from .resolve import LockedWheel, download
 
@@ -63,20 +63,21 @@ def _cached(records: Records, key: str, cache: BlobCache) -> Layer | None:
     return Layer(cache.path(record["digest"]), record["digest"], record["size"], record["diff_id"], record["media_type"])
 
 
-def _interpreter_key(environment: Environment, compiler: Compiler | None) -> list[str | None]:
+def _interpreter_key(environment: Environment, compiler: Compiler | None, compression: Compression) -> list[object]:
     interpreter = environment.interpreter
-    return [LAYER_RECIPE, environment.prefix, interpreter.path, interpreter.version, compiler.version if compiler else None]
+    return [LAYER_RECIPE, environment.prefix, interpreter.path, interpreter.version, compiler.version if compiler else None,
+            compression.algorithm, compression.level]
 
 
-def environment_layer(environment: Environment, cache: BlobCache) -> NamedLayer:
+def environment_layer(environment: Environment, cache: BlobCache, compression: Compression = GZIP) -> NamedLayer:
     """pyvenv.cfg and bin/python at the prefix: what makes it an environment of the base's interpreter."""
     records = Records(cache.root, "layers")
-    key = cache_key(*_interpreter_key(environment, None), "environment")
+    key = cache_key(*_interpreter_key(environment, None, compression), "environment")
     layer = _cached(records, key, cache)
     if layer is None:
         with tempfile.TemporaryDirectory(prefix="pyjib-env-") as work:
             write_skeleton(Path(work), environment)
-            layer = tree_layer(Path(work), cache.blobs)
+            layer = tree_layer(Path(work), cache.blobs, compression=compression)
         records.put(key, _record(layer))
     comment = f"virtual environment at {environment.prefix} for {environment.interpreter.path} ({environment.interpreter.version})"
     return NamedLayer.of("environment", comment, layer)
@@ -94,9 +95,9 @@ def wheel_infos(locked: list[LockedWheel], cache: BlobCache, indexes: IndexConfi
 
 
 def _build_dependency_layer(plan: LayerPlan, environment: Environment, compiler: Compiler | None, cache: BlobCache,
-                            indexes: IndexConfig) -> NamedLayer:
+                            indexes: IndexConfig, compression: Compression) -> NamedLayer:
     records = Records(cache.root, "layers")
-    key = cache_key(*_interpreter_key(environment, compiler), "dependencies", sorted(w.sha256 for w in plan.wheels))
+    key = cache_key(*_interpreter_key(environment, compiler, compression), "dependencies", sorted(w.sha256 for w in plan.wheels))
     layer = _cached(records, key, cache)
     if layer is None:
         wheels = download(list(plan.wheels), cache.root / "wheels", indexes)
@@ -105,7 +106,7 @@ def _build_dependency_layer(plan: LayerPlan, environment: Environment, compiler:
             install_all(wheels, tree, environment)
             if compiler:
                 compile_tree(tree, compiler)
-            layer = tree_layer(tree, cache.blobs)
+            layer = tree_layer(tree, cache.blobs, compression=compression)
         records.put(key, _record(layer))
     comment = f"{len(plan.wheels)} distributions: " + ", ".join(f"{w.name}=={w.version}" for w in plan.wheels)
     return NamedLayer.of(plan.name, comment, layer)
@@ -113,19 +114,19 @@ def _build_dependency_layer(plan: LayerPlan, environment: Environment, compiler:
 
 def dependency_layers(
     locked: list[LockedWheel], environment: Environment, compiler: Compiler | None, cache: BlobCache,
-    groups: tuple[LayerGroup, ...], threshold: int, indexes: IndexConfig,
+    groups: tuple[LayerGroup, ...], threshold: int, indexes: IndexConfig, compression: Compression = GZIP,
 ) -> list[NamedLayer]:
     plans = plan_layers(wheel_infos(locked, cache, indexes), groups, threshold)
     # zlib releases the GIL, so two layers compress at once on two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda plan: _build_dependency_layer(plan, environment, compiler, cache, indexes), plans))
+        return list(pool.map(lambda plan: _build_dependency_layer(plan, environment, compiler, cache, indexes, compression), plans))
 
 
 def project_layers(wheel: Path, project_name: str, version: str, environment: Environment, compiler: Compiler | None,
-                   cache: BlobCache) -> list[NamedLayer]:
+                   cache: BlobCache, compression: Compression = GZIP) -> list[NamedLayer]:
     """The project's resources (left out when it has none) and its application layer; rebuilt only when its wheel changes."""
     records = Records(cache.root, "layers")
-    key = cache_key(*_interpreter_key(environment, compiler), "project", sha256_file(wheel))
+    key = cache_key(*_interpreter_key(environment, compiler, compression), "project", sha256_file(wheel))
     record = records.get(key)
     if record is not None:
         layers = [NamedLayer.from_json(r) for r in record]
@@ -139,8 +140,10 @@ def project_layers(wheel: Path, project_name: str, version: str, environment: En
             compile_tree(installed, compiler)
         layers = []
         if moved:  # as Jib does, an empty layer is left out
-            layers.append(NamedLayer.of("resources", f"non-code files of {project_name}", tree_layer(resources_tree, cache.blobs)))
-        layers.append(NamedLayer.of("application", f"{project_name} {version}: code, metadata and scripts", tree_layer(installed, cache.blobs)))
+            resources = tree_layer(resources_tree, cache.blobs, compression=compression)
+            layers.append(NamedLayer.of("resources", f"non-code files of {project_name}", resources))
+        application = tree_layer(installed, cache.blobs, compression=compression)
+        layers.append(NamedLayer.of("application", f"{project_name} {version}: code, metadata and scripts", application))
     records.put(key, [layer.to_json() for layer in layers])
     return layers
 

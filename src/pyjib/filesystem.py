@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import tarfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+@contextlib.contextmanager
+def _open_layer(path: Path) -> Iterator[tarfile.TarFile]:
+    """A layer's tar, read as a stream: plain, gzip (which tarfile knows) or zstd (through the zstandard package)."""
+    with path.open("rb") as raw:
+        if raw.read(4) == _ZSTD_MAGIC:
+            raw.seek(0)
+            try:
+                import zstandard
+            except ImportError as exc:
+                raise tarfile.ReadError("a zstd-compressed layer needs the zstandard package: pip install 'pyjib[zstd]'") from exc
+            with zstandard.ZstdDecompressor().stream_reader(raw) as stream, tarfile.open(fileobj=stream, mode="r|") as tar:
+                yield tar
+            return
+        raw.seek(0)
+        with tarfile.open(fileobj=raw, mode="r|*") as tar:
+            yield tar
 
 
 @dataclass
@@ -28,7 +49,7 @@ class MergedFilesystem:
         """One pass over the layers, bottom first; keep(path, size) says which files' bytes to hold on to."""
         view = cls(list(layers))
         for index, layer in enumerate(view.layers):
-            with tarfile.open(layer, mode="r|*") as tar:
+            with _open_layer(layer) as tar:
                 for member in tar:
                     view._apply(index, member, tar, keep)
         return view
@@ -101,8 +122,10 @@ class MergedFilesystem:
         if resolved in self.contents:
             return self.contents[resolved]
         entry = self.entries[resolved]
-        with tarfile.open(self.layers[entry.layer]) as tar:
-            extracted = tar.extractfile(entry.member)
-            if extracted is None:
-                raise FileNotFoundError(f"no file {path} in the image")
-            return extracted.read()
+        with _open_layer(self.layers[entry.layer]) as tar:
+            for member in tar:  # a stream: walk to the member rather than seek
+                if member.name == entry.member:
+                    extracted = tar.extractfile(member)
+                    if extracted is not None:
+                        return extracted.read()
+        raise FileNotFoundError(f"no file {path} in the image")

@@ -48,6 +48,7 @@ OPTIONS: dict[str, str] = {
     "find-links": "list",
     "only-binary": "bool",
     "lock-file": "str",
+    "compression": "str",
 }
 BYTECODE_MODES = ("auto", "required", "off")
 
@@ -79,6 +80,7 @@ class Settings:
     find_links: tuple[str, ...] = ()
     only_binary: bool = False  # True: never build a dependency from source
     lock_file: str | None = None  # default: pylock.toml, uv.lock or a hashed requirements.txt in the project
+    compression: str = "gzip"  # or "zstd"
 
 
 def read_pyproject(project_dir: Path) -> dict[str, Any]:
@@ -165,6 +167,8 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
     for port in options.get("ports", ()):
         if not re.fullmatch(r"\d{1,5}(/(tcp|udp|sctp))?", port) or not 0 < int(port.split("/")[0]) < 65536:
             raise ConfigError(f"invalid port {port!r}: expected a number from 1 to 65535, optionally /tcp or /udp")
+    if options.get("compression", "gzip") not in ("gzip", "zstd"):
+        raise ConfigError(f"invalid compression {options['compression']!r}: use gzip or zstd")
     if options.get("bytecode", "auto") not in BYTECODE_MODES:
         raise ConfigError(f"invalid bytecode {options['bytecode']!r}: use one of {', '.join(BYTECODE_MODES)}")
     for platform in options.get("platforms", ()):

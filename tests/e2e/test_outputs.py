@@ -208,3 +208,13 @@ def test_fresh_runner_uses_the_fleet_cache_in_the_registry(pyjib: Pyjib, registr
     third = pyjib("push", str(project), "--from", base_ref, "--to", f"{registry.host}/team/nofleet:1", "--cache-dir", str(tmp_path / "r3"))
     assert "fleet cache" not in third.stderr and "resolving" in third.stderr
     assert not [t for t in registry_reader.tags("team/nofleet") if t.startswith("pyjib-cache-")]
+
+
+def test_zstd_layers_validate_and_run(pyjib: Pyjib, base_ref: str, tmp_path: Path, containers: Podman) -> None:
+    layout = tmp_path / "zstd-layout"
+    pyjib("build", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", f"oci:{layout}", "--compression", "zstd")
+    check_layout(layout)  # digests, sizes and diff_ids, with the layers decompressed as zstd
+    own = _manifest(layout)["layers"][1:]
+    assert {layer["mediaType"] for layer in own} == {"application/vnd.oci.image.layer.v1.tar+zstd"}
+    ran = containers.run(f"oci:{layout}:latest", ["--name", "zstd"])
+    assert "Hello, zstd!" in ran.stdout, ran.stderr

@@ -67,3 +67,18 @@ def test_content_change_changes_digest(tmp_path: Path) -> None:
     first = tree_layer(root, tmp_path / "b")
     (root / "f").write_text("b")
     assert tree_layer(root, tmp_path / "b").digest != first.digest
+
+
+def test_zstd_layers_are_reproducible_and_their_diff_id_is_the_tar(tmp_path: Path) -> None:
+    import zstandard
+
+    from pyjib.layer import Compression
+
+    zstd = Compression("zstd")
+    one = tree_layer(_tree(tmp_path / "one", 1_000, 0o644), tmp_path / "b1", compression=zstd)
+    two = tree_layer(_tree(tmp_path / "two", 9_000, 0o640), tmp_path / "b2", compression=zstd)
+    assert one.digest == two.digest and one.media_type == "application/vnd.oci.image.layer.v1.tar+zstd"
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(one.path.read_bytes())
+    assert one.diff_id == "sha256:" + hashlib.sha256(raw).hexdigest()
+    gz = tree_layer(_tree(tmp_path / "three", 1_000, 0o644), tmp_path / "b3")
+    assert gz.diff_id == one.diff_id and gz.digest != one.digest  # same files, other compression
