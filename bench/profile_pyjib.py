@@ -85,9 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="pyjib-profile-"))
     try:
-        repo, pythonpath = snapshot_pyjib(REPO_ROOT, args.pyjib_rev, work / "pyjib")
-        ctx = Context(repo=repo, app=REPO_ROOT / "bench" / "app", work=work, python=sys.executable, pythonpath=pythonpath, tls=None,
-                      uv=find_uv(), hatch=None, pyoci=None)
+        snapshot = snapshot_pyjib(REPO_ROOT, args.pyjib_rev, work / "pyjib")
+        print(f"# pyjib from {snapshot.source['from']} at {snapshot.source['commit']}")
+        ctx = Context(repo=snapshot.path, app=REPO_ROOT / "bench" / "app", work=work, python=sys.executable, pythonpath=snapshot.pythonpath,
+                      tls=None, uv=find_uv(), hatch=None, pyoci=None)
         tool = TOOLS["pyjib"]
         bench = Bench(ctx, Images(base_image.base_layout(), None), runs=1, verify=False, progress=lambda message: None)
         with bench.registry(tool) as registry:

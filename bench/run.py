@@ -34,7 +34,7 @@ from tests.infra import base_image  # noqa: E402
 from bench import report  # noqa: E402
 from bench.images import Images, builder_layout, make_tls  # noqa: E402
 from bench.scenarios import Bench, ToolRuns  # noqa: E402
-from bench.tools import TOOLS, Context, ensure_hatch_plugin, ensure_pyoci, find_hatch, find_uv, snapshot_pyjib  # noqa: E402
+from bench.tools import TOOLS, Context, Snapshot, ensure_hatch_plugin, ensure_pyoci, find_hatch, find_uv, snapshot_pyjib  # noqa: E402
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 QUICK_TOOLS = ("pyjib",)
@@ -97,17 +97,9 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def pyjib_source(rev: str | None) -> dict[str, Any]:
-    head = _output(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"])
-    if rev:
-        return {"from": f"git revision {rev}", "commit": _output(["git", "-C", str(REPO_ROOT), "rev-parse", rev])}
-    dirty = _output(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", "src", "hatch_build_hook"])
-    return {"from": "work tree, copied at start", "commit": head, "uncommitted_changes": bool(dirty)}
-
-
-def versions(ctx: Context, rev: str | None) -> dict[str, Any]:
+def versions(ctx: Context, pyjib: dict[str, object]) -> dict[str, Any]:
     return {
-        "pyjib": pyjib_source(rev),
+        "pyjib": pyjib,
         "hatch": _output([ctx.hatch, "--version"]) if ctx.hatch else None,
         "hatchling": _version("hatchling"),
         "uv": _output([ctx.uv, "--version"]),
@@ -139,15 +131,15 @@ def progress(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
-def make_context(args: argparse.Namespace, work: Path) -> Context:
-    repo, pythonpath = snapshot_pyjib(REPO_ROOT, args.pyjib_rev, work / "pyjib")
+def make_context(args: argparse.Namespace, work: Path, snapshot: Snapshot) -> Context:
     chosen = set(args.tools)
     if chosen & {"hatchling", "hatchling-layout"}:
         ensure_hatch_plugin(REPO_ROOT)
     pyoci = ensure_pyoci(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pyjib-bench") if "pyoci" in chosen else None
     tls = make_tls(work / "tls") if any(TOOLS[t].tls for t in chosen) else None
     return Context(
-        repo=repo, app=REPO_ROOT / "bench" / "app", work=work, python=sys.executable, pythonpath=pythonpath, tls=tls, uv=find_uv(),
+        repo=snapshot.path, app=REPO_ROOT / "bench" / "app", work=work, python=sys.executable, pythonpath=snapshot.pythonpath, tls=tls,
+        uv=find_uv(),
         hatch=find_hatch(), pyoci=pyoci,
     )
 
@@ -159,7 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="pyjib-bench-"))
     try:
-        ctx = make_context(args, work)
+        snapshot = snapshot_pyjib(REPO_ROOT, args.pyjib_rev, work / "pyjib")
+        progress(f"measuring pyjib from {snapshot.source['from']} at {snapshot.source['commit']}")
+        ctx = make_context(args, work, snapshot)
         progress("preparing the base image" + (" and the builder image" if "buildah" in args.tools else ""))
         images = Images(base_image.base_layout(), builder_layout() if "buildah" in args.tools else None)
         started = datetime.datetime.now(datetime.UTC)
@@ -175,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "command": " ".join(["python3", "bench/run.py", *(sys.argv[1:] if argv is None else argv)]),
                 "runs_per_scenario": args.runs,
                 "machine": machine_info(),
-                "versions": versions(ctx, args.pyjib_rev),
+                "versions": versions(ctx, snapshot.source),
                 "app": app_info(ctx.app),
                 **report.results_json(results),
                 "table": table,

@@ -258,31 +258,43 @@ def find_uv() -> str:
         return found
 
 
-def snapshot_pyjib(repo: Path, rev: str | None, destination: Path) -> tuple[Path, str]:
-    """A copy of pyjib's repository to measure, and the PYTHONPATH that makes it shadow the editable installs.
+@dataclass(frozen=True)
+class Snapshot:
+    path: Path
+    pythonpath: str  # makes the copy's pyjib and hatch-pyjib shadow the editable installs
+    source: dict[str, object]  # what was copied: the commit, and whether the work tree differed from it
+
+
+def _git_output(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=True, text=True).stdout.strip()
+
+
+def snapshot_pyjib(repo: Path, rev: str | None, destination: Path) -> Snapshot:
+    """A copy of pyjib's repository to measure.
 
     With rev, the files committed at rev; without, the work tree's files as they are now (tracked and untracked, less what
-    git ignores). A copy keeps work in progress (other people's, too) from changing what is measured halfway through a run.
-    It is byte-compiled, as an installed package is: this machine sets PYTHONDONTWRITEBYTECODE, and editable sources without
-    .pyc files would be compiled again by every run.
+    git ignores). A copy keeps work in progress (other people's, too) and later commits from changing what is measured
+    halfway through a run. It is byte-compiled, as an installed package is: this machine sets PYTHONDONTWRITEBYTECODE,
+    and editable sources without .pyc files would be compiled again by every run.
     """
     destination.mkdir(parents=True)
     if rev:
-        archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", rev], capture_output=True, check=True).stdout
+        commit = _git_output(repo, "rev-parse", "--verify", f"{rev}^{{commit}}")
+        archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit], capture_output=True, check=True).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(destination, filter="data")
+        source: dict[str, object] = {"from": f"git revision {rev}", "commit": commit}
     else:
-        listed = subprocess.run(
-            ["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"], capture_output=True, check=True,
-        ).stdout.decode()
-        for name in filter(None, listed.split("\0")):
-            source = repo / name
-            if source.is_file():  # a tracked file may be deleted in the work tree
+        commit = _git_output(repo, "rev-parse", "HEAD")
+        dirty = _git_output(repo, "status", "--porcelain", "--", "src", "hatch_build_hook")
+        for name in filter(None, _git_output(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")):
+            if (repo / name).is_file():  # a tracked file may be deleted in the work tree
                 (destination / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, destination / name)
+                shutil.copy2(repo / name, destination / name)
+        source = {"from": "work tree", "commit": commit, "uncommitted_changes": bool(dirty)}
     sources = [destination / "src", destination / "hatch_build_hook" / "src"]
     subprocess.run([sys.executable, "-m", "compileall", "-q", *map(str, sources)], check=True, capture_output=True)
-    return destination, os.pathsep.join(map(str, sources))
+    return Snapshot(destination, os.pathsep.join(map(str, sources)), source)
 
 
 def ensure_hatch_plugin(repo: Path) -> None:
