@@ -1,6 +1,6 @@
 """pyjib's benchmark: the same app, the same kind of loopback registry, four scenarios, every tool, in one run.
 
-    python3 bench/run.py                       # every tool, 5 runs per scenario (about 15 minutes on 2 cores)
+    python3 bench/run.py                       # every tool, 5 runs per scenario (about 20 minutes on 2 cores)
     python3 bench/run.py --tools pyjib,buildah --runs 7
     python3 bench/run.py --quick               # pyjib only, one run per scenario: checks the benchmark works (< 1 min)
     python3 bench/run.py --pyjib-rev HEAD      # measure a committed pyjib rather than the work tree
