@@ -116,7 +116,7 @@ class Builder:
         return Published(build, digest, f"{target.path}@{digest}")
 
 
-def _fixed_repository(text: str) -> bool:
+def fixed_repository(text: str) -> bool:
     """A registry target whose repository has no template fields (tags may): the fleet cache can be read before the build."""
     one, other = parse_target(with_placeholders(text, "x")), parse_target(with_placeholders(text, "y"))
     return one.reference is not None and other.reference is not None and one.reference.repository_ref == other.reference.repository_ref
@@ -143,7 +143,7 @@ def publish(
     assert settings.to is not None
     target = check_target(settings.to, mode, len(settings.platforms))
     with Builder(settings, cache_dir=cache_dir, log=log, access=access) as builder:
-        build = builder.build(wheel, fleet=target if _fixed_repository(settings.to) else None, refresh=refresh)
+        build = builder.build(wheel, fleet=target if fixed_repository(settings.to) else None, refresh=refresh)
         if write_lock is not None:
             write_pylock(write_lock, (wheel for image in build.images for wheel in image.locked))
             log.info(f"wrote the lock {write_lock}")

@@ -8,17 +8,19 @@ and git state are unchanged.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import build
 import pyproject_hooks
+from packaging.requirements import InvalidRequirement, Requirement
 
 from .cache import cache_key, file_lock
 from .errors import BuildError
@@ -77,13 +79,65 @@ def _install(environment: Path, requirements: Sequence[str]) -> None:
              f"installing the build requirements {', '.join(requirements)}")
 
 
+def _environment_dir(project_dir: Path, cache_root: Path) -> Path:
+    system = build_system(project_dir)
+    # Per project: dynamic build requirements (setup_requires, say) differ between projects with one [build-system].
+    key = cache_key(RECIPE, str(project_dir), sorted(system.get("requires") or []), system.get("build-backend"),
+                    system.get("backend-path"), sys.version)
+    return cache_root / "build-envs" / key[:32]
+
+
+def _satisfied_here(requirements: Iterable[str]) -> bool:
+    """Whether this interpreter's environment already has every requirement, at an allowed version."""
+    for line in requirements:
+        try:
+            requirement = Requirement(line)
+            if requirement.marker is not None and not requirement.marker.evaluate():
+                continue
+            if not requirement.specifier.contains(importlib.metadata.version(requirement.name), prereleases=True):
+                return False
+        except (InvalidRequirement, importlib.metadata.PackageNotFoundError):
+            return False
+    return True
+
+
+def build_python(project_dir: Path, cache_root: Path) -> str:
+    """The interpreter to run the project's backend with.
+
+    The project's cached build environment when there is one; else this interpreter, when it already holds every build
+    requirement (a fresh CI runner then skips creating an environment, about 0.8 s); else a new build environment.
+    """
+    environment = _environment_dir(project_dir, cache_root)
+    if (environment / ".pyjib-ready").is_file():
+        return str(environment / "bin" / "python")
+    requires = build_system(project_dir).get("requires") or []
+    if _satisfied_here(requires):
+        # The backend's own answer (one more process) is asked once; a marker remembers it while nothing changed.
+        marker = environment.with_name(environment.name + ".here." + cache_key(_versions_here(requires), sys.executable)[:16])
+        if marker.is_file():
+            return sys.executable
+        here = build.ProjectBuilder(project_dir, python_executable=sys.executable, runner=_quiet_runner)
+        if _satisfied_here(here.get_requires_for_build("wheel")):
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text("")
+            return sys.executable
+    return str(build_environment(project_dir, cache_root) / "bin" / "python")
+
+
+def _versions_here(requirements: Iterable[str]) -> list[str]:
+    """name==version of each applicable requirement as installed here (all are, when _satisfied_here said so)."""
+    found = []
+    for line in requirements:
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate():
+            found.append(f"{requirement.name}=={importlib.metadata.version(requirement.name)}")
+    return sorted(found)
+
+
 def build_environment(project_dir: Path, cache_root: Path) -> Path:
     """A virtual environment holding the project's build requirements, made once per [build-system] and reused."""
-    system = build_system(project_dir)
-    requires = sorted(system.get("requires") or [])
-    # Per project: dynamic build requirements (setup_requires, say) differ between projects with one [build-system].
-    key = cache_key(RECIPE, str(project_dir), requires, system.get("build-backend"), system.get("backend-path"), sys.version)
-    environment = cache_root / "build-envs" / key[:32]
+    requires = sorted(build_system(project_dir).get("requires") or [])
+    environment = _environment_dir(project_dir, cache_root)
     ready = environment / ".pyjib-ready"
     if ready.is_file():
         return environment
@@ -134,8 +188,7 @@ def build_wheel(project_dir: Path, cache_root: Path) -> Path:
     if existing:
         return existing[0]
     try:
-        environment = build_environment(project_dir, cache_root)
-        builder = build.ProjectBuilder(project_dir, python_executable=str(environment / "bin" / "python"), runner=_quiet_runner)
+        builder = build.ProjectBuilder(project_dir, python_executable=build_python(project_dir, cache_root), runner=_quiet_runner)
         staging = out_dir.with_name(out_dir.name + f".{os.getpid()}.tmp")
         shutil.rmtree(staging, ignore_errors=True)
         wheel = Path(builder.build("wheel", staging))

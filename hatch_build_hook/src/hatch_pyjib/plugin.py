@@ -9,7 +9,7 @@ from typing import Any
 from hatchling.builders.plugin.interface import BuilderInterface
 from hatchling.builders.wheel import WheelBuilder
 
-from pyjib.api import Builder, check_target
+from pyjib.api import Builder, check_target, fixed_repository
 from pyjib.errors import PyjibError
 from pyjib.log import Log
 from pyjib.publish import Target
@@ -56,18 +56,22 @@ class ContainerBuilder(BuilderInterface):  # type: ignore[type-arg]
         root = Path(self.root)
         settings = load_settings(root, options)
         layout = Target("oci", directory / f"{self.metadata.name}-{self.metadata.version}-image")
-        target = check_target(settings.to, "any") if settings.to else layout
+        target = check_target(settings.to, "any", len(settings.platforms)) if settings.to else layout
         if target.kind == "registry" and not push:
             self.app.display_info(f"to = {settings.to} is a registry: set push = true to push; writing {layout.path} only")
         if target.path is not None and not target.path.is_absolute():
             target = Target(target.kind, root / target.path, tag=target.tag)
 
         log = Log(quiet=False)
+        pushing = target.kind == "registry" and push
+        fleet = target if pushing and settings.to is not None and fixed_repository(settings.to) else None
         with tempfile.TemporaryDirectory(prefix="hatch-pyjib-") as work, Builder(settings, log=log) as builder:
-            built = builder.build(self._wheel(Path(work)))
+            # A push may use (and will fill) the fleet cache in the target repository, as the CLI's does.
+            built = builder.build(self._wheel(Path(work)), fleet=fleet)
             local = builder.deliver(built, target if target.kind != "registry" else layout)
-            if target.kind == "registry" and push:
-                pushed = builder.deliver(built, target)
+            if pushing:
+                assert settings.to is not None
+                pushed = builder.deliver(built, builder.filled_target(built, settings.to))
                 self.app.display_success(pushed.location)
         assert local.location
         return str(target.path if target.kind != "registry" else layout.path)
