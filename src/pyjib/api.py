@@ -52,7 +52,8 @@ class Builder:
         access = access or Access()
         self.clients = ClientPool(
             frozenset(settings.insecure_registries), ca_certs=access.ca_certs, username=access.username, password=access.password,
-            login_registry=login_registry(settings.to, settings.base),
+            # Templates sit in tags, never in the registry's name, so placeholders leave the login's registry as it is.
+            login_registry=login_registry(with_placeholders(settings.to) if settings.to else None, settings.base),
         )
         self.log = log
 

@@ -133,3 +133,19 @@ def test_python_m_and_metadata_work_in_the_image(pyjib: Pyjib, registry: Registr
     assert report["stdlib_first"] is True
     module = containers.run(reference, ["-m", "greet", "--name", "module"], entrypoint="/app/venv/bin/python")
     assert "Hello, module!" in module.stdout, module.stderr
+
+
+def test_setup_py_project_without_pyproject(pyjib: Pyjib, registry: Registry, base_ref: str, tmp_path, containers: Podman) -> None:
+    """A project still on setup.cfg/setup.py, built through PEP 517's legacy setuptools backend."""
+    project = tmp_path / "legacy"
+    (project / "legacy_tool").mkdir(parents=True)
+    (project / "legacy_tool" / "__init__.py").write_text("import six\n\ndef main():\n    print('legacy ok, six', six.__version__)\n")
+    (project / "setup.py").write_text("from setuptools import setup\nsetup()\n")
+    (project / "setup.cfg").write_text(
+        "[metadata]\nname = legacy-tool\nversion = 0.9\n\n[options]\npackages = legacy_tool\ninstall_requires = six\n\n"
+        "[options.entry_points]\nconsole_scripts =\n    legacy = legacy_tool:main\n"
+    )
+    reference = f"{registry.host}/tools/legacy:0.9"
+    pyjib("push", str(project), "--from", base_ref, "--to", reference)
+    ran = containers.run(reference)
+    assert ran.returncode == 0 and ran.stdout.startswith("legacy ok, six 1."), ran.stderr
