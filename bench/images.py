@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +19,6 @@ from tests.infra import base_image, debian_base
 from tests.infra.registry import Registry, make_self_signed_cert
 
 from pyjib.image import Image
-from pyjib.layer import tree_layer
-from pyjib.layout import write_image
 
 BASE_REPOSITORY = "distroless/python3"
 BUILDER_REPOSITORY = "bench/python3-builder"
@@ -46,12 +42,8 @@ def builder_layout(cache: Path | None = None) -> Path:
     cache = cache or base_image.test_cache_dir()
     debs = debian_base.download_packages(cache / "debs", "amd64", (*debian_base.PACKAGES, *BUILDER_PACKAGES))
     ca_digest = hashlib.sha256(HOST_CA_BUNDLE.read_bytes()).hexdigest() if HOST_CA_BUNDLE.is_file() else "none"
-    key = hashlib.sha256(json.dumps([BUILDER_RECIPE, sorted(d.name for d in debs), ca_digest]).encode()).hexdigest()[:16]
-    layout = cache / f"bench-builder-amd64-{key}"
-    if (layout / "index.json").is_file():
-        return layout
-    with tempfile.TemporaryDirectory(dir=cache, prefix=".bench-builder-") as work_name:
-        work = Path(work_name)
+
+    def make_image(work: Path) -> Image:
         rootfs = work / "rootfs"
         debian_base.build_rootfs(rootfs, "amd64", download_dir=cache / "debs")
         for deb in debs:
@@ -59,17 +51,12 @@ def builder_layout(cache: Path | None = None) -> Path:
                 subprocess.run(["dpkg-deb", "-x", str(deb), str(rootfs)], check=True)  # all under /usr: no /usr merge needed
         if HOST_CA_BUNDLE.is_file():
             shutil.copyfile(HOST_CA_BUNDLE, rootfs / "etc/ssl/certs/ca-certificates.crt")
-        layer = tree_layer(rootfs, work / "blobs", ownership=base_image.OWNERSHIP)
         config = debian_base.base_config("amd64")
         config["config"].update(User="0", WorkingDir="/")  # a builder stage installs as root
-        image = Image(config=config, layers=()).append_layer(
-            layer, created_by="debian bookworm packages + " + " ".join(BUILDER_PACKAGES), comment="builder with pip",
-            created="1970-01-01T00:00:00Z",
-        )
-        staged = work / "layout"
-        write_image(staged, image, [BUILDER_TAG])
-        shutil.move(str(staged), layout)
-    return layout
+        return base_image.rootfs_image(rootfs, work, config, "debian bookworm packages + " + " ".join(BUILDER_PACKAGES), "builder with pip")
+
+    return base_image.cached_layout(cache, "bench-builder-amd64", [BUILDER_RECIPE, sorted(d.name for d in debs), ca_digest], BUILDER_TAG,
+                                    make_image)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pyjib.image import Image
 from pyjib.layer import Ownership, tree_layer
@@ -27,27 +29,36 @@ def test_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pyjib-tests"
 
 
+def cached_layout(cache: Path, name: str, key_parts: list[object], tag: str, make_image: Callable[[Path], Image]) -> Path:
+    """An OCI layout under cache named by its recipe's key; make_image(work_dir) runs only when no such layout exists."""
+    key = hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()[:16]
+    layout = cache / f"{name}-{key}"
+    if (layout / "index.json").is_file():
+        return layout
+    with tempfile.TemporaryDirectory(dir=cache, prefix=f".{name}-") as work_name:
+        work = Path(work_name)
+        write_image(work / "layout", make_image(work), [tag])
+        shutil.move(str(work / "layout"), layout)
+    return layout
+
+
+def rootfs_image(rootfs: Path, work: Path, config: dict[str, Any], created_by: str, comment: str) -> Image:
+    """A one-layer image of a root filesystem, with the base's few non-root owners and modes."""
+    layer = tree_layer(rootfs, work / "blobs", ownership=OWNERSHIP)
+    return Image(config=config, layers=()).append_layer(layer, created_by=created_by, comment=comment, created="1970-01-01T00:00:00Z")
+
+
 def base_layout(cache: Path | None = None, arch: str = "amd64") -> Path:
     """An OCI layout holding the base under TAG, built only when the packages or the recipe changed."""
     cache = cache or test_cache_dir()
     debs = debian_base.download_packages(cache / "debs", arch)
-    key = hashlib.sha256(json.dumps([RECIPE_VERSION, arch, sorted(d.name for d in debs)]).encode()).hexdigest()[:16]
-    layout = cache / f"base-{arch}-{key}"
-    if (layout / "index.json").is_file():
-        return layout
-    with tempfile.TemporaryDirectory(dir=cache, prefix=".base-") as work_name:
-        work = Path(work_name)
-        rootfs = work / "rootfs"
-        debian_base.build_rootfs(rootfs, arch, download_dir=cache / "debs")
-        layer = tree_layer(rootfs, work / "blobs", ownership=OWNERSHIP)
-        image = Image(config=debian_base.base_config(arch), layers=()).append_layer(
-            layer, created_by="debian bookworm packages: " + " ".join(debian_base.PACKAGES), comment="distroless-like python base",
-            created="1970-01-01T00:00:00Z",
-        )
-        staged = work / "layout"
-        write_image(staged, image, [TAG])
-        shutil.move(str(staged), layout)
-    return layout
+
+    def make_image(work: Path) -> Image:
+        debian_base.build_rootfs(work / "rootfs", arch, download_dir=cache / "debs")
+        return rootfs_image(work / "rootfs", work, debian_base.base_config(arch),
+                            "debian bookworm packages: " + " ".join(debian_base.PACKAGES), "distroless-like python base")
+
+    return cached_layout(cache, f"base-{arch}", [RECIPE_VERSION, arch, sorted(d.name for d in debs)], TAG, make_image)
 
 
 MULTI_TAG = "3.11-nonroot-multiarch"
