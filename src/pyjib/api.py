@@ -18,6 +18,8 @@ from .registry import Access, ClientPool, login_registry
 from .settings import Settings
 from .tagtemplates import fill, with_placeholders
 
+_EMPTY_DIGEST = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # of zero bytes
+
 
 @dataclass(frozen=True)
 class Published:
@@ -68,6 +70,13 @@ class Builder:
         repository = fleet.reference if fleet is not None and self.settings.registry_cache else None
         return build_image(self.settings, cache=self.cache, clients=self.clients, log=self.log, wheel=wheel, fleet=repository,
                            refresh=refresh)
+
+    def check_login(self, target: Target) -> None:
+        """Ask for the push token (or check the login) before building: a wrong password fails in a second, not after
+        the build. The token is the one the push then uses."""
+        if target.reference is not None:
+            client = self.clients.get(target.reference.registry)
+            client.blob_exists(target.reference.repository, _EMPTY_DIGEST, push=True)
 
     def filled_target(self, build: Build, text: str) -> Target:
         """The target with its tag templates filled, now that the project's version is known."""
@@ -144,6 +153,7 @@ def publish(
     assert settings.to is not None
     target = check_target(settings.to, mode, len(settings.platforms))
     with Builder(settings, cache_dir=cache_dir, log=log, access=access) as builder:
+        builder.check_login(target)
         build = builder.build(wheel, fleet=target if fixed_repository(settings.to) else None, refresh=refresh)
         if write_lock is not None:
             write_pylock(write_lock, (wheel for image in build.images for wheel in image.locked))

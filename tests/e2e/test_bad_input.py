@@ -171,6 +171,7 @@ def test_wrong_password_names_the_source_and_hides_the_secret(pyjib: Pyjib, base
                    env={"DOCKER_CONFIG": str(tmp_path)}, check=False)
     assert_clean_failure(result, locked_registry.host, str(tmp_path / "config.json"))
     assert secret not in result.stderr and auth not in result.stderr
+    assert "building the wheel" not in result.stderr  # the login is checked before any build work
 
 
 def test_right_password_from_docker_config_pushes(pyjib: Pyjib, base_ref: str, locked_registry: Registry, tmp_path: Path) -> None:
