@@ -150,8 +150,8 @@ def publish(
     write_lock: Path | None = None,
 ) -> Published:
     """Build the image for settings and deliver it to settings.to; write_lock, when given, receives what was installed."""
-    assert settings.to is not None
     target = check_target(settings.to, mode, len(settings.platforms))
+    assert settings.to is not None  # check_target refused a missing target
     with Builder(settings, cache_dir=cache_dir, log=log, access=access) as builder:
         builder.check_login(target)
         build = builder.build(wheel, fleet=target if fixed_repository(settings.to) else None, refresh=refresh)

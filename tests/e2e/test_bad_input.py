@@ -53,6 +53,10 @@ def test_target_that_does_not_parse(pyjib: Pyjib, target: str) -> None:
     assert_clean_failure(pyjib("push", str(EXAMPLES / "greet-cli"), "--to", target, check=False), "invalid image reference")
 
 
+def test_missing_target(pyjib: Pyjib) -> None:
+    assert_clean_failure(pyjib("push", str(EXAMPLES / "greet-cli"), check=False), "no target", "--to")
+
+
 def test_bad_command_line_is_one_line_too(pyjib: Pyjib) -> None:
     assert_clean_failure(pyjib("push", "--no-such-flag", check=False), "--no-such-flag")
 
