@@ -13,7 +13,7 @@ from .errors import ConfigError
 from .lockfiles import write_pylock
 from .log import SILENT, Log
 from .publish import Target, parse_target, push, push_index, write_archive, write_layout
-from .reference import Reference
+from .reference import TAG_PATTERN, Reference
 from .registry import Access, ClientPool, login_registry
 from .settings import Settings
 from .tagtemplates import fill, with_placeholders
@@ -43,6 +43,12 @@ def check_target(text: str | None, mode: Literal["build", "push", "any"], platfo
     if target.kind == "docker-archive" and platforms > 1:
         raise ConfigError("a docker-archive holds one platform; for several platforms write oci:DIR or push to a registry")
     return target
+
+
+def check_tag(tag: str) -> str:
+    if not TAG_PATTERN.match(tag):
+        raise ConfigError(f"invalid tag {tag!r}: up to 128 letters, digits, _ . and -, not starting with . or -")
+    return tag
 
 
 class Builder:
@@ -96,7 +102,7 @@ class Builder:
                 stored.put(marker, {"tag": fleetcache.tag_for(entry.key)})
 
     def deliver(self, build: Build, target: Target) -> Published:
-        tags = [fill(tag, self.settings.project_dir, build.project.version) for tag in self.settings.tags]
+        tags = [check_tag(fill(tag, self.settings.project_dir, build.project.version)) for tag in self.settings.tags]
         if target.reference is not None:
             reference = target.reference
             tags = list(dict.fromkeys([reference.tag or "latest", *tags]))

@@ -140,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PyjibError as exc:
         print(f"pyjib: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a folder that cannot be written, a full disk: the system's words, on one line
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"pyjib: error: {exc.strerror or exc}{where}; check the path and its permissions", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("pyjib: interrupted", file=sys.stderr)
         return 130

@@ -18,6 +18,8 @@ from typing import Any
 from .errors import ConfigError
 from .grouping import BIG_DISTRIBUTION, LayerGroup, parse_groups
 from .platforms import parse_platform
+from .reference import TAG_PATTERN
+from .tagtemplates import with_placeholders
 
 DEFAULT_BASE = "gcr.io/distroless/python3-debian13:nonroot"
 
@@ -173,6 +175,9 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
         raise ConfigError(f"invalid bytecode {options['bytecode']!r}: use one of {', '.join(BYTECODE_MODES)}")
     for platform in options.get("platforms", ()):
         parse_platform(platform)
+    for tag in options.get("tags", ()):
+        if not TAG_PATTERN.match(with_placeholders(tag)):  # checked before any work; deliveries check the filled tags again
+            raise ConfigError(f"invalid tag {tag!r}: up to 128 letters, digits, _ . and -, not starting with . or -")
     for name in options.get("environment", {}):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ConfigError(f"invalid environment variable name {name!r}")

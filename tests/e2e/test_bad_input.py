@@ -57,6 +57,14 @@ def test_missing_target(pyjib: Pyjib) -> None:
     assert_clean_failure(pyjib("push", str(EXAMPLES / "greet-cli"), check=False), "no target", "--to")
 
 
+def test_unwritable_cache_folder(pyjib: Pyjib, base_ref: str, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = pyjib("build", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", f"oci:{tmp_path / 'out'}",
+                   "--cache-dir", str(blocker / "cache"), check=False)
+    assert_clean_failure(result, str(blocker / "cache"), "permissions")
+
+
 def test_bad_command_line_is_one_line_too(pyjib: Pyjib) -> None:
     assert_clean_failure(pyjib("push", "--no-such-flag", check=False), "--no-such-flag")
 

@@ -47,6 +47,7 @@ def test_argv_as_json_on_the_command_line(tmp_path: Path) -> None:
         ('environment = "A=1"', "environment must be a table"),
         ('entrypoint = ["x"]\nmodule = "m"', "either entrypoint or module"),
         ('environment = { "BAD-NAME" = "1" }', "invalid environment variable name"),
+        ('tags = ["release/1"]', "invalid tag 'release/1'"),
     ],
 )
 def test_bad_options(tmp_path: Path, table: str, message: str) -> None:
