@@ -162,6 +162,6 @@ def publish(
         builder.check_login(target)
         build = builder.build(wheel, fleet=target if fixed_repository(settings.to) else None, refresh=refresh)
         if write_lock is not None:
-            write_pylock(write_lock, (wheel for image in build.images for wheel in image.locked))
-            log.info(f"wrote the lock {write_lock}")
+            left_out = write_pylock(write_lock, [wheel for image in build.images for wheel in image.locked])
+            log.info(f"wrote the lock {write_lock}" + (f" (not in it, built from source here: {', '.join(left_out)})" if left_out else ""))
         return builder.deliver(build, builder.filled_target(build, settings.to))

@@ -118,10 +118,13 @@ def _open_layout(spec: str, platform: Platform | None, name: str) -> BaseImage:
         descriptor = _choose_from_index({"manifests": entries}, platform, name)
     elif len(entries) > 1 and tag is None:
         raise BaseImageError(f"base {name}: the layout at {layout} holds several images; name one as oci:{layout}:TAG")
-    document = json.loads(verify_blob(layout, descriptor).read_bytes())
-    if descriptor.media_type in mediatypes.INDEXES or document.get("manifests") is not None:
-        descriptor = _choose_from_index(document, platform or Platform("linux", "amd64"), name)
-        document = json.loads(verify_blob(layout, descriptor).read_bytes())
+    try:
+        document = parse_json(verify_blob(layout, descriptor).read_bytes(), f"a manifest in {layout}")
+        if descriptor.media_type in mediatypes.INDEXES or document.get("manifests") is not None:
+            descriptor = _choose_from_index(document, platform or Platform("linux", "amd64"), name)
+            document = parse_json(verify_blob(layout, descriptor).read_bytes(), f"a manifest in {layout}")
+    except (FileNotFoundError, ValueError) as exc:
+        raise BaseImageError(f"base {name}: {exc}") from exc
 
     def layer_blob(d: Descriptor) -> Blob:
         return Blob(d, lambda: verify_blob(layout, d))

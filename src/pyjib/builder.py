@@ -31,6 +31,7 @@ from .reference import Reference
 from .registry import ClientPool
 from .resolve import LockedWheel, lock, top_level_requirements
 from .settings import Settings, creation_timestamp
+from .sources import local_folders_identity
 from .wheelbuild import build_wheel
 from .wheelmeta import WheelMetadata, read_wheel_metadata
 
@@ -103,6 +104,7 @@ class Sources:
 def fleet_key(base: BaseImage, project: WheelMetadata, settings: Settings, extras: tuple[str, ...], sources: Sources) -> str:
     """What a fleet cache record depends on, all known before the base is read or anything is resolved."""
     return cache_key(FLEET_RECIPE, LAYER_RECIPE, PREFIX, base.image.config_descriptor().digest, sorted(project.requires_dist),
+                     local_folders_identity(project.requires_dist),
                      sorted(extras), sources.identity(), settings.bytecode, [g.__dict__ for g in settings.layers],
                      settings.layer_threshold_mb, settings.only_binary, settings.compression)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .digest import sha256_bytes
+from .errors import PyjibError
 
 
 @dataclass(frozen=True)
@@ -49,4 +50,4 @@ def parse_json(data: bytes, what: str) -> Any:
     try:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{what} is not valid JSON: {exc}") from exc
+        raise PyjibError(f"{what} is not valid JSON: {exc}") from exc

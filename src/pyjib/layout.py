@@ -11,6 +11,7 @@ from typing import Any
 from . import mediatypes
 from .descriptor import Descriptor, canonical_json
 from .digest import hex_of, sha256_file
+from .errors import ConfigError
 from .image import Image, ImageIndex
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -47,7 +48,12 @@ def read_index(layout: Path) -> dict[str, Any]:
     index_path = layout / "index.json"
     if not index_path.is_file():
         return {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": []}
-    index: dict[str, Any] = json.loads(index_path.read_text())
+    try:
+        index: dict[str, Any] = json.loads(index_path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{index_path} is not valid JSON ({exc}); fix it, or use a new folder for the layout") from exc
+    if not isinstance(index, dict):
+        raise ConfigError(f"{index_path} is not an OCI index; use a new folder for the layout")
     return index
 
 

@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from .errors import ResolveError
+from .indexes import without_credentials
 from .interpreter import Interpreter
 from .resolve import LockedWheel, target_environment
 from .tags import supported_tags
@@ -81,7 +82,8 @@ def from_pylock(document: dict[str, Any], interpreter: Interpreter, where: str, 
         sha256 = (wheel.get("hashes") or {}).get("sha256")
         if not sha256:
             raise ResolveError(f"{where} gives no sha256 for {wheel['name']}; a lock must pin every file's hash")
-        url = wheel.get("url") or (base / wheel["path"]).resolve().as_uri()
+        # Credentials in a lock's URLs stay out of pyjib's records; downloads find them in the index settings.
+        url = without_credentials(wheel.get("url") or "") or (base / wheel["path"]).resolve().as_uri()
         out.append(LockedWheel(name, version, url, sha256, wheel["name"]))
     return out
 
@@ -144,10 +146,15 @@ def _toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def write_pylock(path: Path, wheels: Iterable[LockedWheel]) -> None:
-    """A PEP 751 lock of the wheels pyjib installed, one entry per distribution, every platform's wheel listed."""
+def write_pylock(path: Path, wheels: Sequence[LockedWheel]) -> list[str]:
+    """A PEP 751 lock of the wheels pyjib installed from indexes, one entry per distribution, every platform's wheel listed.
+
+    Wheels pyjib built itself (from an sdist, a folder or a VCS checkout) live only in this machine's cache, so they are
+    left out; their names are returned so the caller can say so.
+    """
     by_name: dict[tuple[str, str], dict[str, LockedWheel]] = {}
-    for wheel in wheels:
+    left_out = sorted({w.name for w in wheels if w.source != "index"})
+    for wheel in (w for w in wheels if w.source == "index"):
         by_name.setdefault((wheel.name, wheel.version), {})[wheel.sha256] = wheel
     lines = ['lock-version = "1.0"', 'created-by = "pyjib"', ""]
     for (name, version), files in sorted(by_name.items()):
@@ -158,3 +165,4 @@ def write_pylock(path: Path, wheels: Iterable[LockedWheel]) -> None:
         lines += ["]", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
+    return left_out

@@ -31,7 +31,7 @@ from .digest import sha256_file
 from .errors import ResolveError
 from .indexes import IndexConfig, credentials_for, redact, redact_text, without_credentials
 from .interpreter import Interpreter
-from .sources import Source, build_source
+from .sources import Source, build_source, local_folders_identity
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class LockedWheel:
     url: str  # https://, or file:// for a local index or a wheel pyjib built from source
     sha256: str
     filename: str
-    source: str = "index"  # "index" (a release, from a wheel or its sdist), "local" (a folder) or "vcs"
+    source: str = "index"  # "index" (a wheel of a release), "sdist" (built from a release's sdist), "local" (a folder) or "vcs"
 
 
 def target_environment(interpreter: Interpreter) -> dict[str, str]:
@@ -131,7 +131,7 @@ def lock(
     indexes = indexes or IndexConfig()
     records = Records(cache_root, "resolutions")
     key = cache_key("resolution-2", requirements, interpreter.uv_platform, interpreter.version, indexes.cache_identity(), only_binary,
-                    no_deps, str(project_dir))
+                    no_deps, str(project_dir), local_folders_identity(requirements))
     if not refresh and (cached := records.get(key, max_age=RESOLUTION_TTL)) is not None:
         wheels = [LockedWheel(**entry) for entry in cached]
         if all(w.source == "index" or Path(urlsplit(w.url).path).is_file() for w in wheels):
@@ -201,7 +201,7 @@ def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path) 
         built = build_source(source, cache_root)
         built_version = str(parse_wheel_filename(built.name)[1])  # a folder's pylock entry carries no version
         wheels.append(LockedWheel(name, built_version, built.as_uri(), sha256_file(built).split(":", 1)[1], built.name,
-                                  "index" if source.kind == "sdist" else source.kind))
+                                  source.kind))
     return wheels
 
 

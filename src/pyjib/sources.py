@@ -14,9 +14,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from .errors import ResolveError
@@ -32,6 +35,22 @@ class Source:
     kind: str  # "sdist", "local" or "vcs"
     location: str  # sdist: a path in the cache; local: a folder; vcs: the repository URL
     identity: str  # sdist: its sha256; vcs: the commit
+
+
+def local_folders_identity(requirements: Iterable[str]) -> list[str]:
+    """A fingerprint of each local folder the requirements point at (name @ file:///...): resolutions and fleet records
+    that include such a folder must not outlive a change to its files."""
+    identity = []
+    for line in requirements:
+        try:
+            url = Requirement(line).url
+        except InvalidRequirement:
+            continue
+        if url and url.startswith("file:"):
+            path = Path(unquote(urlsplit(url).path))
+            if path.is_dir():
+                identity.append(f"{path}={project_fingerprint(path)}")
+    return sorted(identity)
 
 
 def _uv() -> str:

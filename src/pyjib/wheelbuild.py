@@ -28,10 +28,10 @@ from .vcs import git
 
 RECIPE = "build-env-1"
 # Folders that are never part of a wheel's inputs: VCS data, caches, virtual environments and build outputs.
-_SKIPPED_DIRS = frozenset({
-    ".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
-    "node_modules", "dist", "build",
-})
+# Never inputs of a wheel, at any depth: VCS data and caches.
+_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+# Outputs and environments, skipped at the project's top only: a package may well have a build/ or dist/ module.
+_SKIPPED_TOP_DIRS = frozenset({".venv", "venv", "node_modules", "dist", "build"})
 _DEFAULT_BUILD_SYSTEM = {"requires": ["setuptools>=40.8.0"], "build-backend": "setuptools.build_meta:__legacy__"}
 
 
@@ -156,7 +156,8 @@ def build_environment(project_dir: Path, cache_root: Path) -> Path:
 
 def _files(project_dir: Path) -> Iterator[Path]:
     for directory, dirs, files in os.walk(project_dir):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.endswith(".egg-info"))
+        top = Path(directory) == project_dir
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.endswith(".egg-info") and not (top and d in _SKIPPED_TOP_DIRS))
         for name in sorted(files):
             yield Path(directory) / name
 

@@ -65,6 +65,16 @@ def test_unwritable_cache_folder(pyjib: Pyjib, base_ref: str, tmp_path: Path) ->
     assert_clean_failure(result, str(blocker / "cache"), "permissions")
 
 
+def test_corrupt_layout_as_target_or_base(pyjib: Pyjib, base_ref: str, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "index.json").write_text("{not json")
+    as_target = pyjib("build", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", f"oci:{broken}", check=False)
+    assert_clean_failure(as_target, "index.json is not valid JSON")
+    as_base = pyjib("build", str(EXAMPLES / "greet-cli"), "--from", f"oci:{broken}:x", "--to", f"oci:{tmp_path / 'out'}", check=False)
+    assert_clean_failure(as_base, "index.json is not valid JSON")
+
+
 def test_bad_command_line_is_one_line_too(pyjib: Pyjib) -> None:
     assert_clean_failure(pyjib("push", "--no-such-flag", check=False), "--no-such-flag")
 

@@ -143,6 +143,17 @@ def test_monorepo_path_dependency_gets_the_snapshot_layer(pyjib: Pyjib, base_ref
     ran = containers.run(f"oci:{out}:latest", ["-c", "import shared_utils; print(shared_utils.VALUE)"])
     assert ran.stdout.strip() == "42", ran.stderr
 
+    # Edits to the sibling, and to a subpackage named build/, reach the next image (no cache may keep the old ones).
+    (app / "api_service" / "build").mkdir()
+    (app / "api_service" / "build" / "__init__.py").write_text("STEP = 'one'\n")
+    pyjib("build", str(app), "--from", base_ref, "--to", f"oci:{tmp_path / 'out2'}")
+    (library / "shared_utils" / "__init__.py").write_text("VALUE = 43\n")
+    (app / "api_service" / "build" / "__init__.py").write_text("STEP = 'two'\n")
+    pyjib("build", str(app), "--from", base_ref, "--to", f"oci:{tmp_path / 'out3'}")
+    ran = containers.run(f"oci:{tmp_path / 'out3'}:latest",
+                         ["-c", "import shared_utils, api_service.build as b; print(shared_utils.VALUE, b.STEP)"])
+    assert ran.stdout.strip() == "43 two", ran.stderr
+
 
 def _lock_for_image(requirements: str, tmp_path: Path, name: str, *extra: str) -> Path:
     """A lock made the way a team would, for the image's platform (Linux x86-64, CPython 3.11)."""
