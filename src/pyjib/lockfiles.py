@@ -23,6 +23,7 @@ from .indexes import without_credentials
 from .interpreter import Interpreter
 from .resolve import LockedWheel, target_environment
 from .tags import supported_tags
+from .uvtool import uv_binary
 
 LOCK_NAMES = ("pylock.toml", "uv.lock", "requirements.txt")
 
@@ -90,8 +91,6 @@ def from_pylock(document: dict[str, Any], interpreter: Interpreter, where: str, 
 
 def _from_uv_lock(path: Path, interpreter: Interpreter) -> list[LockedWheel]:
     """uv.lock through `uv export`, which renders it as PEP 751 for every platform; pyjib then picks the image's wheels."""
-    from .resolve import uv_binary
-
     result = subprocess.run(
         [uv_binary(), "export", "--frozen", "--format", "pylock.toml", "--no-emit-project", "--no-dev", "--no-header", "--quiet",
          "--python", sys.executable],

@@ -32,6 +32,7 @@ from .errors import ResolveError
 from .indexes import IndexConfig, credentials_for, redact, redact_text, without_credentials
 from .interpreter import Interpreter
 from .sources import Source, build_source, local_folders_identity
+from .uvtool import uv_binary
 
 
 @dataclass(frozen=True)
@@ -77,15 +78,6 @@ def top_level_requirements(requires_dist: Iterable[str], extras: Iterable[str], 
         requirement.marker = None
         out.append(str(requirement))
     return sorted(set(out))
-
-
-def uv_binary() -> str:
-    try:
-        import uv
-
-        return str(uv.find_uv_bin())
-    except (ImportError, FileNotFoundError) as exc:
-        raise ResolveError("uv is needed to resolve dependencies for the image: pip install uv") from exc
 
 
 def _target(interpreter: Interpreter) -> str:

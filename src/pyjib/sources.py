@@ -23,6 +23,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from .errors import ResolveError
+from .uvtool import uv_binary
 from .wheelbuild import project_fingerprint
 
 _RECIPE = "built-wheel-1"
@@ -53,12 +54,6 @@ def local_folders_identity(requirements: Iterable[str]) -> list[str]:
     return sorted(identity)
 
 
-def _uv() -> str:
-    import uv
-
-    return str(uv.find_uv_bin())
-
-
 def _is_pure(wheel: Path) -> bool:
     _name, _version, _build, tags = parse_wheel_filename(wheel.name)
     return all(tag.platform == "any" and tag.abi == "none" for tag in tags)
@@ -66,7 +61,7 @@ def _is_pure(wheel: Path) -> bool:
 
 def _uv_build(source: Path, out_dir: Path, name: str) -> Path:
     result = subprocess.run(
-        [_uv(), "build", "--wheel", "--quiet", "--python", sys.executable, "--out-dir", str(out_dir), str(source)],
+        [uv_binary(), "build", "--wheel", "--quiet", "--python", sys.executable, "--out-dir", str(out_dir), str(source)],
         capture_output=True, text=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"},
     )
     wheels = sorted(out_dir.glob("*.whl"))

@@ -24,6 +24,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from .cache import cache_key, file_lock
 from .errors import BuildError
+from .uvtool import uv_binary
 from .vcs import git
 
 RECIPE = "build-env-1"
@@ -33,18 +34,6 @@ _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".tox", ".nox",
 # Outputs and environments, skipped at the project's top only: a package may well have a build/ or dist/ module.
 _SKIPPED_TOP_DIRS = frozenset({".venv", "venv", "node_modules", "dist", "build"})
 _DEFAULT_BUILD_SYSTEM = {"requires": ["setuptools>=40.8.0"], "build-backend": "setuptools.build_meta:__legacy__"}
-
-
-def _uv() -> str:
-    try:
-        import uv
-
-        return str(uv.find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
-        if not found:
-            raise BuildError("uv is needed to create build environments: pip install uv") from None
-        return found
 
 
 def _quiet_runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
@@ -75,7 +64,7 @@ def _run(command: list[str], what: str) -> None:
 
 def _install(environment: Path, requirements: Sequence[str]) -> None:
     if requirements:
-        _run([_uv(), "pip", "install", "--quiet", "--python", str(environment / "bin" / "python"), *requirements],
+        _run([uv_binary(), "pip", "install", "--quiet", "--python", str(environment / "bin" / "python"), *requirements],
              f"installing the build requirements {', '.join(requirements)}")
 
 
@@ -145,7 +134,7 @@ def build_environment(project_dir: Path, cache_root: Path) -> Path:
         if ready.is_file():  # another build made it while we waited
             return environment
         shutil.rmtree(environment, ignore_errors=True)
-        _run([_uv(), "venv", "--quiet", "--python", sys.executable, str(environment)], "creating a build environment")
+        _run([uv_binary(), "venv", "--quiet", "--python", sys.executable, str(environment)], "creating a build environment")
         _install(environment, requires)
         builder = build.ProjectBuilder(project_dir, python_executable=str(environment / "bin" / "python"), runner=_quiet_runner)
         # Backends may ask for more at build time (setuptools' wheel); those are installed once, with the environment.
