@@ -30,9 +30,6 @@ class Reference:
         """What goes after /manifests/: the digest if pinned, else the tag, else latest."""
         return self.digest or self.tag or "latest"
 
-    def with_tag(self, tag: str) -> Reference:
-        return Reference(self.registry, self.repository, tag, None)
-
     def with_digest(self, digest: str) -> Reference:
         return Reference(self.registry, self.repository, None, digest)
 

@@ -82,10 +82,6 @@ def tls_failure(exc: BaseException) -> str | None:
     return "handshake"
 
 
-def is_certificate_error(exc: BaseException) -> bool:
-    return tls_failure(exc) == "certificate"
-
-
 def is_transient(exc: httpx.TransportError) -> bool:
     """Connection resets, timeouts and truncated responses may go away; TLS refusals and protocol misuse will not."""
     if tls_failure(exc) is not None:
