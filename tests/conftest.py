@@ -18,6 +18,11 @@ sys.path[:0] = [str(REPO_ROOT / "src"), str(REPO_ROOT / "hatch_build_hook" / "sr
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT / "src"), str(REPO_ROOT / "hatch_build_hook" / "src"),
                                                        os.environ.get("PYTHONPATH", "")) if p)
 
+# Users have the public index only: this machine's pip configuration adds local wheel folders (one wheel per release)
+# that hide real failures, so every test, and every pyjib, uv and pip it starts, sees the public index as users do.
+os.environ["PIP_CONFIG_FILE"] = os.devnull
+os.environ.pop("PIP_FIND_LINKS", None)
+
 import httpx  # noqa: E402
 import pytest  # noqa: E402
 

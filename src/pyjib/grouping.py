@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from .errors import ConfigError
 from .resolve import LockedWheel
+from .wheelchoice import is_pure
 
 BIG_DISTRIBUTION = 50 * 1000 * 1000  # unpacked bytes
 MAX_LAYERS = 100  # some registries and runtimes refuse images with more (Docker's own limit is 127)
@@ -39,8 +39,7 @@ class WheelInfo:
 
     @property
     def pure(self) -> bool:
-        _name, _version, _build, tags = parse_wheel_filename(self.wheel.filename)
-        return all(tag.platform == "any" for tag in tags)
+        return is_pure(self.wheel.filename)
 
     @property
     def snapshot(self) -> bool:

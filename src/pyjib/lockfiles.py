@@ -16,14 +16,14 @@ from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 
 from .errors import ResolveError
 from .indexes import without_credentials
 from .interpreter import Interpreter
 from .resolve import LockedWheel, target_environment
-from .tags import supported_tags
 from .uvtool import uv_binary
+from .wheelchoice import best_wheel, filename_of
 
 LOCK_NAMES = ("pylock.toml", "uv.lock", "requirements.txt")
 
@@ -52,21 +52,12 @@ def _applies(marker_text: str | None, interpreter: Interpreter, where: str) -> b
 
 
 def _best_wheel(name: str, wheels: list[dict[str, Any]], interpreter: Interpreter, where: str) -> dict[str, Any]:
-    ranks = {str(tag): rank for rank, tag in enumerate(supported_tags(interpreter))}
-    best: tuple[int, dict[str, Any]] | None = None
-    for wheel in wheels:
-        filename = wheel.get("name") or str(wheel.get("url") or wheel.get("path") or "").rsplit("/", 1)[-1]
-        try:
-            tags = parse_wheel_filename(filename)[3]
-        except ValueError:
-            continue
-        rank = min((ranks[str(t)] for t in tags if str(t) in ranks), default=None)
-        if rank is not None and (best is None or rank < best[0]):
-            best = (rank, {**wheel, "name": filename})
-    if best is None:
+    candidates = {wheel.get("name") or filename_of(str(wheel.get("url") or wheel.get("path") or "")): wheel for wheel in wheels}
+    chosen = best_wheel(candidates, interpreter)
+    if chosen is None:
         raise ResolveError(f"{where} pins {name}, which has no wheel for Python {interpreter.version} on {interpreter.platform}; "
                            "update the lock for this platform or choose another base")
-    return best[1]
+    return {**candidates[chosen], "name": chosen}
 
 
 def from_pylock(document: dict[str, Any], interpreter: Interpreter, where: str, base: Path) -> list[LockedWheel]:

@@ -33,6 +33,7 @@ from .indexes import IndexConfig, credentials_for, redact, redact_text, without_
 from .interpreter import Interpreter
 from .sources import Source, build_source, local_folders_identity
 from .uvtool import uv_binary
+from .wheelchoice import best_wheel, filename_of
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def _resolve(requirements: list[str], interpreter: Interpreter, indexes: IndexCo
         built_from_source.append(wheelless)
     else:
         raise ResolveError(f"cannot resolve the dependencies for {_target(interpreter)}: too many packages without wheels")
-    return parse_pylock(result.stdout, cache_root, indexes, project_dir or Path.cwd())
+    return parse_pylock(result.stdout, cache_root, indexes, project_dir or Path.cwd(), interpreter)
 
 
 def _fetch_sdist(url: str, sha256: str, cache_root: Path, indexes: IndexConfig) -> Path:
@@ -168,8 +169,8 @@ def _fetch_sdist(url: str, sha256: str, cache_root: Path, indexes: IndexConfig) 
     return _download_file(url, sha256, filename, cache_root / "sdists", indexes)
 
 
-def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path) -> list[LockedWheel]:
-    """The resolver's PEP 751 output: the wheel of each package, or a pure wheel built from its source."""
+def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path, interpreter: Interpreter) -> list[LockedWheel]:
+    """The resolver's PEP 751 output: for each package the wheel the image prefers, or a pure wheel built from its source."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -177,19 +178,21 @@ def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path) 
     wheels = []
     for package in document.get("packages", []):
         name, version = canonicalize_name(package["name"]), str(package.get("version", "0"))
-        candidates = package.get("wheels") or []
-        if len(candidates) == 1:
-            wheel = candidates[0]
+        candidates = {wheel.get("name") or filename_of(wheel.get("url") or wheel.get("path") or ""): wheel
+                      for wheel in package.get("wheels") or []}
+        if (chosen := best_wheel(candidates, interpreter)) is not None:
+            wheel = candidates[chosen]
             url = without_credentials(wheel.get("url") or "") or (wheel.get("path") and (base / wheel["path"]).resolve().as_uri())
             sha256 = (wheel.get("hashes") or {}).get("sha256")
             if not url or not sha256:
                 raise ResolveError(f"the resolver gave no URL and sha256 for the wheel of {name} {version}")
-            filename = wheel.get("name") or url.rsplit("/", 1)[-1].split("#")[0]
-            wheels.append(LockedWheel(name, version, url, sha256, filename))
+            wheels.append(LockedWheel(name, version, url, sha256, chosen))
             continue
         source = _source_of(package, name, version, cache_root, indexes, base)
         if source is None:
-            raise ResolveError(f"dependency {name} {version} has no single wheel for the image (found {len(candidates)})")
+            found = f" (its {len(candidates)} wheels do not fit)" if candidates else ""
+            raise ResolveError(f"dependency {name} {version} has no wheel for {_target(interpreter)}{found}; "
+                               "pin a version that publishes one, or choose another base")
         built = build_source(source, cache_root)
         built_version = str(parse_wheel_filename(built.name)[1])  # a folder's pylock entry carries no version
         wheels.append(LockedWheel(name, built_version, built.as_uri(), sha256_file(built).split(":", 1)[1], built.name,

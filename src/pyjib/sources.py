@@ -25,6 +25,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from .errors import ResolveError
 from .uvtool import uv_binary
 from .wheelbuild import project_fingerprint
+from .wheelchoice import is_pure
 
 _RECIPE = "built-wheel-1"
 
@@ -52,11 +53,6 @@ def local_folders_identity(requirements: Iterable[str]) -> list[str]:
             if path.is_dir():
                 identity.append(f"{path}={project_fingerprint(path)}")
     return sorted(identity)
-
-
-def _is_pure(wheel: Path) -> bool:
-    _name, _version, _build, tags = parse_wheel_filename(wheel.name)
-    return all(tag.platform == "any" and tag.abi == "none" for tag in tags)
 
 
 def _uv_build(source: Path, out_dir: Path, name: str) -> Path:
@@ -99,7 +95,7 @@ def build_source(source: Source, cache_root: Path) -> Path:
             wheel = _uv_build(Path(source.location), staging, source.name)
         if canonicalize_name(parse_wheel_filename(wheel.name)[0]) != canonicalize_name(source.name):
             raise ResolveError(f"building {source.name} from source produced {wheel.name}, a wheel of another distribution")
-        if not _is_pure(wheel):
+        if not is_pure(wheel.name):
             raise ResolveError(
                 f"dependency {source.name} {source.version} has no wheel for the image, and its source builds {wheel.name}, "
                 "compiled for this host, not the image; pin a version that publishes wheels for the image, or provide one with --find-links"

@@ -9,6 +9,7 @@ from pyjib.resolve import parse_pylock, top_level_requirements
 from pyjib.wheelmeta import WheelMetadata
 
 ARM = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "arm64"))
+AMD = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64"))
 
 
 def test_markers_are_evaluated_for_the_image_not_the_host() -> None:
@@ -47,11 +48,26 @@ name = "MarkupSafe"
 version = "3.0.4"
 wheels = [{ url = "https://files.example/m/markupsafe-3.0.4-cp311-cp311-manylinux_2_17_x86_64.whl", hashes = { sha256 = "ab" } }]
 '''
-    (wheel,) = parse_pylock(text, tmp_path, IndexConfig(), tmp_path)
+    (wheel,) = parse_pylock(text, tmp_path, IndexConfig(), tmp_path, AMD)
     assert (wheel.name, wheel.version, wheel.sha256) == ("markupsafe", "3.0.4", "ab")
     assert wheel.filename == "markupsafe-3.0.4-cp311-cp311-manylinux_2_17_x86_64.whl"
 
 
 def test_pylock_without_wheel_or_source_is_an_error(tmp_path) -> None:
     with pytest.raises(ResolveError, match="docopt"):
-        parse_pylock('lock-version = "1.0"\n[[packages]]\nname = "docopt"\nversion = "0.6.2"\n', tmp_path, IndexConfig(), tmp_path)
+        parse_pylock('lock-version = "1.0"\n[[packages]]\nname = "docopt"\nversion = "0.6.2"\n', tmp_path, IndexConfig(), tmp_path, AMD)
+
+
+def test_a_release_with_several_fitting_wheels_gets_the_one_the_image_prefers(tmp_path) -> None:
+    text = '''lock-version = "1.0"
+[[packages]]
+name = "charset-normalizer"
+version = "3.5.3"
+wheels = [
+  { url = "https://f.example/charset_normalizer-3.5.3-cp311-cp311-manylinux1_x86_64.manylinux_2_28_x86_64.whl", hashes = { sha256 = "aa" } },
+  { url = "https://f.example/charset_normalizer-3.5.3-cp37-abi3-manylinux1_x86_64.manylinux_2_28_x86_64.whl", hashes = { sha256 = "bb" } },
+  { url = "https://f.example/charset_normalizer-3.5.3-py3-none-any.whl", hashes = { sha256 = "cc" } },
+]
+'''
+    assert [w.sha256 for w in parse_pylock(text, tmp_path, IndexConfig(), tmp_path, AMD)] == ["aa"]
+    assert [w.sha256 for w in parse_pylock(text, tmp_path, IndexConfig(), tmp_path, ARM)] == ["cc"]
