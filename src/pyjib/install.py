@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -81,8 +82,32 @@ def check_wheel_paths(wheel: Path) -> None:
             raise InstallError(f"{wheel.name} holds the path {name!r}, which would write outside the image's environment; refusing to install it")
 
 
+_SCRIPT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+-]*")
+
+
+def check_script_names(wheel: Path, entry_points: str) -> None:
+    """Refuse console or GUI script names that are paths (`../../etc/x`, `/usr/bin/x`): the zip member check does not see
+    them, and a script is written at bin/NAME."""
+    section = ""
+    for line in entry_points.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif "=" in line and section in ("console_scripts", "gui_scripts"):
+            name = line.split("=", 1)[0].strip()
+            if not _SCRIPT_NAME.fullmatch(name):
+                raise InstallError(f"{wheel.name} declares the script name {name!r}, which is not a plain file name; refusing to install it")
+
+
+def _entry_points_text(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/entry_points.txt")]
+        return archive.read(names[0]).decode("utf-8", "replace") if names else ""
+
+
 def install_wheel(wheel: Path, staging: Path, environment: Environment) -> None:
     check_wheel_paths(wheel)
+    check_script_names(wheel, _entry_points_text(wheel))
     try:
         with WheelFile.open(wheel) as source:
             destination = SchemeDictionaryDestination(

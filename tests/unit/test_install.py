@@ -52,3 +52,23 @@ def test_paths_outside_the_environment_are_refused(tmp_path: Path, bad: str) -> 
         archive.writestr(bad, "x")
     with pytest.raises(InstallError, match="outside"):
         check_wheel_paths(tmp_path / "w.whl")
+
+
+@pytest.mark.parametrize("name", ["../../../../tmp/pyjib-escaped", "/tmp/pyjib-absolute", "sub/dir", ".."])
+def test_a_script_name_that_is_a_path_is_refused_before_anything_is_written(tmp_path: Path, name: str) -> None:
+    dist = "demo-1.0.dist-info"
+    files = {
+        "demo/__init__.py": "def main(): pass\n",
+        f"{dist}/METADATA": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist}/entry_points.txt": f"[console_scripts]\nok = demo:main\n{name} = demo:main\n",
+    }
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for member, text in files.items():
+            archive.writestr(member, text)
+        archive.writestr(f"{dist}/RECORD", "\n".join(f"{n},," for n in [*files, f"{dist}/RECORD"]) + "\n")
+    with pytest.raises(InstallError, match="script name"):
+        install_wheel(wheel, tmp_path / "staging", ENV)
+    assert not (tmp_path / "staging").exists()
+    assert not Path("/tmp/pyjib-escaped").exists() and not Path("/tmp/pyjib-absolute").exists()
