@@ -39,7 +39,8 @@ def _argv(text: str) -> Any:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # One line and exit code 2, as for every other kind of bad input.
-        self.exit(2, f"pyjib: error: {message} (see `python -m pyjib {self.prog.split()[-1]} --help`)\n")
+        command = " ".join(self.prog.split()[1:])  # "pyjib push" -> "push"; the top-level parser has none
+        self.exit(2, f"pyjib: error: {message} (see `python -m pyjib {command + ' ' if command else ''}--help`)\n")
 
 
 def _add_build_options(parser: argparse.ArgumentParser) -> None:
@@ -86,6 +87,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pyjib", description="Build container images of Python projects without Docker.")
     parser.add_argument("--version", action="version", version=f"pyjib {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.commands = commands.choices  # type: ignore[attr-defined]
     build = commands.add_parser("build", help="build the image into an OCI layout (oci:DIR) or a docker-archive (docker-archive:FILE)")
     _add_build_options(build)
     push_parser = commands.add_parser("push", help="build the image and push it to a registry")
@@ -118,8 +120,17 @@ def registry_access(namespace: argparse.Namespace) -> Access:
     return Access(namespace.username, password, tuple(namespace.ca_cert or ()))
 
 
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The arguments; an unknown flag is reported by the command it was given to, so the help it points at is that command's."""
+    parser = make_parser()
+    namespace, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.commands[namespace.command].error(f"unrecognized arguments: {' '.join(unknown)}")  # type: ignore[attr-defined]
+    return namespace
+
+
 def run(argv: Sequence[str]) -> int:
-    namespace = make_parser().parse_args(argv)
+    namespace = parse(argv)
     settings = load_settings(Path(namespace.project), cli_options(namespace))
     access = registry_access(namespace)
     published = publish(settings, mode=namespace.command, cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet), access=access,

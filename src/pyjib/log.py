@@ -17,3 +17,8 @@ class Log:
 
 
 SILENT = Log(quiet=True)
+
+
+def warn(message: str) -> None:
+    """Something the user should fix but that does not stop the build; shown even with --quiet."""
+    print(f"pyjib: warning: {message}", file=sys.stderr, flush=True)
