@@ -30,7 +30,7 @@ class SlowStream:
 
 def test_parallel_blob_lines_never_run_together() -> None:
     stream = SlowStream()
-    progress = Progress(Log(), stream=stream)  # type: ignore[arg-type]
+    progress = Progress(Log(stream=stream), stream=stream)  # type: ignore[arg-type]
 
     def upload(worker: int) -> None:
         for n in range(25):
