@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -14,6 +14,7 @@ from . import fleetcache
 from .base import BaseImage, open_base
 from .bytecode import compiler_for
 from .cache import BlobCache, cache_key
+from .constraints import Constraints, find_constraints
 from .dependencies import LAYER_RECIPE, NamedLayer, dependency_layers, environment_layer, project_layers
 from .digest import sha256_file
 from .errors import ResolveError
@@ -95,10 +96,11 @@ class Sources:
 
     indexes: IndexConfig
     lock_path: Path | None
+    constraints: Constraints = field(default_factory=Constraints)  # for a fresh resolution; a lock pins exactly
 
     def identity(self) -> list[object]:
         lock_digest = sha256_file(self.lock_path) if self.lock_path else None
-        return [self.indexes.cache_identity(), lock_digest]
+        return [self.indexes.cache_identity(), lock_digest, self.constraints.identity()]
 
 
 def fleet_key(base: BaseImage, project: WheelMetadata, settings: Settings, extras: tuple[str, ...], sources: Sources) -> str:
@@ -115,7 +117,7 @@ def locked_wheels(requirements: list[str], interpreter: Interpreter, settings: S
     project_dir = settings.project_dir.resolve()
     if sources.lock_path is None:
         return lock(requirements, interpreter, cache.root, indexes=sources.indexes, only_binary=settings.only_binary,
-                    project_dir=project_dir, refresh=refresh)
+                    project_dir=project_dir, refresh=refresh, constraints=sources.constraints)
     found = read_lock(sources.lock_path, interpreter)
     if isinstance(found, dict):  # a requirements file with hashes: choose each pin's wheel for the image, then check its hash
         pins = [f"{name}=={version}" for name, (version, _hashes) in sorted(found.items())]
@@ -164,7 +166,9 @@ def _lower_layers(
     if sources.lock_path:
         log.info(f"installing what {sources.lock_path.name} pins, for {interpreter.uv_platform}")
     else:
-        log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform} from {sources.indexes.source}")
+        constrained = sources.constraints
+        with_constraints = f", constrained by {', '.join(map(str, constrained.files))} ({constrained.source})" if constrained.files else ""
+        log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform} from {sources.indexes.source}{with_constraints}")
     locked = locked_wheels(requirements, interpreter, settings, sources, cache, refresh)
     compiler = compiler_for(interpreter.version, settings.bytecode)
     compression = Compression(settings.compression)
@@ -237,6 +241,7 @@ def build_image(
     sources = Sources(
         index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links),
         find_lock(settings.project_dir, settings.lock_file),
+        find_constraints(settings.constraint, settings.project_dir),
     )
     images = []
     for platform, base in zip(platforms, bases, strict=True):

@@ -49,6 +49,7 @@ OPTIONS: dict[str, str] = {
     "extra-index-url": "list",
     "find-links": "list",
     "only-binary": "bool",
+    "constraint": "list",
     "lock-file": "str",
     "compression": "str",
 }
@@ -81,6 +82,7 @@ class Settings:
     extra_index_url: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     only_binary: bool = False  # True: never build a dependency from source
+    constraint: tuple[str, ...] = ()  # constraint files (pip's -c); default: PIP_CONSTRAINT, else pip.conf
     lock_file: str | None = None  # default: pylock.toml, uv.lock or a hashed requirements.txt in the project
     compression: str = "gzip"  # or "zstd"
 

@@ -9,12 +9,14 @@ import shutil
 import subprocess
 import tarfile
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Pyjib
 from tests.e2e.test_real_projects import layout_layers
+from tests.helpers import write_project
 from tests.infra.podman import Podman
 from tests.infra.registry import Registry
 
@@ -206,3 +208,30 @@ def test_failing_dependency_build_shows_the_real_cause_and_keeps_the_log(pyjib: 
                                   pyjib.cache_dir)
     assert "error: libwidget headers are missing: install libwidget-dev" in tail, tail
     assert not (tmp_path / "out").exists()
+
+
+def locked_versions(lock: Path) -> dict[str, str]:
+    return {package["name"]: package["version"] for package in tomllib.loads(lock.read_text())["packages"]}
+
+
+@pytest.mark.parametrize("where", ["command line", "PIP_CONSTRAINT", "pip.conf"])
+def test_constraints_shape_the_resolution(pyjib: Pyjib, base_ref: str, tmp_path: Path, where: str) -> None:
+    app = write_project(tmp_path / "app", ["six"], name=f"constrained-{where.replace(' ', '-').replace('.', '-').lower()}",
+                        scripts={}, pyjib='module = "six"\n')
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("six==1.15.0\n")  # the newest six is 1.17 or later
+    arguments, env = [], {}
+    if where == "command line":
+        arguments = ["--constraint", str(constraints)]
+    elif where == "PIP_CONSTRAINT":
+        env = {"PIP_CONSTRAINT": str(constraints)}
+    else:
+        (tmp_path / "pip.conf").write_text(f"[install]\nconstraint = {constraints}\n")
+        env = {"PIP_CONFIG_FILE": str(tmp_path / "pip.conf")}
+    lock = tmp_path / "pylock.toml"
+    pyjib("build", str(app), "--from", base_ref, "--to", f"oci:{tmp_path / 'out'}", "--write-lock", str(lock), *arguments, env=env)
+    assert locked_versions(lock)["six"] == "1.15.0"
+    # An edited constraint file is a new resolution, not yesterday's cached one.
+    constraints.write_text("six==1.16.0\n")
+    pyjib("build", str(app), "--from", base_ref, "--to", f"oci:{tmp_path / 'out'}", "--write-lock", str(lock), *arguments, env=env)
+    assert locked_versions(lock)["six"] == "1.16.0"
