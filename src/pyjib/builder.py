@@ -203,7 +203,7 @@ def _platform_image(
         log.info(f"layer {layer.name}: {layer.descriptor.digest[:19]} ({layer.descriptor.size} bytes)")
         image = image.append_blob(_blob(layer, cache, fleet, clients), layer.diff_id, created_by=f"pyjib: {layer.name}",
                                   comment=layer.comment, created=created)
-    image = image.with_container_config(**container_config(settings, project, environment, base.image.container_config))
+    image = image.with_container_config(**container_config(settings, project, environment, base.image.container_config, log))
     image = image.with_created(created).with_annotations({
         **image_annotations(settings, project, created),
         "org.opencontainers.image.base.name": base.name,

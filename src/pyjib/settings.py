@@ -148,17 +148,26 @@ def options_from_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
             known = ", ".join(sorted(OPTIONS))
             raise ConfigError(f"{where}: unknown option {key!r} (known: {known})")
         out[key] = _coerce(key, OPTIONS[key], value, where)
+    if out.get("entrypoint") and out.get("module"):
+        raise ConfigError(f"{where}: set either entrypoint or module, not both")
     return out
 
 
+# Each says what the image runs: setting one on the command line replaces the other from the file.
+_ALTERNATIVES = {"entrypoint": "module", "module": "entrypoint"}
+
+
 def merge(file_options: Mapping[str, Any], cli_options: Mapping[str, Any]) -> dict[str, Any]:
-    """Command-line values replace the file's; tables (environment, labels) are merged key by key."""
+    """Command-line values replace the file's; tables (environment, labels) are merged key by key; --module replaces the
+    file's entrypoint and --entrypoint its module."""
     merged = dict(file_options)
     for key, value in cli_options.items():
         if OPTIONS[key] == "dict":
             merged[key] = {**merged.get(key, {}), **value}
         else:
             merged[key] = value
+        if key in _ALTERNATIVES and value:
+            merged.pop(_ALTERNATIVES[key], None)
     return merged
 
 
@@ -166,8 +175,6 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
     pyproject = read_pyproject(project_dir) if pyproject is None else pyproject
     table = (pyproject.get("tool") or {}).get("pyjib") or {}
     options = merge(options_from_table(table, f"{project_dir / 'pyproject.toml'} [tool.pyjib]"), cli_options)
-    if options.get("entrypoint") and options.get("module"):
-        raise ConfigError("set either entrypoint or module, not both")
     for port in options.get("ports", ()):
         if not re.fullmatch(r"\d{1,5}(/(tcp|udp|sctp))?", port) or not 0 < int(port.split("/")[0]) < 65536:
             raise ConfigError(f"invalid port {port!r}: expected a number from 1 to 65535, optionally /tcp or /udp")
