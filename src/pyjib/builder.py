@@ -174,7 +174,7 @@ def _lower_layers(
     compression = Compression(settings.compression)
     layers = [environment_layer(environment, cache, compression),
               *dependency_layers(locked, environment, compiler, cache, settings.layers, settings.layer_threshold_mb * 1_000_000,
-                                 sources.indexes, compression)]
+                                 sources.indexes, compression, log)]
     record = fleetcache.FleetRecord(interpreter, locked, [layer.to_json() for layer in layers], time.time())
     return interpreter, layers, locked, FleetEntry(key, record)
 

@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import Pyjib
 from tests.e2e.test_real_projects import layout_layers
 from tests.helpers import write_project
+from tests.infra.distributions import make_wheel
 from tests.infra.podman import Podman
 from tests.infra.registry import Registry
 
@@ -235,3 +236,18 @@ def test_constraints_shape_the_resolution(pyjib: Pyjib, base_ref: str, tmp_path:
     constraints.write_text("six==1.16.0\n")
     pyjib("build", str(app), "--from", base_ref, "--to", f"oci:{tmp_path / 'out'}", "--write-lock", str(lock), *arguments, env=env)
     assert locked_versions(lock)["six"] == "1.16.0"
+
+
+def test_two_distributions_shipping_one_file_install_as_with_pip(pyjib: Pyjib, base_ref: str, tmp_path: Path) -> None:
+    wheelhouse = tmp_path / "wheelhouse"
+    make_wheel(wheelhouse, "alpha-tests", "1.0", {"alpha_tests/__init__.py": "", "tests/__init__.py": "# alpha\n"})
+    make_wheel(wheelhouse, "beta-tests", "1.0", {"beta_tests/__init__.py": "", "tests/__init__.py": "# beta\n"})
+    app = write_project(tmp_path / "app", ["alpha-tests", "beta-tests"], name="shares-tests", scripts={},
+                        pyjib=f'module = "shares_tests"\nfind-links = ["{wheelhouse}"]\n')
+    layout = tmp_path / "out"
+    result = pyjib("build", str(app), "--from", base_ref, "--to", f"oci:{layout}")
+    with tarfile.open(fileobj=io.BytesIO(layout_layers(layout)["dependencies"])) as archive:
+        member = archive.extractfile("app/venv/lib/python3.11/site-packages/tests/__init__.py")
+        assert member is not None and member.read() == b"# beta\n"  # installed after alpha-tests, so its copy is kept
+        assert "app/venv/lib/python3.11/site-packages/alpha_tests/__init__.py" in archive.getnames()
+    assert len([line for line in result.stderr.splitlines() if "tests/__init__.py" in line]) == 1, result.stderr
