@@ -33,7 +33,7 @@ from .registry import ClientPool
 from .resolve import LockedWheel, lock, top_level_requirements
 from .settings import Settings, creation_timestamp
 from .sources import local_folders_identity
-from .wheelbuild import build_wheel
+from .wheelbuild import build_wheel, project_name
 from .wheelmeta import WheelMetadata, read_wheel_metadata
 
 FLEET_RECIPE = "fleet-2"
@@ -133,7 +133,7 @@ def locked_wheels(requirements: list[str], interpreter: Interpreter, settings: S
     for requirement in requirements:
         name = canonicalize_name(Requirement(requirement).name)
         if name not in locked_names:
-            raise ResolveError(f"{settings.project_dir.name} requires {name}, which {sources.lock_path} does not pin; update the lock")
+            raise ResolveError(f"{project_name(settings.project_dir)} requires {name}, which {sources.lock_path} does not pin; update the lock")
     return wheels
 
 
@@ -233,7 +233,7 @@ def build_image(
         # The wheel builds in a subprocess while the base's manifests come over the network.
         wheel_job = pool.submit(build_wheel, settings.project_dir, cache.root) if wheel is None else None
         if wheel_job is not None:
-            log.info(f"building the wheel of {settings.project_dir}")
+            log.info(f"building the wheel of {project_name(settings.project_dir)} in {settings.project_dir}")
         bases = [open_base(settings.base, platform=platform, cache=cache, clients=clients) for platform in platforms]
         wheel = wheel_job.result() if wheel_job is not None else wheel
     assert wheel is not None
