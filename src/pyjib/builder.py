@@ -164,7 +164,8 @@ def _lower_layers(
     environment = Environment(interpreter)
     requirements = top_level_requirements(requires, extras, interpreter)
     if sources.lock_path:
-        log.info(f"installing what {sources.lock_path.name} pins, for {interpreter.uv_platform}")
+        unused = f" (the constraints of {sources.constraints.source} do not apply: a lock pins exactly)" if sources.constraints.files else ""
+        log.info(f"installing what {sources.lock_path.name} pins, for {interpreter.uv_platform}{unused}")
     else:
         constrained = sources.constraints
         with_constraints = f", constrained by {', '.join(map(str, constrained.files))} ({constrained.source})" if constrained.files else ""
