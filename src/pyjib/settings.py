@@ -51,6 +51,7 @@ OPTIONS: dict[str, str] = {
     "extra-index-url": "list",
     "find-links": "list",
     "only-binary": "bool",
+    "constraint": "list",
     "lock-file": "str",
     "compression": "str",
 }
@@ -83,6 +84,7 @@ class Settings:
     extra_index_url: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     only_binary: bool = False  # True: never build a dependency from source
+    constraint: tuple[str, ...] = ()  # constraint files (pip's -c); default: PIP_CONSTRAINT, else pip.conf
     lock_file: str | None = None  # default: pylock.toml, uv.lock or a hashed requirements.txt in the project
     compression: str = "gzip"  # or "zstd"
 
@@ -149,17 +151,26 @@ def options_from_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
             hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(OPTIONS))}"
             raise ConfigError(f"{where}: unknown option {key!r} ({hint})")
         out[key] = _coerce(key, OPTIONS[key], value, where)
+    if out.get("entrypoint") and out.get("module"):
+        raise ConfigError(f"{where}: set either entrypoint or module, not both")
     return out
 
 
+# Each says what the image runs: setting one on the command line replaces the other from the file.
+_ALTERNATIVES = {"entrypoint": "module", "module": "entrypoint"}
+
+
 def merge(file_options: Mapping[str, Any], cli_options: Mapping[str, Any]) -> dict[str, Any]:
-    """Command-line values replace the file's; tables (environment, labels) are merged key by key."""
+    """Command-line values replace the file's; tables (environment, labels) are merged key by key; --module replaces the
+    file's entrypoint and --entrypoint its module."""
     merged = dict(file_options)
     for key, value in cli_options.items():
         if OPTIONS[key] == "dict":
             merged[key] = {**merged.get(key, {}), **value}
         else:
             merged[key] = value
+        if key in _ALTERNATIVES and value:
+            merged.pop(_ALTERNATIVES[key], None)
     return merged
 
 
@@ -204,8 +215,6 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
     table = tool.get("pyjib") or {}
     options = merge(options_from_table(table, f"{project_dir / 'pyproject.toml'} [tool.pyjib]"), cli_options)
     check_values(options)
-    if options.get("entrypoint") and options.get("module"):
-        raise ConfigError("set either entrypoint or module, not both")
     for port in options.get("ports", ()):
         if not re.fullmatch(r"\d{1,5}(/(tcp|udp|sctp))?", port) or not 0 < int(port.split("/")[0]) < 65536:
             raise ConfigError(f"invalid port {port!r}: expected a number from 1 to 65535, optionally /tcp or /udp")
