@@ -230,9 +230,10 @@ def build_image(
     anything is delivered, so a platform that cannot be built stops the build with nothing published.
     """
     platforms: list[Platform | None] = [parse_platform(p) for p in settings.platforms] or [None]
+    indexes = index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The wheel builds in a subprocess while the base's manifests come over the network.
-        wheel_job = pool.submit(build_wheel, settings.project_dir, cache.root) if wheel is None else None
+        wheel_job = pool.submit(build_wheel, settings.project_dir, cache.root, indexes) if wheel is None else None
         if wheel_job is not None:
             log.info(f"building the wheel of {project_name(settings.project_dir)} in {settings.project_dir}")
         bases = [open_base(settings.base, platform=platform, cache=cache, clients=clients) for platform in platforms]
@@ -240,7 +241,7 @@ def build_image(
     assert wheel is not None
     project = read_wheel_metadata(wheel)
     sources = Sources(
-        index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links),
+        indexes,
         find_lock(settings.project_dir, settings.lock_file),
         find_constraints(settings.constraint, settings.project_dir),
     )
