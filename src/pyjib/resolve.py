@@ -228,6 +228,11 @@ def _source_of(package: dict[str, Any], name: str, version: str, cache_root: Pat
 def _download_file(url: str, sha256: str, filename: str, directory: Path, indexes: IndexConfig,
                    client: httpx.Client | None = None) -> Path:
     """A file kept by its hash; fetched over HTTP(S) (with the index's or ~/.netrc's credentials) or copied from file://."""
+    # Both come from a lock or an index, and name a path in the cache: a "hash" of ../../x would reach a planted file.
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ResolveError(f"{filename!r} has the sha256 {sha256[:80]!r}, which is not 64 hex digits; fix the lock or the index")
+    if not filename or "/" in filename or "\\" in filename or filename in (".", ".."):
+        raise ResolveError(f"the file name {filename[:80]!r} (from {redact(url)}) is not a plain file name; fix the lock or the index")
     destination = directory / sha256 / filename
     if destination.is_file():
         return destination
