@@ -1,0 +1,158 @@
+"""Which files of an app folder go into the image: .gitignore and .dockerignore rules, and what never goes.
+
+.gitignore rules (git's own): a pattern without a slash (but a trailing one) matches a name at any depth below its
+.gitignore, one with a slash is anchored there; a trailing slash matches directories only; `*`, `?` and `[...]` stop at
+`/`, `**` spans folders; `!` re-includes; the last matching line wins; nested .gitignore files apply below their folder;
+nothing inside an excluded folder comes back. .dockerignore rules (Docker's): every pattern is anchored at the folder's
+top, and a trailing slash is dropped. A path either kind of file leaves out stays out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+# Never shipped, whatever the ignore files say: VCS data, virtual environments, caches, bytecode and secrets.
+NEVER_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+                        ".tox", ".nox"})
+NEVER_FILES = frozenset({".env"})
+NEVER_SUFFIXES = (".pyc", ".pyo")
+
+
+@dataclass(frozen=True)
+class Rule:
+    regex: re.Pattern[str]
+    negated: bool  # a `!` line: re-include what matches
+    directories_only: bool  # a trailing slash
+
+    def matches(self, relative: str, is_dir: bool) -> bool:
+        return (is_dir or not self.directories_only) and self.regex.fullmatch(relative) is not None
+
+
+def _segment_regex(segment: str) -> str:
+    """One path segment of a glob as a regex: `*` and `?` never cross a slash, `[...]` is a class, `\\x` is x."""
+    out, i = [], 0
+    while i < len(segment):
+        char = segment[i]
+        if char == "\\" and i + 1 < len(segment):
+            out.append(re.escape(segment[i + 1]))
+            i += 2
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[" and (end := segment.find("]", i + 2)) != -1:
+            body = segment[i + 1:end]
+            if body[0] in "!^":
+                body = "^" + body[1:]
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = end + 1
+            continue
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+def compile_pattern(line: str, *, anchored: bool = False) -> Rule | None:
+    """A rule from one line of an ignore file; None for blanks and comments. anchored: .dockerignore's reading."""
+    if line.startswith("#"):
+        return None
+    stripped = line.rstrip("\n")
+    while stripped.endswith(" ") and not stripped.endswith("\\ "):  # trailing spaces count only when escaped
+        stripped = stripped[:-1]
+    negated = stripped.startswith("!")
+    if negated or stripped.startswith(("\\!", "\\#")):  # `!` negates; `\!` and `\#` are literal
+        stripped = stripped[1:]
+    directories_only = stripped.endswith("/") and not anchored
+    stripped = stripped.rstrip("/")
+    if anchored:
+        stripped = os.path.normpath(stripped) if stripped else stripped
+    anchored = anchored or "/" in stripped
+    stripped = stripped.lstrip("/")
+    if not stripped or stripped == ".":
+        return None
+    segments = stripped.split("/")
+    parts = [] if anchored else ["(?:.*/)?"]
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment == "**":
+            parts.append(".*" if last else "(?:.*/)?")
+        else:
+            parts.append(_segment_regex(segment) + ("" if last else "/"))
+    return Rule(re.compile("".join(parts)), negated, directories_only)
+
+
+def parse_rules(text: str, *, anchored: bool = False) -> list[Rule]:
+    return [rule for line in text.splitlines() if (rule := compile_pattern(line, anchored=anchored)) is not None]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules of one ignore file, applying to paths below base (a folder relative to the app's top, "" for the top)."""
+
+    base: str
+    rules: tuple[Rule, ...]
+
+    def verdict(self, relative: str, is_dir: bool) -> bool | None:
+        """True: ignored; False: re-included; None: no rule here says anything."""
+        if self.base:
+            if not relative.startswith(self.base + "/"):
+                return None
+            relative = relative[len(self.base) + 1:]
+        found = None
+        for rule in self.rules:
+            if rule.matches(relative, is_dir):
+                found = not rule.negated
+        return found
+
+
+def _verdict(relative: str, is_dir: bool, rule_sets: Iterable[RuleSet]) -> bool:
+    ignored = False
+    for rule_set in rule_sets:  # deeper files come later and win
+        verdict = rule_set.verdict(relative, is_dir)
+        if verdict is not None:
+            ignored = verdict
+    return ignored
+
+
+def is_ignored(relative: str, is_dir: bool, gitignores: Iterable[RuleSet], dockerignore: Iterable[RuleSet] = ()) -> bool:
+    """Whether a path (relative to the app's top, with slashes) is left out: always-excluded, or by either kind of file."""
+    name = PurePosixPath(relative).name
+    if (is_dir and name in NEVER_DIRS) or (not is_dir and (name in NEVER_FILES or name.endswith(NEVER_SUFFIXES))):
+        return True
+    return _verdict(relative, is_dir, gitignores) or _verdict(relative, is_dir, dockerignore)
+
+
+def _read_rules(path: Path, base: str, *, anchored: bool) -> list[RuleSet]:
+    if not path.is_file():
+        return []
+    return [RuleSet(base, tuple(parse_rules(path.read_text(encoding="utf-8", errors="replace"), anchored=anchored)))]
+
+
+def app_files(top: Path) -> Iterator[str]:
+    """Every file and symlink under top that goes into the image, as sorted relative paths with slashes.
+
+    Folders are walked top-down and an ignored folder is never entered, as git does. A path either file leaves out
+    stays out: a `!` line re-includes only what its own kind of file excluded.
+    """
+    dockerignore = _read_rules(top / ".dockerignore", "", anchored=True)
+
+    def walk(directory: Path, relative: str, inherited: list[RuleSet]) -> Iterator[str]:
+        rule_sets = inherited + _read_rules(directory / ".gitignore", relative, anchored=False)
+        with os.scandir(directory) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                path = f"{relative}/{entry.name}" if relative else entry.name
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if is_ignored(path, is_dir, rule_sets, dockerignore):
+                    continue
+                if is_dir:
+                    yield from walk(Path(entry.path), path, rule_sets)
+                elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
+                    yield path  # sockets, pipes and devices have no place in a layer
+
+    yield from walk(top, "", [])
