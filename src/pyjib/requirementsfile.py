@@ -34,7 +34,7 @@ def _logical_lines(text: str) -> list[str]:
 
 
 def _requirement(line: str, where: str) -> str:
-    spec = _HASH_OPTION.sub("", " " + line).strip()
+    spec = " ".join(_HASH_OPTION.sub("", " " + line).split())
     if spec.startswith("-"):
         option = re.split(r"[\s=]", spec, maxsplit=1)[0]
         instead = _WHERE_INSTEAD.get(option)
