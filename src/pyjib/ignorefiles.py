@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -134,8 +134,9 @@ def _read_rules(path: Path, base: str, *, anchored: bool) -> list[RuleSet]:
     return [RuleSet(base, tuple(parse_rules(path.read_text(encoding="utf-8", errors="replace"), anchored=anchored)))]
 
 
-def app_files(top: Path) -> Iterator[str]:
-    """Every file and symlink under top that goes into the image, as sorted relative paths with slashes.
+def app_files(top: Path, leave_out: Collection[str] = ()) -> Iterator[str]:
+    """Every file and symlink under top that goes into the image, as sorted relative paths with slashes; leave_out: more
+    paths (relative, with slashes) to leave out with everything below them.
 
     Folders are walked top-down and an ignored folder is never entered, as git does. A path either file leaves out
     stays out: a `!` line re-includes only what its own kind of file excluded.
@@ -148,7 +149,7 @@ def app_files(top: Path) -> Iterator[str]:
             for entry in sorted(entries, key=lambda e: e.name):
                 path = f"{relative}/{entry.name}" if relative else entry.name
                 is_dir = entry.is_dir(follow_symlinks=False)
-                if is_ignored(path, is_dir, rule_sets, dockerignore):
+                if path in leave_out or is_ignored(path, is_dir, rule_sets, dockerignore):
                     continue
                 if is_dir:
                     yield from walk(Path(entry.path), path, rule_sets)

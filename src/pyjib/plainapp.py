@@ -23,8 +23,10 @@ from .ignorefiles import app_files
 from .install import Environment
 from .layer import Compression
 from .procfile import WebProcess, read_web_process
+from .publish import parse_target
 from .requirementsfile import read_requirements
 from .settings import Settings
+from .tagtemplates import with_placeholders
 from .vcs import git
 from .wheelmeta import WheelMetadata
 
@@ -59,6 +61,15 @@ def fingerprint(folder: Path, files: list[str]) -> str:
     return digest.hexdigest()
 
 
+def own_output(target: str | None, folder: Path) -> tuple[str, ...]:
+    """An oci: or docker-archive: target inside the folder, relative to it: the next build must not ship the last image."""
+    if not target or not target.startswith(("oci:", "docker-archive:")):
+        return ()
+    path = parse_target(with_placeholders(target)).path
+    resolved = path.resolve() if path is not None else None
+    return (resolved.relative_to(folder).as_posix(),) if resolved is not None and resolved.is_relative_to(folder) else ()
+
+
 @dataclass(frozen=True)
 class PlainApp:
     """A project source (see projectsource.py) made of a folder's files and its requirements.txt."""
@@ -66,6 +77,7 @@ class PlainApp:
     folder: Path
     metadata: WheelMetadata
     web: WebProcess | None
+    leave_out: tuple[str, ...] = ()  # the build's own output, when it is written into the folder
 
     @classmethod
     def open(cls, settings: Settings) -> PlainApp:
@@ -81,7 +93,7 @@ class PlainApp:
         requirements_txt = folder / "requirements.txt"
         requirements = read_requirements(requirements_txt) if requirements_txt.is_file() else []
         metadata = WheelMetadata(app_name(folder), app_version(folder), tuple(requirements), (), {})
-        return cls(folder, metadata, web)
+        return cls(folder, metadata, web, own_output(settings.to, folder))
 
     def image_settings(self, settings: Settings, environment: Environment) -> Settings:
         """The working directory APP_DIR, and the Procfile's command when no option names one (PORT=8080 when it uses $PORT)."""
@@ -113,7 +125,7 @@ class PlainApp:
     def top_layers(self, environment: Environment, compiler: Compiler | None, cache: BlobCache,
                    compression: Compression) -> list[NamedLayer]:
         """Its non-code files (templates, static...) as the resources layer and its code as the application layer."""
-        files = list(app_files(self.folder))
+        files = list(app_files(self.folder, self.leave_out))
         key: list[object] = [RECIPE, APP_DIR, fingerprint(self.folder, files)]
         return code_layers(key, lambda tree: self._write_tree(tree, files, environment), self.metadata.name, self.metadata.version,
                            environment, compiler, cache, compression)

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from pyjib.errors import ConfigError
+from pyjib.ignorefiles import app_files
 from pyjib.install import Environment
 from pyjib.interpreter import Interpreter
-from pyjib.plainapp import APP_DIR, PlainApp, app_name, fingerprint
+from pyjib.plainapp import APP_DIR, PlainApp, app_name, fingerprint, own_output
 from pyjib.platforms import parse_platform
 from pyjib.procfile import LAUNCHER, WebProcess, process_types, read_web_process, split_command
 from pyjib.requirementsfile import read_requirements
@@ -186,3 +187,13 @@ def test_fingerprint_follows_bytes_paths_and_exec_bits(tmp_path: Path) -> None:
     assert second != first
     (folder / "app.py").chmod(0o755)
     assert fingerprint(folder, files) != second
+
+
+def test_the_builds_own_output_in_the_folder_is_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _app(tmp_path / "svc", {"app.py": "", "dist/image/index.json": "{}", "dist/app.tar": "x", "dist/keep.txt": "x"})
+    monkeypatch.chdir(folder)  # targets are relative to where pyjib runs
+    assert own_output("oci:dist/image:1.0", folder.resolve()) == ("dist/image",)
+    assert own_output(f"docker-archive:{folder / 'dist/app.tar'}", folder.resolve()) == ("dist/app.tar",)
+    assert own_output("oci:../elsewhere", folder.resolve()) == () and own_output("registry.example/app:1", folder.resolve()) == ()
+    kept = set(app_files(folder, ("dist/image", "dist/app.tar")))
+    assert kept == {"app.py", "dist/keep.txt"}
