@@ -4,14 +4,15 @@
 .gitignore, one with a slash is anchored there; a trailing slash matches directories only; `*`, `?` and `[...]` stop at
 `/`, `**` spans folders; `!` re-includes; the last matching line wins; nested .gitignore files apply below their folder;
 nothing inside an excluded folder comes back. .dockerignore rules (Docker's): every pattern is anchored at the folder's
-top, and a trailing slash is dropped. A path either kind of file leaves out stays out.
+top, a trailing slash is dropped, a pattern that matches a folder matches what is in it, and a later `!` line can
+re-include a file inside an excluded folder. A path either kind of file leaves out stays out.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -120,36 +121,52 @@ def _verdict(relative: str, is_dir: bool, rule_sets: Iterable[RuleSet]) -> bool:
     return ignored
 
 
-def is_ignored(relative: str, is_dir: bool, gitignores: Iterable[RuleSet], dockerignore: Iterable[RuleSet] = ()) -> bool:
+def docker_ignored(relative: str, rules: Sequence[Rule]) -> bool:
+    """Docker's reading: the last rule that matches the path or one of its parent folders decides."""
+    parts = relative.split("/")
+    candidates = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+    ignored = False
+    for rule in rules:
+        if any(rule.regex.fullmatch(candidate) for candidate in candidates):
+            ignored = not rule.negated
+    return ignored
+
+
+def is_ignored(relative: str, is_dir: bool, gitignores: Iterable[RuleSet], dockerignore: Sequence[Rule] = ()) -> bool:
     """Whether a path (relative to the app's top, with slashes) is left out: always-excluded, or by either kind of file."""
     name = PurePosixPath(relative).name
     if (is_dir and name in NEVER_DIRS) or (not is_dir and (name in NEVER_FILES or name.endswith(NEVER_SUFFIXES))):
         return True
-    return _verdict(relative, is_dir, gitignores) or _verdict(relative, is_dir, dockerignore)
+    return _verdict(relative, is_dir, gitignores) or docker_ignored(relative, dockerignore)
 
 
-def _read_rules(path: Path, base: str, *, anchored: bool) -> list[RuleSet]:
-    if not path.is_file():
-        return []
-    return [RuleSet(base, tuple(parse_rules(path.read_text(encoding="utf-8", errors="replace"), anchored=anchored)))]
+def _read_rules(path: Path, *, anchored: bool) -> list[Rule]:
+    return parse_rules(path.read_text(encoding="utf-8", errors="replace"), anchored=anchored) if path.is_file() else []
 
 
 def app_files(top: Path, leave_out: Collection[str] = ()) -> Iterator[str]:
     """Every file and symlink under top that goes into the image, as sorted relative paths with slashes; leave_out: more
     paths (relative, with slashes) to leave out with everything below them.
 
-    Folders are walked top-down and an ignored folder is never entered, as git does. A path either file leaves out
-    stays out: a `!` line re-includes only what its own kind of file excluded.
+    Folders are walked top-down and a folder .gitignore excludes is never entered, as git does; one that only
+    .dockerignore excludes is entered when that file has `!` lines, which may re-include files below it, as Docker does.
+    A path either file leaves out stays out: a `!` line re-includes only what its own kind of file excluded.
     """
-    dockerignore = _read_rules(top / ".dockerignore", "", anchored=True)
+    dockerignore = _read_rules(top / ".dockerignore", anchored=True)
+    may_reinclude = any(rule.negated for rule in dockerignore)
 
     def walk(directory: Path, relative: str, inherited: list[RuleSet]) -> Iterator[str]:
-        rule_sets = inherited + _read_rules(directory / ".gitignore", relative, anchored=False)
+        here = _read_rules(directory / ".gitignore", anchored=False)
+        rule_sets = [*inherited, RuleSet(relative, tuple(here))] if here else inherited
         with os.scandir(directory) as entries:
             for entry in sorted(entries, key=lambda e: e.name):
                 path = f"{relative}/{entry.name}" if relative else entry.name
                 is_dir = entry.is_dir(follow_symlinks=False)
-                if path in leave_out or is_ignored(path, is_dir, rule_sets, dockerignore):
+                if path in leave_out:
+                    continue
+                if is_ignored(path, is_dir, rule_sets, dockerignore):
+                    if is_dir and may_reinclude and not is_ignored(path, is_dir, rule_sets):
+                        yield from walk(Path(entry.path), path, rule_sets)  # each file below is judged on its own
                     continue
                 if is_dir:
                     yield from walk(Path(entry.path), path, rule_sets)

@@ -119,3 +119,10 @@ def test_rule_details() -> None:
     assert is_ignored("a/b.log", False, [rules]) and not is_ignored("a/keep.log", False, [rules])
     below = RuleSet("src", tuple(parse_rules("/main.py\n")))
     assert is_ignored("src/main.py", False, [below]) and not is_ignored("main.py", False, [below])
+
+
+def test_dockerignore_exceptions_reach_into_excluded_folders(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "app", "")
+    (root / ".dockerignore").write_text("docs\n!docs/internal/b.md\nstatic/**\n!static/css\n")
+    kept = set(app_files(root))
+    assert {p for p in kept if p.startswith(("docs/", "static/"))} == {"docs/internal/b.md", "static/css/site.css"}
