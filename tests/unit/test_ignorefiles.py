@@ -57,6 +57,14 @@ def _git_kept(root: Path) -> list[str]:
     "**\n!*/\n!*.py\n",
     "*\n",
     "deep/\n",
+    "*/\n",
+    "/*.txt\n",
+    "src/**/\n",
+    "**/util/**\n!**/util/*.py\n",
+    "src/**/x.log\n",
+    "[!a-m]*.txt\n",
+    "*.LOG\n",
+    "docs/*\n!docs/internal/\ndocs/internal/*\n",
 ])
 def test_gitignore_keeps_what_git_keeps(tmp_path: Path, gitignore: str) -> None:
     root = _tree(tmp_path / "app", gitignore)
