@@ -36,9 +36,9 @@ RECIPE = "plain-app-1"  # bump when what goes into the app's layers changes
 _PTH_NAME = "pyjib-app.pth"
 
 
-def app_name(folder: Path) -> str:
-    """The folder's name, as an image name may spell it (lower case, dashes)."""
-    return re.sub(r"[^a-z0-9]+", "-", folder.name.lower()).strip("-") or "app"
+def app_name(folder: Path, chosen: str | None = None) -> str:
+    """The name option, else the folder's name, as an image name may spell it (lower case, dashes)."""
+    return re.sub(r"[^a-z0-9]+", "-", (chosen or folder.name).lower()).strip("-") or "app"
 
 
 def app_version(folder: Path) -> str:
@@ -92,7 +92,7 @@ class PlainApp:
             raise ConfigError(f"{folder.name} is an app folder, not a package, so it has no extras; list what it needs in requirements.txt")
         requirements_txt = folder / "requirements.txt"
         requirements = read_requirements(requirements_txt) if requirements_txt.is_file() else []
-        metadata = WheelMetadata(app_name(folder), app_version(folder), tuple(requirements), (), {})
+        metadata = WheelMetadata(app_name(folder, settings.name), app_version(folder), tuple(requirements), (), {})
         return cls(folder, metadata, web, own_output(settings.to, folder))
 
     def image_settings(self, settings: Settings, environment: Environment) -> Settings:

@@ -15,6 +15,7 @@ from typing import Protocol
 from .bytecode import Compiler
 from .cache import BlobCache
 from .dependencies import NamedLayer, project_layers
+from .errors import ConfigError
 from .install import Environment
 from .layer import Compression
 from .log import Log
@@ -62,12 +63,14 @@ class Package:
 def start_source(settings: Settings, cache_root: Path, log: Log, pool: Executor, wheel: Path | None = None) -> Future[ProjectSource]:
     """The project's source, ready at once for an app folder (so its mistakes stop the build before any work), or
     built in pool while the caller goes on (the wheel builds in a subprocess). wheel: a package's wheel, already built."""
-    if wheel is not None:
-        return _done(Package.of_wheel(wheel))
-    if is_plain_app(settings.project_dir):
+    if wheel is None and is_plain_app(settings.project_dir):
         app = PlainApp.open(settings)
         log.info(f"{settings.project_dir} is an app folder, not a package: its files go to the image as they are")
         return _done(app)
+    if settings.name is not None:
+        raise ConfigError(f"name is for app folders that are not packages; {settings.project_dir} is a package, named by its metadata")
+    if wheel is not None:
+        return _done(Package.of_wheel(wheel))
     log.info(f"building the wheel of {settings.project_dir}")
     return pool.submit(lambda: Package.of_wheel(build_wheel(settings.project_dir, cache_root)))
 

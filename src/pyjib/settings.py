@@ -51,6 +51,7 @@ OPTIONS: dict[str, str] = {
     "only-binary": "bool",
     "lock-file": "str",
     "compression": "str",
+    "name": "str",
 }
 BYTECODE_MODES = ("auto", "required", "off")
 
@@ -83,6 +84,7 @@ class Settings:
     only_binary: bool = False  # True: never build a dependency from source
     lock_file: str | None = None  # default: pylock.toml, uv.lock or a hashed requirements.txt in the project
     compression: str = "gzip"  # or "zstd"
+    name: str | None = None  # an app folder's name (a package's comes from its metadata)
 
 
 def _looks_like_app(project_dir: Path) -> bool:

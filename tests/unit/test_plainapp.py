@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,11 @@ from pyjib.errors import ConfigError
 from pyjib.ignorefiles import app_files
 from pyjib.install import Environment
 from pyjib.interpreter import Interpreter
+from pyjib.log import SILENT
 from pyjib.plainapp import APP_DIR, PlainApp, app_name, fingerprint, own_output
 from pyjib.platforms import parse_platform
 from pyjib.procfile import LAUNCHER, WebProcess, process_types, read_web_process, split_command
+from pyjib.projectsource import start_source
 from pyjib.requirementsfile import read_requirements
 from pyjib.settings import is_plain_app, load_settings
 
@@ -197,3 +200,11 @@ def test_the_builds_own_output_in_the_folder_is_left_out(tmp_path: Path, monkeyp
     assert own_output("oci:../elsewhere", folder.resolve()) == () and own_output("registry.example/app:1", folder.resolve()) == ()
     kept = set(app_files(folder, ("dist/image", "dist/app.tar")))
     assert kept == {"app.py", "dist/keep.txt"}
+
+
+def test_the_name_option_names_an_app_and_is_refused_for_a_package(tmp_path: Path) -> None:
+    folder = _app(tmp_path / "src", {"app.py": "", "Procfile": "web: python app.py\n"})
+    assert PlainApp.open(load_settings(folder, {"name": "Shop_Front"})).metadata.name == "shop-front"
+    package = _app(tmp_path / "pkg", {"pyproject.toml": '[project]\nname = "pkg"\nversion = "1"\n'})
+    with ThreadPoolExecutor(max_workers=1) as pool, pytest.raises(ConfigError, match="is a package"):
+        start_source(load_settings(package, {"name": "other"}), tmp_path / "cache", SILENT, pool)
