@@ -95,17 +95,20 @@ class PlainApp:
         metadata = WheelMetadata(app_name(folder, settings.name), app_version(folder), tuple(requirements), (), {})
         return cls(folder, metadata, web, own_output(settings.to, folder))
 
+    def starts_from_procfile(self, settings: Settings) -> bool:
+        return self.web is not None and not settings.entrypoint and not settings.module
+
     def image_settings(self, settings: Settings, environment: Environment) -> Settings:
         """The working directory APP_DIR, and the Procfile's command when no option names one (PORT=8080 when it uses $PORT)."""
-        changes: dict[str, object] = {}
-        if settings.workdir is None:
-            changes["workdir"] = APP_DIR
-        if self.web is not None and not settings.entrypoint and not settings.module:
-            changes["entrypoint"] = self.web.entrypoint(environment.python)
-            if self.web.uses_port:
-                changes["environment"] = {"PORT": DEFAULT_PORT, **settings.environment}
-                changes["ports"] = settings.ports or (settings.environment.get("PORT", DEFAULT_PORT),)
-        return replace(settings, **changes)  # type: ignore[arg-type]
+        workdir = APP_DIR if settings.workdir is None else settings.workdir
+        if self.web is None or not self.starts_from_procfile(settings):
+            return replace(settings, workdir=workdir)
+        environment_variables, ports = settings.environment, settings.ports
+        if self.web.uses_port:
+            environment_variables = {"PORT": DEFAULT_PORT, **settings.environment}
+            ports = ports or (environment_variables["PORT"],)
+        return replace(settings, workdir=workdir, entrypoint=self.web.entrypoint(environment.python),
+                       environment=environment_variables, ports=ports)
 
     def _write_tree(self, tree: Path, files: list[str], environment: Environment) -> None:
         destination = tree / APP_DIR.lstrip("/")

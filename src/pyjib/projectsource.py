@@ -65,7 +65,8 @@ def start_source(settings: Settings, cache_root: Path, log: Log, pool: Executor,
     built in pool while the caller goes on (the wheel builds in a subprocess). wheel: a package's wheel, already built."""
     if wheel is None and is_plain_app(settings.project_dir):
         app = PlainApp.open(settings)
-        log.info(f"{settings.project_dir} is an app folder, not a package: its files go to the image as they are")
+        log.info(f"{settings.project_dir} is an app folder, not a package: its files go to the image as they are"
+                 + (", started by its Procfile's web: line" if app.starts_from_procfile(settings) else ""))
         return _done(app)
     if settings.name is not None:
         raise ConfigError(f"name is for app folders that are not packages; {settings.project_dir} is a package, named by its metadata")
