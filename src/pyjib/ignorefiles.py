@@ -94,14 +94,18 @@ def parse_rules(text: str, *, anchored: bool = False) -> list[Rule]:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The rules of one ignore file, applying to paths below base (a folder relative to the app's top, "" for the top)."""
+    """The rules of one ignore file, applying to paths below base (a folder relative to the app's top, "" for the top);
+    outer: for a .gitignore above the app's top (in the same checkout), the top's path relative to that file's folder."""
 
     base: str
     rules: tuple[Rule, ...]
+    outer: str = ""
 
     def verdict(self, relative: str, is_dir: bool) -> bool | None:
         """True: ignored; False: re-included; None: no rule here says anything."""
-        if self.base:
+        if self.outer:
+            relative = f"{self.outer}/{relative}"
+        elif self.base:
             if not relative.startswith(self.base + "/"):
                 return None
             relative = relative[len(self.base) + 1:]
@@ -144,11 +148,25 @@ def _read_rules(path: Path, *, anchored: bool) -> list[Rule]:
     return parse_rules(path.read_text(encoding="utf-8", errors="replace"), anchored=anchored) if path.is_file() else []
 
 
+def outer_gitignores(top: Path) -> list[RuleSet]:
+    """The .gitignore files above top up to its git checkout's top, outermost first (none when top is no checkout's part).
+    .git/info/exclude and the user's global excludes are left alone: they are one machine's, and builds are everyone's."""
+    top = top.resolve()
+    found = []
+    for folder in top.parents:
+        if here := _read_rules(folder / ".gitignore", anchored=False):
+            found.append(RuleSet("", tuple(here), top.relative_to(folder).as_posix()))
+        if (folder / ".git").exists():
+            return found[::-1]
+    return []
+
+
 def app_files(top: Path, leave_out: Collection[str] = ()) -> Iterator[str]:
     """Every file and symlink under top that goes into the image, as sorted relative paths with slashes; leave_out: more
     paths (relative, with slashes) to leave out with everything below them.
 
-    Folders are walked top-down and a folder .gitignore excludes is never entered, as git does; one that only
+    The .gitignore files of the checkout above top apply as git applies them. Folders are walked top-down and a folder
+    .gitignore excludes is never entered, as git does; one that only
     .dockerignore excludes is entered when that file has `!` lines, which may re-include files below it, as Docker does.
     A path either file leaves out stays out: a `!` line re-includes only what its own kind of file excluded.
     """
@@ -173,4 +191,7 @@ def app_files(top: Path, leave_out: Collection[str] = ()) -> Iterator[str]:
                 elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
                     yield path  # sockets, pipes and devices have no place in a layer
 
-    yield from walk(top, "", [])
+    if (top / ".git").exists():
+        yield from walk(top, "", [])
+    else:
+        yield from walk(top, "", outer_gitignores(top))

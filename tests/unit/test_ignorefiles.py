@@ -134,3 +134,21 @@ def test_dockerignore_exceptions_reach_into_excluded_folders(tmp_path: Path) -> 
     (root / ".dockerignore").write_text("docs\n!docs/internal/b.md\nstatic/**\n!static/css\n")
     kept = set(app_files(root))
     assert {p for p in kept if p.startswith(("docs/", "static/"))} == {"docs/internal/b.md", "static/css/site.css"}
+
+
+def test_gitignores_above_the_app_in_its_checkout_apply(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    app = _tree(repo / "services" / "web", "!keep.log\n")
+    (repo / ".gitignore").write_text("*.log\n/services/web/secret.txt\ncache/\n")
+    (repo / "services" / ".gitignore").write_text("notes.txt\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    listed = subprocess.run(["git", "-C", str(app), "ls-files", "--others", "--exclude-standard", "-z"], capture_output=True, check=True)
+    expected = sorted(path for path in listed.stdout.decode().split("\0") if path)
+    assert sorted(app_files(app)) == expected
+    assert "secret.txt" not in expected and "logs/keep.log" in expected and "notes.txt" not in expected  # the case is a real one
+
+
+def test_gitignores_above_a_folder_outside_any_checkout_do_not_apply(tmp_path: Path) -> None:
+    app = _tree(tmp_path / "outside" / "web", "")
+    (tmp_path / "outside" / ".gitignore").write_text("*.log\n")
+    assert "debug.log" in set(app_files(app))
