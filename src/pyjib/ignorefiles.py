@@ -61,9 +61,9 @@ def _segment_regex(segment: str) -> str:
 
 def compile_pattern(line: str, *, anchored: bool = False) -> Rule | None:
     """A rule from one line of an ignore file; None for blanks and comments. anchored: .dockerignore's reading."""
-    if line.startswith("#"):
+    stripped = line.strip() if anchored else line.rstrip("\n")  # Docker trims each line; git keeps leading spaces
+    if stripped.startswith("#"):
         return None
-    stripped = line.rstrip("\n")
     while stripped.endswith(" ") and not stripped.endswith("\\ "):  # trailing spaces count only when escaped
         stripped = stripped[:-1]
     negated = stripped.startswith("!")

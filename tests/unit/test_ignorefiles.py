@@ -102,7 +102,7 @@ def test_never_shipped_whatever_the_ignore_files_say(tmp_path: Path) -> None:
 
 def test_dockerignore_patterns_are_anchored_at_the_top(tmp_path: Path) -> None:
     root = _tree(tmp_path / "app", "")
-    (root / ".dockerignore").write_text("*.log\ndocs/\n**/data.json\n!logs/keep.log\nsrc/util/deep\n")
+    (root / ".dockerignore").write_text("*.log\n  docs/\n  # a comment\n**/data.json\n!logs/keep.log\n./src/util/deep\n")
     kept = set(app_files(root))
     assert "debug.log" not in kept and "logs/today.log" in kept  # `*.log` is the top's only, as Docker reads it
     assert not any(path.startswith("docs/") for path in kept)  # a trailing slash is dropped: the folder goes
