@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -24,16 +24,20 @@ from .indexes import IndexConfig, index_config
 from .install import PREFIX, Environment
 from .interpreter import Interpreter, cached_interpreter, detect_interpreter, remember_interpreter
 from .layer import Compression
-from .lockfiles import find_lock, read_lock
+from .locks.core import FoundLock, LockRequest
+from .locks.find import find_lock
+from .locks.groups import group_requirements
+from .locks.read import read_lock
 from .log import Log
 from .platforms import Platform, parse_platform
 from .reference import Reference
 from .registry import ClientPool
 from .resolve import LockedWheel, lock, top_level_requirements
-from .settings import Settings, creation_timestamp
+from .settings import Settings, creation_timestamp, read_pyproject
 from .sources import local_folders_identity
-from .wheelbuild import build_wheel
+from .wheelbuild import build_wheel, project_fingerprint
 from .wheelmeta import WheelMetadata, read_wheel_metadata
+from .workspace import UvSources, uv_sources
 
 FLEET_RECIPE = "fleet-2"
 
@@ -91,14 +95,17 @@ def expand_self_extras(metadata: WheelMetadata, extras: tuple[str, ...]) -> tupl
 
 @dataclass(frozen=True)
 class Sources:
-    """Where dependencies come from, settled once per build: the indexes, and the lock file if the project has one."""
+    """Where dependencies come from, settled once per build: the indexes, the lock file if the project has one, and
+    its [tool.uv.sources] (workspace siblings, folders, git)."""
 
     indexes: IndexConfig
-    lock_path: Path | None
+    lock: FoundLock | None
+    uv_sources: UvSources = field(default_factory=UvSources)
 
     def identity(self) -> list[object]:
-        lock_digest = sha256_file(self.lock_path) if self.lock_path else None
-        return [self.indexes.cache_identity(), lock_digest]
+        lock_digest = sha256_file(self.lock.path) if self.lock else None
+        folders = [f"{folder}={project_fingerprint(folder)}" for folder in self.uv_sources.local_folders() if folder.is_dir()]
+        return [self.indexes.cache_identity(), lock_digest, folders]
 
 
 def fleet_key(base: BaseImage, project: WheelMetadata, settings: Settings, extras: tuple[str, ...], sources: Sources) -> str:
@@ -109,29 +116,32 @@ def fleet_key(base: BaseImage, project: WheelMetadata, settings: Settings, extra
                      settings.layer_threshold_mb, settings.only_binary, settings.compression)
 
 
+def fresh_requirements(requirements: list[str], extras: tuple[str, ...], interpreter: Interpreter, settings: Settings,
+                       sources: Sources) -> list[str]:
+    """Without a lock: the project's requirements and the groups asked for, each [tool.uv.sources] entry as its direct URL."""
+    if settings.groups:
+        where = str(settings.project_dir / "pyproject.toml")
+        grouped = group_requirements(read_pyproject(settings.project_dir), settings.groups, where)
+        requirements = sorted({*requirements, *top_level_requirements(grouped, extras, interpreter)})
+    return sources.uv_sources.apply(requirements, interpreter)
+
+
 def locked_wheels(requirements: list[str], interpreter: Interpreter, settings: Settings, sources: Sources, cache: BlobCache,
-                  refresh: bool) -> list[LockedWheel]:
+                  refresh: bool, project: str = "", extras: tuple[str, ...] = (), log: Log | None = None) -> list[LockedWheel]:
     """The wheels to install: exactly the lock's when the project has one (every hash checked), else a fresh resolution."""
     project_dir = settings.project_dir.resolve()
-    if sources.lock_path is None:
-        return lock(requirements, interpreter, cache.root, indexes=sources.indexes, only_binary=settings.only_binary,
-                    project_dir=project_dir, refresh=refresh)
-    found = read_lock(sources.lock_path, interpreter)
-    if isinstance(found, dict):  # a requirements file with hashes: choose each pin's wheel for the image, then check its hash
-        pins = [f"{name}=={version}" for name, (version, _hashes) in sorted(found.items())]
-        wheels = lock(pins, interpreter, cache.root, indexes=sources.indexes, only_binary=True, project_dir=project_dir,
-                      refresh=refresh, no_deps=True)
-        for wheel in wheels:
-            if wheel.sha256 not in found[wheel.name][1]:
-                raise ResolveError(f"{wheel.filename} has sha256 {wheel.sha256}, which {sources.lock_path} does not allow; "
-                                   "update the lock's hashes if this release is the one you want")
-    else:
-        wheels = found
+    if sources.lock is None:
+        return lock(fresh_requirements(requirements, extras, interpreter, settings, sources), interpreter, cache.root,
+                    indexes=sources.indexes, only_binary=settings.only_binary, project_dir=project_dir, refresh=refresh)
+    request = LockRequest(interpreter, project_dir, canonicalize_name(project or settings.project_dir.name), tuple(requirements),
+                          extras, settings.groups, sources.indexes, cache.root, settings.only_binary, refresh,
+                          log or Log(quiet=True))
+    wheels = read_lock(sources.lock, request)
     locked_names = {w.name for w in wheels}
     for requirement in requirements:
         name = canonicalize_name(Requirement(requirement).name)
         if name not in locked_names:
-            raise ResolveError(f"{settings.project_dir.name} requires {name}, which {sources.lock_path} does not pin; update the lock")
+            raise ResolveError(f"{settings.project_dir.name} requires {name}, which {sources.lock.path} does not pin; update the lock")
     return wheels
 
 
@@ -161,11 +171,11 @@ def _lower_layers(
     log.info(f"base has Python {interpreter.version} at {interpreter.path} for {interpreter.platform}")
     environment = Environment(interpreter)
     requirements = top_level_requirements(requires, extras, interpreter)
-    if sources.lock_path:
-        log.info(f"installing what {sources.lock_path.name} pins, for {interpreter.uv_platform}")
+    if sources.lock:
+        log.info(f"installing what {sources.lock.path.name} pins, for {interpreter.uv_platform}")
     else:
         log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform} from {sources.indexes.source}")
-    locked = locked_wheels(requirements, interpreter, settings, sources, cache, refresh)
+    locked = locked_wheels(requirements, interpreter, settings, sources, cache, refresh, project.name, extras, log)
     compiler = compiler_for(interpreter.version, settings.bytecode)
     compression = Compression(settings.compression)
     layers = [environment_layer(environment, cache, compression),
@@ -236,8 +246,14 @@ def build_image(
     project = read_wheel_metadata(wheel)
     sources = Sources(
         index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links),
-        find_lock(settings.project_dir, settings.lock_file),
+        find_lock(settings.project_dir, settings.lock_file, log),
+        uv_sources(settings.project_dir),
     )
+    if sources.lock is not None:
+        log.info(f"lock: {sources.lock.path} ({sources.lock.format}"
+                 + (f", workspace member {project.name})" if sources.lock.workspace_root else ")"))
+        if sources.lock.format == "requirements" and not sources.lock.hashed:
+            log.info(f"{sources.lock.path.name} has no hashes to check: installing its pinned versions as they are")
     images = []
     for platform, base in zip(platforms, bases, strict=True):
         log.info(f"building for {platform or 'the base platform'} on {settings.base}")

@@ -1,0 +1,56 @@
+"""uv.lock, read through `uv export`: the project's production dependencies, with only the groups and extras asked for.
+
+`uv export` renders the lock as PEP 751 for every platform; pyjib then picks the image's files like any pylock.toml.
+No dependency group ships unless named in `groups` (not `dev`, not the lock's `default-groups`), and `--locked` makes a
+lock that no longer satisfies pyproject.toml an error, as `uv sync --locked` does, never an old version in silence.
+In a uv workspace the root's lock is exported for the member being built, and sibling members come as folders.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+
+from ..errors import ResolveError
+from ..resolve import LockedWheel
+from ..uvtool import uv_binary
+from .core import FoundLock, LockRequest
+from .pylock import from_pylock
+
+
+def export_command(found: FoundLock, request: LockRequest) -> list[str]:
+    command = [uv_binary(), "export", "--locked", "--format", "pylock.toml", "--no-emit-project", "--no-default-groups",
+               "--no-editable", "--no-header", "--quiet", "--python", sys.executable]
+    if found.workspace_root is not None:
+        command += ["--package", request.project]
+    for group in request.groups:
+        command += ["--group", group]
+    for extra in request.extras:
+        command += ["--extra", extra]
+    return command
+
+
+def explain_export_failure(found: FoundLock, stderr: str) -> str:
+    """uv's answer as one line: a stale lock says what to run, anything else keeps uv's own error."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if any("needs to be updated" in line for line in lines):
+        return (f"{found.path} no longer satisfies {found.path.parent / 'pyproject.toml'} (uv export --locked refuses it); "
+                "run `uv lock` and commit the lock")
+    errors = [line.removeprefix("error:").strip() for line in lines if line.startswith("error:")]
+    reason = "; ".join(errors) or (lines[-1] if lines else "uv export failed")
+    return f"cannot read {found.path}: {reason}"
+
+
+def read_uv_lock(found: FoundLock, request: LockRequest) -> list[LockedWheel]:
+    cwd = found.path.parent
+    result = subprocess.run(export_command(found, request), cwd=cwd, capture_output=True, text=True,
+                            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"})
+    if result.returncode != 0:
+        raise ResolveError(explain_export_failure(found, result.stderr))
+    try:
+        document = tomllib.loads(result.stdout)
+    except tomllib.TOMLDecodeError as exc:
+        raise ResolveError(f"uv export of {found.path} gave no readable lock: {exc}") from exc
+    return from_pylock(document, request, found.where, cwd)
