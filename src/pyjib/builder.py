@@ -112,7 +112,7 @@ def fleet_key(base: BaseImage, project: WheelMetadata, settings: Settings, extra
     """What a fleet cache record depends on, all known before the base is read or anything is resolved."""
     return cache_key(FLEET_RECIPE, LAYER_RECIPE, PREFIX, base.image.config_descriptor().digest, sorted(project.requires_dist),
                      local_folders_identity(project.requires_dist),
-                     sorted(extras), sources.identity(), settings.bytecode, [g.__dict__ for g in settings.layers],
+                     sorted(extras), sorted(settings.groups), sources.identity(), settings.bytecode, [g.__dict__ for g in settings.layers],
                      settings.layer_threshold_mb, settings.only_binary, settings.compression)
 
 
