@@ -127,15 +127,14 @@ def fresh_requirements(requirements: list[str], extras: tuple[str, ...], interpr
 
 
 def locked_wheels(requirements: list[str], interpreter: Interpreter, settings: Settings, sources: Sources, cache: BlobCache,
-                  refresh: bool, project: str = "", extras: tuple[str, ...] = (), log: Log | None = None) -> list[LockedWheel]:
+                  refresh: bool, project: str, extras: tuple[str, ...]) -> list[LockedWheel]:
     """The wheels to install: exactly the lock's when the project has one (every hash checked), else a fresh resolution."""
     project_dir = settings.project_dir.resolve()
     if sources.lock is None:
         return lock(fresh_requirements(requirements, extras, interpreter, settings, sources), interpreter, cache.root,
                     indexes=sources.indexes, only_binary=settings.only_binary, project_dir=project_dir, refresh=refresh)
-    request = LockRequest(interpreter, project_dir, canonicalize_name(project or settings.project_dir.name), tuple(requirements),
-                          extras, settings.groups, sources.indexes, cache.root, settings.only_binary, refresh,
-                          log or Log(quiet=True))
+    request = LockRequest(interpreter, project_dir, canonicalize_name(project), tuple(requirements), extras, settings.groups,
+                          sources.indexes, cache.root, settings.only_binary, refresh)
     wheels = read_lock(sources.lock, request)
     locked_names = {w.name for w in wheels}
     for requirement in requirements:
@@ -175,7 +174,7 @@ def _lower_layers(
         log.info(f"installing what {sources.lock.path.name} pins, for {interpreter.uv_platform}")
     else:
         log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform} from {sources.indexes.source}")
-    locked = locked_wheels(requirements, interpreter, settings, sources, cache, refresh, project.name, extras, log)
+    locked = locked_wheels(requirements, interpreter, settings, sources, cache, refresh, project.name, extras)
     compiler = compiler_for(interpreter.version, settings.bytecode)
     compression = Compression(settings.compression)
     layers = [environment_layer(environment, cache, compression),

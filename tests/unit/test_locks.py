@@ -336,3 +336,14 @@ def test_groups_from_a_lock_that_has_none_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "pylock.toml").write_text('lock-version = "1.0"\n')
     with pytest.raises(PyjibError, match=r"groups dev cannot be taken from pylock.toml"):
         read_lock(FoundLock(tmp_path / "pylock.toml", "pylock"), LockRequest(AMD, tmp_path, "app", (), groups=("dev",)))
+
+
+def test_the_projects_extras_reach_into_a_poetry_2_lock(tmp_path: Path) -> None:
+    folder = FIXTURES / "poetry2"
+    _seed_index_answers(folder / "poetry.lock", tmp_path)
+    project = _pyproject(folder)["project"]
+    requires = [*project["dependencies"], *(f'{line}; extra == "cli"' for line in project["optional-dependencies"]["cli"])]
+    request = LockRequest(AMD, folder, "locked-poetry2", tuple(top_level_requirements(requires, ["cli"], AMD)), extras=("cli",),
+                          cache_root=tmp_path)
+    versions = {w.name: w.version for w in read_poetry_lock(folder / "poetry.lock", request, _pyproject(folder))}
+    assert versions["click"] == "8.1.7" and set(versions) == {"click", "requests", "certifi", "charset-normalizer", "idna", "urllib3"}

@@ -10,7 +10,6 @@ from packaging.markers import InvalidMarker, Marker
 from ..errors import ResolveError
 from ..indexes import IndexConfig
 from ..interpreter import Interpreter
-from ..log import SILENT, Log
 from ..resolve import target_environment
 
 FORMATS = ("pylock", "uv", "poetry", "pdm", "requirements")
@@ -42,7 +41,6 @@ class LockRequest:
     cache_root: Path = Path(".")
     only_binary: bool = False
     refresh: bool = False
-    log: Log = SILENT
 
 
 def applies(marker_text: str | None, interpreter: Interpreter, where: str, extras: frozenset[str] = frozenset()) -> bool:
