@@ -252,7 +252,8 @@ def build_image(
         log.info(f"lock: {sources.lock.path} ({sources.lock.format}"
                  + (f", workspace member {project.name})" if sources.lock.workspace_root else ")"))
         if sources.lock.format == "requirements" and not sources.lock.hashed:
-            log.info(f"{sources.lock.path.name} has no hashes to check: installing its pinned versions as they are")
+            log.info(f"{sources.lock.path.name} has no hashes to check: its == pins are installed as they are, "
+                     "its other lines resolved with the project's requirements")
     images = []
     for platform, base in zip(platforms, bases, strict=True):
         log.info(f"building for {platform or 'the base platform'} on {settings.base}")
