@@ -25,7 +25,8 @@ from pyjib.locks.poetry import read_poetry_lock
 from pyjib.locks.pylock import from_pylock
 from pyjib.locks.read import read_lock
 from pyjib.locks.requirements import exact_pin, requirement_lines
-from pyjib.locks.uvlock import explain_export_failure, export_command
+from pyjib.locks.uvcurrent import stale_reason
+from pyjib.locks.uvlock import explain_export_failure, export_command, read_uv_lock
 from pyjib.platforms import Platform
 from pyjib.resolve import top_level_requirements
 
@@ -347,3 +348,34 @@ def test_the_projects_extras_reach_into_a_poetry_2_lock(tmp_path: Path) -> None:
                           cache_root=tmp_path)
     versions = {w.name: w.version for w in read_poetry_lock(folder / "poetry.lock", request, _pyproject(folder))}
     assert versions["click"] == "8.1.7" and set(versions) == {"click", "requests", "certifi", "charset-normalizer", "idna", "urllib3"}
+
+
+def _uv_project_for_another_python(tmp_path: Path) -> Path:
+    """The uv fixture as if it needed Python 3.14, which this host lacks: uv cannot check the lock, pyjib must."""
+    project = Path(shutil.copytree(FIXTURES / "uv", tmp_path / "uv"))
+    for name in ("pyproject.toml", "uv.lock"):
+        path = project / name
+        path.write_text(path.read_text().replace('requires-python = ">=3.11"', 'requires-python = ">=3.14"'))
+    return project
+
+
+def test_uv_lock_is_checked_without_a_fitting_host_python(tmp_path: Path) -> None:
+    project = _uv_project_for_another_python(tmp_path)
+    assert stale_reason(project / "uv.lock", project, "locked-uv") is None
+    _seed_index_answers(project / "uv.lock", tmp_path)  # unused: uv.lock records URLs
+    request = LockRequest(AMD, project, "locked-uv", ("requests==2.32.3",), cache_root=tmp_path)
+    names = {w.name for w in read_uv_lock(FoundLock(project / "uv.lock", "uv"), request)}
+    assert names == {"requests", "certifi", "charset-normalizer", "idna", "urllib3"}
+
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('lint = ["iniconfig==2.0.0"]', 'lint = ["iniconfig==2.1.0"]'))
+    assert stale_reason(project / "uv.lock", project, "locked-uv") == "dependency group lint changed for iniconfig"
+    pyproject.write_text(pyproject.read_text().replace('"requests==2.32.3"', '"requests==2.32.3", "six"'))
+    with pytest.raises(ResolveError, match=r"no longer satisfies .*requirements changed for six.*uv lock"):
+        read_uv_lock(FoundLock(project / "uv.lock", "uv"), request)
+
+
+def test_a_workspace_members_record_in_the_root_lock_is_current() -> None:
+    workspace = FIXTURES / "uv-workspace"
+    assert stale_reason(workspace / "uv.lock", workspace / "packages" / "api", "ws-api") is None
+    assert stale_reason(workspace / "uv.lock", workspace / "packages" / "api", "ws-other") == "it has no entry for ws-other"
