@@ -234,6 +234,8 @@ def build_image(
     anything is delivered, so a platform that cannot be built stops the build with nothing published.
     """
     platforms: list[Platform | None] = [parse_platform(p) for p in settings.platforms] or [None]
+    # The lock and the sources are settled first: a lock pyjib cannot use stops the build before any work.
+    found_lock, sourced = find_lock(settings.project_dir, settings.lock_file, log), uv_sources(settings.project_dir)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The wheel builds in a subprocess while the base's manifests come over the network.
         wheel_job = pool.submit(build_wheel, settings.project_dir, cache.root) if wheel is None else None
@@ -245,8 +247,8 @@ def build_image(
     project = read_wheel_metadata(wheel)
     sources = Sources(
         index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links),
-        find_lock(settings.project_dir, settings.lock_file, log),
-        uv_sources(settings.project_dir),
+        found_lock,
+        sourced,
     )
     if sources.lock is not None:
         log.info(f"lock: {sources.lock.path} ({sources.lock.format}"
