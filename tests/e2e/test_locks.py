@@ -147,3 +147,12 @@ def test_workspace_member_builds_with_its_sibling_in_the_snapshot_layer(pyjib: P
     assert installed({"snapshot": layers["snapshot dependencies"]}) == {"ws_shared-0.3.0"}
     ran = containers.run(f"oci:{fresh}:latest", ["-c", "import ws_api; print(ws_api.MESSAGE)"])
     assert ran.stdout.strip() == "edited sibling", ran.stderr
+
+
+def test_a_lock_pyjib_cannot_use_is_one_line_not_ignored(pyjib: Pyjib, base_ref: str, tmp_path: Path) -> None:
+    project = _copy("poetry2", tmp_path)
+    (project / "poetry.lock").unlink()
+    (project / "Pipfile.lock").write_text('{"_meta": {}, "default": {"requests": {"version": "==2.31.0"}}}')
+    result = pyjib("build", str(project), "--from", base_ref, "--to", f"oci:{tmp_path / 'out'}", "--entrypoint", PYTHON, check=False)
+    assert_clean_failure(result, "Pipfile.lock", "pipenv requirements --hash")
+    assert not (tmp_path / "out").exists()
