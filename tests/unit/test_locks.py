@@ -226,7 +226,7 @@ def test_a_lock_without_a_wheel_for_the_image_says_so(tmp_path: Path) -> None:
 def test_a_hash_the_index_contradicts_is_refused(tmp_path: Path) -> None:
     files = IndexFiles.__new__(IndexFiles)
     files.indexes, files.where = __import__("pyjib.indexes", fromlist=["IndexConfig"]).IndexConfig(), "poetry.lock"
-    files.records, files.pages = Records(tmp_path, "index-file-urls"), {
+    files.records, files._client, files.pages = Records(tmp_path, "index-file-urls"), None, {
         ("https://pypi.org/simple", "six"): parse_project_page(
             '{"files": [{"filename": "six-1.16.0-py2.py3-none-any.whl", "url": "../../p/six.whl", "hashes": {"sha256": "' + "1" * 64 + '"}}]}',
             "application/vnd.pypi.simple.v1+json", "https://pypi.org/simple/six/")}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -99,10 +100,19 @@ class IndexFiles:
         self.records = Records(cache_root, "index-file-urls")
         self.where = where
         self.pages: dict[tuple[str, str], list[IndexFile]] = {}
-        self.client = httpx.Client(timeout=httpx.Timeout(60.0, connect=15.0), follow_redirects=True)
+        self._client: httpx.Client | None = None  # made on the first question: a warm build asks none (a TLS context costs)
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=httpx.Timeout(60.0, connect=15.0), follow_redirects=True)
+            return self._client
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
 
     def url_for(self, name: str, filename: str, sha256: str, hint: str | None = None) -> str:
         """The file's URL (kept by its sha256); an error when no index has it or an index lists another hash for it."""
