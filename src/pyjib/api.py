@@ -10,7 +10,7 @@ from . import fleetcache, layout
 from .builder import Build, build_image
 from .cache import BlobCache, Records, cache_key, default_cache_dir
 from .errors import ConfigError
-from .lockfiles import write_pylock
+from .locks.write import write_pylock
 from .log import SILENT, Log
 from .publish import Target, parse_target, push, push_index, write_archive, write_layout
 from .reference import TAG_PATTERN, Reference

@@ -43,6 +43,7 @@ OPTIONS: dict[str, str] = {
     "insecure-registries": "list",
     "platforms": "list",
     "extras": "list",
+    "groups": "list",
     "registry-cache": "bool",
     "bytecode": "str",
     "layers": "layers",
@@ -77,6 +78,7 @@ class Settings:
     insecure_registries: tuple[str, ...] = ()
     platforms: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # dependency groups to install too; none by default (never dev, nor a lock's default-groups)
     registry_cache: bool = True  # keep a fleet cache record in the target repository (see fleetcache.py)
     bytecode: str = "auto"
     layers: tuple[LayerGroup, ...] = ()
@@ -86,7 +88,7 @@ class Settings:
     find_links: tuple[str, ...] = ()
     only_binary: bool = False  # True: never build a dependency from source
     constraint: tuple[str, ...] = ()  # constraint files (pip's -c); default: PIP_CONSTRAINT, else pip.conf
-    lock_file: str | None = None  # default: pylock.toml, uv.lock or a hashed requirements.txt in the project
+    lock_file: str | None = None  # default: pylock.toml, uv.lock, poetry.lock, pdm.lock or requirements.txt in the project
     compression: str = "gzip"  # or "zstd"
     name: str | None = None  # an app folder's name (a package's comes from its metadata)
 
