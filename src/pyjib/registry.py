@@ -97,6 +97,9 @@ class RegistryClient:
         self._looked = False
         self._tokens = token_cache or TokenCache()
         self._challenge: Challenge | None = None  # the registry's last challenge, answered before it is asked again
+        # Anonymous tokens of other hosts the registry sends requests to (an upload Location elsewhere), by origin:
+        # the registry's credentials and tokens never go there.
+        self._foreign_tokens: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
         self._base: str | None = None
 
@@ -210,9 +213,16 @@ class RegistryClient:
         scheme, netloc = _origin(url)
         return scheme == "https" or is_loopback(netloc)
 
+    def _is_own_origin(self, url: str) -> bool:
+        return _origin(url) == _origin(self.base_url)
+
     def _authorization(self, url: str, scopes: Sequence[str]) -> dict[str, str]:
-        """What to send before being asked: only to the registry's own origin, never to a redirect target."""
-        if _origin(url) != _origin(self.base_url) or self._challenge is None:
+        """What to send before being asked: the registry's credentials or tokens only to its own origin; another host
+        gets at most the anonymous token it asked for itself."""
+        if not self._is_own_origin(url):
+            token = self._foreign_tokens.get(_origin(url))
+            return {"Authorization": f"Bearer {token}"} if token else {}
+        if self._challenge is None:
             return {}
         if self._challenge.scheme == "basic":
             credentials = self.credentials()
@@ -248,18 +258,32 @@ class RegistryClient:
             raise RegistryError(f"registry {self.registry} asks for an unsupported authentication: {challenge.scheme or 'none given'}")
         self._challenge = challenge
 
+    def _answer_foreign(self, url: str, challenge: Challenge, scopes: Sequence[str]) -> None:
+        """A 401 from another host than the registry (an upload Location elsewhere): credentials belong to the host they
+        were given for, so that host gets an anonymous token request, as in go-containerregistry's cross-host handling."""
+        host = _origin(url)[1]
+        if challenge.scheme == "bearer" and "realm" in challenge.params:
+            wanted = challenge.params.get("scope", "").split() or list(scopes)
+            token, _ = self._request_token(challenge, wanted, None)
+            self._foreign_tokens[_origin(url)] = token
+            return
+        raise RegistryError(
+            f"registry {self.registry} sent a request to {host}, which asks for a login ({challenge.scheme or 'no scheme'}); "
+            f"pyjib sends the credentials of {self.registry} to {self.registry} only"
+        )
+
     def _fetch_token(self, challenge: Challenge, scopes: Sequence[str], force: bool = False) -> str:
         with self._tokens.fetch_lock:
             if not force and (cached := self._tokens.get(scopes)):
                 return cached  # another upload fetched it while this one waited
-            token, expires_in = self._request_token(challenge, scopes)
+            token, expires_in = self._request_token(challenge, scopes, self.credentials())
             self._tokens.put(scopes, token, expires_in)
             return token
 
-    def _request_token(self, challenge: Challenge, scopes: Sequence[str]) -> tuple[str, float | None]:
+    def _request_token(self, challenge: Challenge, scopes: Sequence[str], credentials: Credentials | None) -> tuple[str, float | None]:
+        """A token from the challenge's realm, asked for with credentials, or anonymously when they are None."""
         realm = challenge.params["realm"]
         service = challenge.params.get("service")
-        credentials = self.credentials()
         if credentials and not self._may_send_credentials(realm):
             raise RegistryError(
                 f"the token service {realm} of {self.registry} is plain HTTP; pyjib sends credentials only over HTTPS (or to loopback)"
@@ -317,11 +341,17 @@ class RegistryClient:
             response = self._send(method, url, headers={**(headers or {}), **authorization}, body=body, stream=stream, retry=retry, step=step)
             if response.status_code == 401 and not answered and (header := response.headers.get("www-authenticate")):
                 response.close()
-                self._answer(parse_challenge(header), scopes, authorization.get("Authorization"))
+                if self._is_own_origin(url):
+                    self._answer(parse_challenge(header), scopes, authorization.get("Authorization"))
+                else:
+                    self._answer_foreign(url, parse_challenge(header), scopes)
                 answered = True
                 continue
             if response.status_code == 401:
                 response.close()
+                if not self._is_own_origin(url):
+                    raise RegistryError(f"registry {self.registry} sent a request to {_origin(url)[1]}, which refused to {step} "
+                                        "(401 unauthorized) to an anonymous client")
                 raise RegistryError(f"registry {self.registry} refused to {step} (401 unauthorized); {self._credential_hint()}")
             if follow_redirects and response.status_code in _REDIRECTS:
                 return self._follow(method, response, step, stream, scopes)

@@ -1,0 +1,81 @@
+"""Registries that attack or misbehave, staged for real: the fault proxy in front of the real registry, or a hostile
+loopback server of the tests' own (tests/infra/hostile.py) in front of it or instead of it. Each test asserts the
+safe outcome: no credentials where they do not belong, bounded reads, no endless loop, a push whose result stands."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pyjib.cache import BlobCache
+from pyjib.errors import RegistryError
+from pyjib.log import SILENT
+from pyjib.publish import push
+from pyjib.reference import Reference
+from pyjib.registry import ClientPool
+from pyjib.retry import RetryPolicy
+from tests.infra.fault_proxy import FaultProxy
+from tests.infra.hostile import Answer, Hostile, Received
+from tests.infra.push_helpers import small_image
+from tests.infra.registry import Registry
+
+pytestmark = pytest.mark.e2e
+
+QUICK = RetryPolicy(base_delay=0.01, max_delay=0.05)
+USER, PASSWORD = "ci-bot", "s3cret-Pa55-for-the-registry"
+SECRETS = (PASSWORD, base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode())
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    with Registry(tmp_path_factory.mktemp("attack-registry")) as running:
+        yield running
+
+
+def tags(registry: Registry, repository: str) -> list[str]:
+    response = httpx.get(f"{registry.url}/v2/{repository}/tags/list")
+    return [] if response.status_code == 404 else list(response.json().get("tags") or [])
+
+
+def logged_in_pool(registry_host: str, **kwargs: object) -> ClientPool:
+    """A pool holding an explicit login for registry_host, as --username/--password-stdin give."""
+    return ClientPool(username=USER, password=PASSWORD, login_registry=registry_host, retry=QUICK, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+
+def assert_no_secret(requests: list[Received]) -> None:
+    for request in requests:
+        seen = " ".join([request.path, *request.headers.values(), request.body.decode(errors="replace")])
+        assert not any(secret in seen for secret in SECRETS), request
+        assert "authorization" not in request.headers or request.headers["authorization"] == "Bearer foreign-anonymous", request
+        assert "account=" not in request.path, request
+
+
+# --- 2. credentials go to the registry they were given for, never to another host -------------------------------------
+@pytest.mark.parametrize("scheme", ["bearer", "basic"])
+def test_a_challenge_from_an_upload_location_on_another_host_gets_no_credentials(upstream: Registry, tmp_path: Path, scheme: str) -> None:
+    def elsewhere(request: Received, server: Hostile) -> Answer:
+        if request.path.startswith("/token"):
+            return Answer(200, {"Content-Type": "application/json"}, json.dumps({"token": "foreign-anonymous"}).encode())
+        challenge = f'Bearer realm="http://{server.host}/token",service="elsewhere"' if scheme == "bearer" else 'Basic realm="elsewhere"'
+        return Answer(401, {"WWW-Authenticate": challenge, "Content-Type": "application/json"}, b'{"errors":[]}')
+
+    # 127.0.0.2 is loopback, so plain HTTP is allowed there, and yet it is another host than the registry.
+    with Hostile(elsewhere, address="127.0.0.2") as other, FaultProxy(upstream.host, location_host=other.host) as proxy:
+        pool = logged_in_pool(proxy.host)
+        try:
+            with pytest.raises(RegistryError) as failure:
+                push(small_image(tmp_path / "image"), Reference(proxy.host, f"attack/cross-{scheme}", "1"), ["1"], pool,
+                     BlobCache(tmp_path / "cache"), SILENT)
+        finally:
+            pool.close()
+        assert other.count("PUT") >= 1  # the upload did go there, and was challenged
+        if scheme == "bearer":
+            assert other.count("GET", "/token") >= 1  # an anonymous token request, without the registry's login
+        assert_no_secret(other.received)
+    assert "127.0.0.2" in str(failure.value)  # the one line names the host that asked
+    assert tags(upstream, f"attack/cross-{scheme}") == []
