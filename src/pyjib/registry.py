@@ -18,7 +18,7 @@ from .cache import BlobCache, DigestMismatch
 from .credentials import explicit_credentials, places_looked, stored_credentials
 from .digest import sha256_bytes
 from .errors import ConfigError, PyjibError, RegistryError
-from .reference import is_loopback, parse_reference
+from .reference import is_loopback, parse_reference, url_is_loopback
 from .retry import RETRYABLE_STATUSES, RetryPolicy, is_transient, parse_retry_after, policy_from_environment, timeout_from_environment, tls_failure
 from .tls import find_tls_files, ssl_context
 from .tokens import TokenCache
@@ -210,8 +210,9 @@ class RegistryClient:
                 "or give --username with --password-stdin")
 
     def _may_send_credentials(self, url: str) -> bool:
-        scheme, netloc = _origin(url)
-        return scheme == "https" or is_loopback(netloc)
+        """Over HTTPS, or plain HTTP to a URL whose own host is loopback (a token realm too, whatever the registry is)."""
+        scheme = urlsplit(url).scheme.lower()
+        return scheme == "https" or (scheme == "http" and url_is_loopback(url))
 
     def _is_own_origin(self, url: str) -> bool:
         return _origin(url) == _origin(self.base_url)

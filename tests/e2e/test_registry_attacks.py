@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -79,3 +81,62 @@ def test_a_challenge_from_an_upload_location_on_another_host_gets_no_credentials
         assert_no_secret(other.received)
     assert "127.0.0.2" in str(failure.value)  # the one line names the host that asked
     assert tags(upstream, f"attack/cross-{scheme}") == []
+
+
+# --- 3. loopback is a parsed address, not a string prefix ------------------------------------------------------------
+ATTACKER_DOMAIN = ".attacker.example"
+
+
+@pytest.fixture
+def attacker_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names under attacker.example resolve to 127.0.0.2, as the attacker's DNS would point them at their own server."""
+    real = socket.getaddrinfo
+
+    def resolve(host: str | bytes | None, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        return real("127.0.0.2" if name and name.endswith(ATTACKER_DOMAIN) else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+def challenging_registry(challenge: str) -> Callable[[Received, Hostile], Answer]:
+    def respond(request: Received, server: Hostile) -> Answer:
+        if request.path.startswith("/token"):
+            return Answer(200, {"Content-Type": "application/json"}, b'{"token": "attacker-token"}')
+        return Answer(401, {"WWW-Authenticate": challenge.replace("{host}", server.host)})
+
+    return respond
+
+
+@pytest.mark.usefixtures("attacker_dns")
+def test_a_registry_named_like_loopback_gets_no_credentials_over_plain_http(tmp_path: Path) -> None:
+    with Hostile(challenging_registry('Basic realm="r"'), address="127.0.0.2") as attacker:
+        registry = f"127{ATTACKER_DOMAIN}:{attacker.host.rpartition(':')[2]}"
+        pool = logged_in_pool(registry)
+        try:
+            with pytest.raises(RegistryError) as failure:
+                pool.get(registry).blob_exists("team/app", "sha256:" + "0" * 64, push=True)
+        finally:
+            pool.close()
+        assert_no_secret(attacker.received)
+        assert not pool.get(registry).plain_http_allowed
+    assert "insecure-registries" in str(failure.value)  # it was asked for HTTPS, which a plain-HTTP server cannot give
+
+
+@pytest.mark.usefixtures("attacker_dns")
+@pytest.mark.parametrize("realm_host", [f"127.0.0.1{ATTACKER_DOMAIN}:{{port}}", f"127.0.0.1@evil{ATTACKER_DOMAIN}:{{port}}"])
+def test_a_token_realm_named_like_loopback_gets_no_credentials_over_plain_http(tmp_path: Path, realm_host: str) -> None:
+    def token_service(request: Received, server: Hostile) -> Answer:
+        return Answer(200, {"Content-Type": "application/json"}, b'{"token": "attacker-token"}')
+
+    with Hostile(token_service, address="127.0.0.2") as attacker:
+        realm = "http://" + realm_host.format(port=attacker.host.rpartition(":")[2]) + "/token"
+        with Hostile(challenging_registry(f'Bearer realm="{realm}",service="s"')) as registry:
+            pool = logged_in_pool(registry.host)
+            try:
+                with pytest.raises(RegistryError) as failure:
+                    pool.get(registry.host).blob_exists("team/app", "sha256:" + "0" * 64, push=True)
+            finally:
+                pool.close()
+        assert attacker.received == []  # not even asked: the realm's own host is not loopback
+    assert "plain HTTP" in str(failure.value)
