@@ -9,7 +9,7 @@ from typing import Literal
 from . import fleetcache, layout
 from .builder import Build, build_image
 from .cache import BlobCache, Records, cache_key, default_cache_dir
-from .errors import ConfigError
+from .errors import ConfigError, PyjibError
 from .lockfiles import write_pylock
 from .log import SILENT, Log
 from .publish import Target, parse_target, push, push_index, write_archive, write_layout
@@ -115,7 +115,10 @@ class Builder:
                 digest = push_index(client, reference.repository, index.index_bytes(), [], tags)
             else:
                 digest = push(build.image, reference, tags, self.clients, self.cache, self.log)
-            self._store_fleet_entries(build, reference)
+            try:
+                self._store_fleet_entries(build, reference)
+            except PyjibError as exc:  # the cache is optional: the image and its tags are pushed, and that result stands
+                self.log.warn(f"the fleet cache record was not stored in {reference.repository_ref} ({exc}); the push itself succeeded")
             references = tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags)
             return Published(build, digest, f"{reference.repository_ref}@{digest}", references)
         assert target.path is not None

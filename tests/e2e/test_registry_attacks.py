@@ -21,9 +21,10 @@ from pyjib.publish import push
 from pyjib.reference import Reference
 from pyjib.registry import ClientPool
 from pyjib.retry import RetryPolicy
-from tests.infra.fault_proxy import FaultProxy
+from tests.conftest import EXAMPLES, Pyjib
+from tests.infra.fault_proxy import Fault, FaultProxy
 from tests.infra.hostile import Answer, Hostile, Received
-from tests.infra.push_helpers import small_image
+from tests.infra.push_helpers import run_pyjib, skopeo_digest, small_image
 from tests.infra.registry import Registry
 
 pytestmark = pytest.mark.e2e
@@ -140,3 +141,30 @@ def test_a_token_realm_named_like_loopback_gets_no_credentials_over_plain_http(t
                 pool.close()
         assert attacker.received == []  # not even asked: the realm's own host is not loopback
     assert "plain HTTP" in str(failure.value)
+
+
+# --- 8. the fleet cache is optional: failing to write it leaves the push's result standing ------------------------------
+@pytest.mark.parametrize("fault", [
+    Fault("status", method="PUT", path="/manifests/pyjib-cache-", times=None, status=400, error=("MANIFEST_INVALID", "manifest invalid")),
+    Fault("drop", method="PUT", path="/manifests/pyjib-cache-", times=None),
+], ids=["manifest-invalid", "dropped"])
+def test_a_push_whose_fleet_cache_write_fails_still_succeeds(pyjib: Pyjib, base_ref: str, upstream: Registry, tmp_path: Path,
+                                                            fault: Fault) -> None:
+    repository = f"attack/fleet-{fault.action}"
+    with FaultProxy(upstream.host) as proxy:
+        proxy.add(fault)
+        for attempt in range(2):  # and again: a later push is not stuck on the record it cannot write
+            digest_file, refs_file = tmp_path / f"digest-{attempt}", tmp_path / f"refs-{attempt}"
+            result = run_pyjib(pyjib.cache_dir, "push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", f"{proxy.host}/{repository}:1",
+                               "--digest-file", str(digest_file), "--image-refs", str(refs_file), env={"PYJIB_HTTP_RETRIES": "2"})
+            assert result.returncode == 0, result.stderr
+            digest = result.stdout.strip().rpartition("@")[2]
+            assert result.stdout.strip() == f"{proxy.host}/{repository}@{digest}"
+            assert digest_file.read_text() == digest + "\n"
+            assert refs_file.read_text() == f"{proxy.host}/{repository}:1@{digest}\n"
+            assert [line for line in result.stderr.splitlines() if line.startswith("pyjib: warning:")] != []
+            assert len([line for line in result.stderr.splitlines() if line.startswith("pyjib: ")]) == 1  # one warning, no error
+            assert "Traceback" not in result.stderr
+        assert fault.hits >= 2  # the record was tried, and refused, on both pushes
+    assert skopeo_digest(f"{upstream.host}/{repository}:1", "--tls-verify=false") == digest
+    assert not [tag for tag in tags(upstream, repository) if tag.startswith("pyjib-cache-")]

@@ -39,6 +39,7 @@ class Fault:
     seconds: float = 0.0  # stall: how long to hold the request
     then: str = "forward"  # stall: afterwards "forward" the request, or "drop" the connection
     content_range: str | None = None  # a regex the request's Content-Range must match
+    error: tuple[str, str] = ("UNAVAILABLE", "")  # status: the error code and message of the JSON body
     hits: int = 0
     _seen: int = 0
 
@@ -182,7 +183,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.action == "status":
                 for _ in self._body_pieces():
                     pass
-                body = json.dumps({"errors": [{"code": "UNAVAILABLE", "message": f"fault injected: {fault.status}"}]}).encode()
+                code, message = fault.error
+                body = json.dumps({"errors": [{"code": code, "message": message or f"fault injected: {fault.status}"}]}).encode()
                 self._reply(fault.status, [("Content-Type", "application/json"), *fault.headers.items()], body)
                 proxy.record(Seen(method, path, fault.status, "status", content_range))
                 return
