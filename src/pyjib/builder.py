@@ -140,7 +140,7 @@ def _blob(layer: NamedLayer, cache: BlobCache, fleet: Reference | None, clients:
     if cache.has(layer.descriptor.digest) or fleet is None:
         return layer.local_blob(cache)
     client = clients.get(fleet.registry)
-    return Blob(layer.descriptor, lambda: client.fetch_blob(fleet.repository, layer.descriptor.digest, cache), origin=fleet)
+    return Blob(layer.descriptor, lambda: client.fetch_blob(fleet.repository, layer.descriptor.digest, layer.descriptor.size, cache), origin=fleet)
 
 
 def _lower_layers(

@@ -20,7 +20,7 @@ from .descriptor import Descriptor, canonical_json
 from .errors import PyjibError
 from .interpreter import Interpreter
 from .reference import Reference
-from .registry import ClientPool
+from .registry import CONFIG_LIMIT, ClientPool
 from .resolve import RESOLUTION_TTL, LockedWheel
 
 CACHE_MEDIA_TYPE = "application/vnd.pyjib.cache.v1+json"
@@ -63,9 +63,9 @@ def load(clients: ClientPool, repository: Reference, key: str, cache: BlobCache)
         data, _media_type, _digest = client.get_manifest(repository.repository, tag_for(key))
         manifest = json.loads(data)
         config = manifest["config"]
-        if config.get("mediaType") != CACHE_MEDIA_TYPE:
+        if config.get("mediaType") != CACHE_MEDIA_TYPE or not isinstance(config.get("size"), int) or config["size"] > CONFIG_LIMIT:
             return None
-        record = FleetRecord.from_json(json.loads(client.fetch_blob(repository.repository, config["digest"], cache).read_bytes()))
+        record = FleetRecord.from_json(json.loads(client.fetch_blob(repository.repository, config["digest"], config["size"], cache).read_bytes()))
         if time.time() - record.created > RESOLUTION_TTL:
             return None
         if not all(client.blob_exists(repository.repository, layer["digest"]) for layer in record.layers):

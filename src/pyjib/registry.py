@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,13 @@ from .tokens import TokenCache
 from .upload import BlobUpload, FileSlice, Interrupted
 
 _CHUNK = 1 << 20
+# Caps on what is read into memory (go-containerregistry caps tokens and error bodies at 64 KiB; manifests here at the
+# 4 MiB that registries accept, as distribution and the OCI distribution spec's "at least 4 MiB" put it).
+MANIFEST_LIMIT = 4 << 20  # any body read whole that is not a token or an error: manifests, indexes, upload answers
+TOKEN_LIMIT = 64 << 10
+ERROR_LIMIT = 64 << 10  # of an error answer's body, the rest is not read
+CONFIG_LIMIT = 16 << 20  # a config blob, read into memory (image configs, fleet cache records)
+_ERROR_TEXT = 200  # characters of a registry's error text in the one line a user sees
 DEFAULT_CHUNK_SIZE = 8 << 20  # PATCH size when a registry asks for chunks (at least its OCI-Chunk-Min-Length)
 _ACCEPT_MANIFESTS = ", ".join((*mediatypes.MANIFESTS, *mediatypes.INDEXES))
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -41,6 +49,52 @@ def _basic_authorization(credentials: Credentials) -> str:
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc.lower()
+
+
+class BodyTooLarge(RegistryError):
+    """A registry sent more than was asked for or than may be held in memory."""
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
+
+
+def _raw_chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The body as it came (no decoding: pyjib asks for identity), in chunks as they arrive."""
+    try:
+        content = response.content  # already read: an in-process transport hands over bytes, not a stream
+    except httpx.ResponseNotRead:
+        yield from response.iter_raw(_CHUNK)
+        return
+    yield content
+
+
+def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    """At most limit bytes of the body, and whether there was more (which is not read)."""
+    parts: list[bytes] = []
+    total = 0
+    for chunk in _raw_chunks(response):
+        parts.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            break
+    return b"".join(parts)[:limit], total > limit
+
+
+def _at_most(chunks: Iterator[bytes], size: int, what: str) -> Iterator[bytes]:
+    """The chunks, cut off with an error as soon as they go past size: nothing past it is ever written."""
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > size:
+            raise BodyTooLarge(f"{what} is longer than the {size} bytes its descriptor gives; refusing it")
+        yield chunk
+
+
+def one_line(text: str, limit: int = _ERROR_TEXT) -> str:
+    """A registry's text as one short line: whitespace runs collapsed, cut at limit characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _describe(exc: BaseException) -> str:
@@ -88,8 +142,10 @@ class RegistryClient:
         # Registries named insecure may also be HTTPS with a certificate nobody can verify, as with Docker.
         # A given transport brings its own TLS settings (httpx ignores verify then), so none is built.
         verify: Any = False if insecure or transport is not None else ssl_context(find_tls_files(registry, ca_certs))
+        # identity: bodies are read as sent, so a cap counts what arrives (no decompression bomb), and blobs keep their digest.
         self._client = httpx.Client(
-            transport=transport, verify=verify, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), follow_redirects=False
+            transport=transport, verify=verify, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), follow_redirects=False,
+            headers={"Accept-Encoding": "identity"},
         )
         self._explicit = credentials
         self._lookup = lookup
@@ -153,18 +209,40 @@ class RegistryClient:
             f"give its CA with --ca-cert FILE or put it in /etc/containers/certs.d/{self.registry}/ca.crt"
         )
 
+    def _buffer(self, response: httpx.Response, limit: int, step: str) -> httpx.Response:
+        """The response with its body read, at most limit bytes of it: more is refused; an error answer's body is cut
+        at ERROR_LIMIT instead (it is only shown, cut again, in one line)."""
+        try:
+            failed = response.status_code >= 300
+            cap = ERROR_LIMIT if failed else limit
+            # A HEAD answer's Content-Length is that of the thing asked about; no body follows.
+            declared = response.headers.get("content-length", "") if response.request.method != "HEAD" else ""
+            if not failed and declared.isdigit() and int(declared) > cap:
+                raise BodyTooLarge(f"registry {self.registry}: the answer to {step} is {declared} bytes, more than the {_size(cap)} pyjib reads; "
+                                   "refusing it")
+            data, more = _read_capped(response, cap)
+            if more and not failed:
+                raise BodyTooLarge(f"registry {self.registry}: the answer to {step} is more than the {_size(cap)} pyjib reads; refusing it")
+        except httpx.TransportError as exc:
+            raise RegistryError(f"registry {self.registry}: {step} failed while reading the answer: {_describe(exc)}") from exc
+        finally:
+            response.close()
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in ("content-length", "content-encoding", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=headers, content=data, request=response.request, extensions=response.extensions)
+
     def _send(
         self, method: str, url: str, *, headers: Mapping[str, str], body: Body | None, stream: bool, retry: bool, step: str,
-        raise_interrupt: bool = False,
+        raise_interrupt: bool = False, limit: int = MANIFEST_LIMIT,
     ) -> httpx.Response:
         """One request, tried again on transient failures when retry is set. A body from a file is re-read on every try.
-        Without retry (or when tries run out with raise_interrupt), a transient failure raises Interrupted."""
+        Without retry (or when tries run out with raise_interrupt), a transient failure raises Interrupted. Unless stream
+        is set, the answer's body is read here, at most limit bytes of it."""
         tries = self.retry.tries if retry else 1
         for attempt in range(1, tries + 1):
             content = body.chunks() if isinstance(body, FileSlice) else body
             try:
                 request = self._client.build_request(method, url, headers=dict(headers), content=content)
-                response = self._client.send(request, stream=stream)
+                response = self._client.send(request, stream=True)
             except httpx.TransportError as exc:
                 tls = tls_failure(exc)
                 if tls == "certificate":
@@ -189,7 +267,7 @@ class RegistryClient:
                 response.close()
                 self.retry.wait(attempt, retry_after)
                 continue
-            return response
+            return response if stream else self._buffer(response, limit, step)
         raise AssertionError("unreachable")
 
     # --- authentication ---------------------------------------------------------------------------------
@@ -295,7 +373,7 @@ class RegistryClient:
             form = {"grant_type": "refresh_token", "refresh_token": credentials.identity_token, "client_id": "pyjib",
                     "scope": " ".join(scopes), **({"service": service} if service else {})}
             response = self._send("POST", realm, headers={"Content-Type": "application/x-www-form-urlencoded"},
-                                  body=urlencode(form).encode(), stream=False, retry=True, step=step)
+                                  body=urlencode(form).encode(), stream=False, retry=True, step=step, limit=TOKEN_LIMIT)
         else:
             query = [*([("service", service)] if service else []), *(("scope", s) for s in scopes)]
             headers: dict[str, str] = {}
@@ -303,7 +381,7 @@ class RegistryClient:
                 query.append(("account", credentials.username))
                 headers["Authorization"] = _basic_authorization(credentials)
             url = f"{realm}{'&' if '?' in realm else '?'}{urlencode(query)}" if query else realm
-            response = self._send("GET", url, headers=headers, body=None, stream=False, retry=True, step=step)
+            response = self._send("GET", url, headers=headers, body=None, stream=False, retry=True, step=step, limit=TOKEN_LIMIT)
         if response.status_code in (401, 403):
             raise RegistryError(f"the token service of {self.registry} refused the login ({response.status_code}); {self._credential_hint()}")
         if response.status_code != 200:
@@ -373,12 +451,11 @@ class RegistryClient:
         """The error for an unexpected answer: the step, the status, the registry's own words."""
         detail = ""
         try:
-            response.read()
-            errors = response.json().get("errors") or []
+            errors = json.loads(_read_capped(response, ERROR_LIMIT)[0]).get("errors") or []
             detail = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors if isinstance(e, dict))
         except (ValueError, AttributeError, httpx.HTTPError, httpx.StreamError):
             pass
-        status = f"{response.status_code} {detail or response.reason_phrase}".strip()
+        status = one_line(f"{response.status_code} {detail or response.reason_phrase}")
         if response.status_code in (401, 403):
             return RegistryError(f"registry {self.registry} refused to {what} ({status}); {self._credential_hint()}")
         if response.status_code in RETRYABLE_STATUSES:
@@ -428,17 +505,22 @@ class RegistryClient:
             return False
         raise self.fail(response, f"check blob {digest[:19]} in {repository}")
 
-    def fetch_blob(self, repository: str, digest: str, cache: BlobCache) -> Path:
-        """Download a blob into the cache, streaming and verifying its digest; a broken download starts again."""
+    def fetch_blob(self, repository: str, digest: str, size: int, cache: BlobCache) -> Path:
+        """Download a blob into the cache, streaming and verifying its digest; a broken download starts again.
+        No more than size bytes (the descriptor's) are read: a longer answer is refused, not written to disk."""
         if cache.has(digest):
             return cache.path(digest)
+        what = f"blob {digest[:19]} from registry {self.registry}"
         for attempt in range(1, self.retry.tries + 1):
             response = self.request("GET", f"/v2/{repository}/blobs/{digest}", scopes=(f"repository:{repository}:pull",),
                                     stream=True, follow_redirects=True, step=f"download blob {digest[:19]} of {repository}")
             try:
                 if response.status_code != 200:
                     raise self.fail(response, f"download blob {digest[:19]} of {repository}")
-                return cache.put_stream(digest, response.iter_bytes(_CHUNK))
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) != size:
+                    raise BodyTooLarge(f"{what} is {declared} bytes long, but its descriptor gives {size}; refusing it")
+                return cache.put_stream(digest, _at_most(_raw_chunks(response), size, what))
             except DigestMismatch as exc:
                 raise RegistryError(f"registry {self.registry} sent blob {digest} with wrong content ({exc})") from exc
             except httpx.TransportError as exc:

@@ -5,6 +5,7 @@ safe outcome: no credentials where they do not belong, bounded reads, no endless
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import socket
 from collections.abc import Callable, Iterator
@@ -17,11 +18,13 @@ import pytest
 from pyjib.cache import BlobCache
 from pyjib.errors import RegistryError
 from pyjib.log import SILENT
+from pyjib.mediatypes import OCI_MANIFEST
 from pyjib.publish import push
 from pyjib.reference import Reference
-from pyjib.registry import ClientPool
+from pyjib.registry import MANIFEST_LIMIT, TOKEN_LIMIT, ClientPool
 from pyjib.retry import RetryPolicy
 from tests.conftest import EXAMPLES, Pyjib
+from tests.e2e.test_bad_input import assert_clean_failure
 from tests.infra.fault_proxy import Fault, FaultProxy
 from tests.infra.hostile import Answer, Hostile, Received
 from tests.infra.push_helpers import run_pyjib, skopeo_digest, small_image
@@ -168,3 +171,99 @@ def test_a_push_whose_fleet_cache_write_fails_still_succeeds(pyjib: Pyjib, base_
         assert fault.hits >= 2  # the record was tried, and refused, on both pushes
     assert skopeo_digest(f"{upstream.host}/{repository}:1", "--tls-verify=false") == digest
     assert not [tag for tag in tags(upstream, repository) if tag.startswith("pyjib-cache-")]
+
+
+# --- 9. bounded reads -------------------------------------------------------------------------------------------------
+HUGE = 100 << 20  # what a hostile registry offers; pyjib must stop long before
+
+
+def endless(piece: bytes = b"A" * (64 << 10), total: int = HUGE) -> Iterator[bytes]:
+    for _ in range(total // len(piece)):
+        yield piece
+
+
+def huge_answer(status: int, *, declared: bool, prefix: bytes = b"", content_type: str = "application/json") -> Answer:
+    headers = {"Content-Type": content_type, **({"Content-Length": str(len(prefix) + HUGE)} if declared else {})}
+    return Answer(status, headers, prefix, stream=endless())
+
+
+def bare_client(host: str) -> ClientPool:
+    return ClientPool(retry=QUICK, timeout=10)
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "until-close"])
+def test_a_blob_longer_than_its_descriptor_is_cut_at_its_size_and_refused(tmp_path: Path, declared: bool) -> None:
+    blob = b"the real layer " * 1000
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+
+    def respond(request: Received, server: Hostile) -> Answer:
+        if request.path == "/v2/":
+            return Answer(200, {}, b"")
+        headers = {"Content-Type": "application/octet-stream", **({"Content-Length": str(len(blob) + HUGE)} if declared else {})}
+        return Answer(200, headers, blob, stream=endless())
+
+    cache = BlobCache(tmp_path / "cache")
+    with Hostile(respond) as registry:
+        pool = bare_client(registry.host)
+        try:
+            with pytest.raises(RegistryError) as failure:
+                pool.get(registry.host).fetch_blob("team/app", digest, len(blob), cache)
+        finally:
+            pool.close()
+        assert registry.bytes_sent < HUGE // 4  # pyjib stopped reading; the rest was never sent
+    assert registry.count("GET", "/blobs/") >= 1  # the blob was asked for, and refused
+    assert not cache.has(digest) and (not cache.blobs.exists() or list(cache.blobs.iterdir()) == [])  # nothing kept, no temp file
+    assert str(len(blob)) in str(failure.value) and "\n" not in str(failure.value)
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "until-close"])
+def test_a_huge_base_manifest_is_refused_with_one_line(pyjib: Pyjib, tmp_path: Path, declared: bool) -> None:
+    def respond(request: Received, server: Hostile) -> Answer:
+        if request.path == "/v2/":
+            return Answer(200, {"Content-Type": "application/json"}, b"{}")
+        return huge_answer(200, declared=declared, prefix=b'{"schemaVersion": 2, "layers": ["', content_type=OCI_MANIFEST)
+
+    with Hostile(respond) as registry:
+        result = run_pyjib(pyjib.cache_dir, "build", str(EXAMPLES / "greet-cli"), "--from", f"{registry.host}/base/python:1",
+                           "--to", f"oci:{tmp_path / 'out'}")
+        assert registry.bytes_sent < HUGE // 4
+    line = assert_clean_failure(result, registry.host)
+    assert str(MANIFEST_LIMIT >> 20) in line and len(line) < 400
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "until-close"])
+def test_a_huge_token_answer_is_refused(tmp_path: Path, declared: bool) -> None:
+    def respond(request: Received, server: Hostile) -> Answer:
+        if request.path.startswith("/token"):
+            return huge_answer(200, declared=declared, prefix=b'{"token": "')
+        return Answer(401, {"WWW-Authenticate": f'Bearer realm="http://{server.host}/token",service="s"'})
+
+    with Hostile(respond) as registry:
+        pool = bare_client(registry.host)
+        try:
+            with pytest.raises(RegistryError) as failure:
+                pool.get(registry.host).blob_exists("team/app", "sha256:" + "0" * 64)
+        finally:
+            pool.close()
+        assert registry.count("GET", "/token") == 1 and registry.bytes_sent < HUGE // 4
+    assert str(TOKEN_LIMIT >> 10) in str(failure.value) and len(str(failure.value)) < 400
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "until-close"])
+def test_a_huge_error_body_becomes_one_short_line(tmp_path: Path, declared: bool) -> None:
+    def respond(request: Received, server: Hostile) -> Answer:
+        if request.path == "/v2/":
+            return Answer(200, {}, b"")
+        return huge_answer(400, declared=declared, prefix=b'{"errors": [{"code": "DENIED", "message": "line one\nline two ')
+
+    with Hostile(respond) as registry:
+        pool = bare_client(registry.host)
+        try:
+            with pytest.raises(RegistryError) as failure:
+                pool.get(registry.host).get_manifest("team/app", "1")
+        finally:
+            pool.close()
+        assert registry.bytes_sent < HUGE // 4
+    message = str(failure.value)
+    assert "\n" not in message and len(message) < 400 and "400" in message
