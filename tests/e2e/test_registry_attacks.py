@@ -267,3 +267,35 @@ def test_a_huge_error_body_becomes_one_short_line(tmp_path: Path, declared: bool
         assert registry.bytes_sent < HUGE // 4
     message = str(failure.value)
     assert "\n" not in message and len(message) < 400 and "400" in message
+
+
+# --- 10. a chunked upload whose Range never advances fails after the retry budget ---------------------------------------
+@pytest.mark.parametrize("stuck_at", ["0-1023", "0-0"])
+def test_a_registry_whose_range_never_advances_fails_the_upload_after_the_retry_budget(tmp_path: Path, stuck_at: str) -> None:
+    def respond(request: Received, server: Hostile) -> Answer:
+        location = {"Location": "/v2/team/app/blobs/uploads/stuck", "Range": stuck_at}
+        if request.path == "/v2/":
+            return Answer(200)
+        if request.method == "HEAD":
+            return Answer(404)
+        if request.method == "POST":
+            return Answer(202, {**location, "OCI-Chunk-Min-Length": "1024"})
+        if request.method in ("PATCH", "GET"):
+            return Answer(202 if request.method == "PATCH" else 204, location)
+        return Answer(400)
+
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"x" * 10_000)
+    digest = "sha256:" + hashlib.sha256(blob.read_bytes()).hexdigest()
+    with Hostile(respond) as registry:
+        pool = bare_client(registry.host)
+        try:
+            client = pool.get(registry.host)
+            client.chunk_size = 1  # the registry's minimum wins: 1 KiB chunks
+            with pytest.raises(RegistryError) as failure:
+                client.upload_blob("team/app", digest, 10_000, blob)
+        finally:
+            pool.close()
+        patches = registry.count("PATCH")
+    assert patches <= 2 * QUICK.tries + 2  # at most the chunk that seemed to move it forward and the stuck one, a try; not 10,000
+    assert f"after {QUICK.tries} tries" in str(failure.value)
