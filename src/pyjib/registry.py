@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import httpx
 
 from . import mediatypes
-from .auth import Challenge, Credentials, parse_challenge
+from .auth import Challenge, Credentials, parse_challenge, redact
 from .cache import BlobCache, DigestMismatch
 from .credentials import explicit_credentials, places_looked, stored_credentials
 from .digest import sha256_bytes
@@ -281,6 +281,12 @@ class RegistryClient:
                 self._looked = True
             return self._found
 
+    def redact(self, text: str) -> str:
+        """A registry's words without the credentials and tokens of this client, should the registry echo them."""
+        credentials = self.credentials()
+        held = [*self._tokens.values(), *self._foreign_tokens.values()]
+        return redact(text, [*(credentials.secrets() if credentials else []), *held])
+
     def _credential_hint(self) -> str:
         if credentials := self.credentials():
             return f"credentials from {credentials.source} were tried: check them, or log in again"
@@ -455,7 +461,7 @@ class RegistryClient:
             detail = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors if isinstance(e, dict))
         except (ValueError, AttributeError, httpx.HTTPError, httpx.StreamError):
             pass
-        status = one_line(f"{response.status_code} {detail or response.reason_phrase}")
+        status = one_line(self.redact(f"{response.status_code} {detail or response.reason_phrase}"))
         if response.status_code in (401, 403):
             return RegistryError(f"registry {self.registry} refused to {what} ({status}); {self._credential_hint()}")
         if response.status_code in RETRYABLE_STATUSES:

@@ -299,3 +299,38 @@ def test_a_registry_whose_range_never_advances_fails_the_upload_after_the_retry_
         patches = registry.count("PATCH")
     assert patches <= 2 * QUICK.tries + 2  # at most the chunk that seemed to move it forward and the stuck one, a try; not 10,000
     assert f"after {QUICK.tries} tries" in str(failure.value)
+
+
+# --- 7. a registry echoing the Authorization header does not get it printed ----------------------------------------------
+ECHOED_TOKEN = "opaque-registry-token-4f1c9a"
+
+
+def echoing_registry(scheme: str) -> Callable[[Received, Hostile], Answer]:
+    """Challenges for a login, then refuses the request, quoting what it got back (its Authorization, and it decoded)."""
+    def respond(request: Received, server: Hostile) -> Answer:
+        if request.path.startswith("/token"):
+            return Answer(200, {"Content-Type": "application/json"}, json.dumps({"token": ECHOED_TOKEN}).encode())
+        authorization = request.headers.get("authorization")
+        if request.path == "/v2/" or authorization is None:
+            challenge = f'Bearer realm="http://{server.host}/token",service="s"' if scheme == "bearer" else 'Basic realm="r"'
+            return Answer(401, {"WWW-Authenticate": challenge})
+        credential = authorization.split(" ", 1)[1]
+        decoded = base64.b64decode(credential).decode(errors="replace") if scheme == "basic" else credential
+        message = f"malformed header {authorization!r} (that is {decoded!r}; bare: {credential})"
+        body = json.dumps({"errors": [{"code": "DENIED", "message": message}]}).encode()
+        return Answer(403 if scheme == "bearer" else 400, {"Content-Type": "application/json"}, body)
+
+    return respond
+
+
+@pytest.mark.parametrize("scheme", ["basic", "bearer"])
+def test_a_registry_echoing_the_authorization_header_gets_it_redacted(pyjib: Pyjib, tmp_path: Path, scheme: str) -> None:
+    with Hostile(echoing_registry(scheme)) as registry:
+        result = run_pyjib(pyjib.cache_dir, "build", str(EXAMPLES / "greet-cli"), "--from", f"{registry.host}/base/python:1",
+                           "--to", f"oci:{tmp_path / 'out'}", env={"PYJIB_USERNAME": USER, "PYJIB_PASSWORD": PASSWORD})
+        echoed = [r for r in registry.received if "/manifests/" in r.path and "authorization" in r.headers]
+    assert echoed  # the registry did get the credential, and quoted it back
+    line = assert_clean_failure(result, "DENIED")
+    output = result.stdout + result.stderr
+    assert not any(secret in output for secret in (*SECRETS, ECHOED_TOKEN)), line
+    assert "[redacted]" in line
