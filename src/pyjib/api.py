@@ -98,7 +98,7 @@ class Builder:
                 continue
             marker = cache_key(entry.key, reference.repository_ref)
             if stored.get(marker) is None:
-                fleetcache.store(self.clients, reference, entry.key, entry.record, self.cache)
+                fleetcache.store(self.clients, reference, entry.key, entry.record, self.cache, fleetcache.Trust.of(self.settings.registry_cache_trust))
                 stored.put(marker, {"tag": fleetcache.tag_for(entry.key)})
 
     def deliver(self, build: Build, target: Target) -> Published:

@@ -151,7 +151,11 @@ def _lower_layers(
     key = fleet_key(base, project, settings, extras, sources)
     interpreter = cached_interpreter(base.image, cache)
     if fleet is not None and not refresh and interpreter is None:
-        record = fleetcache.load(clients, fleet, key, cache)
+        trust = fleetcache.Trust.of(settings.registry_cache_trust)
+        if not trust.reads:
+            log.info(f"the fleet cache in {fleet.repository_ref} is not read: set {fleetcache.KEY_VARIABLE} (a CI secret of trusted builds), "
+                     'or registry-cache-trust = "repository" to trust everyone who can push there')
+        record = fleetcache.load(clients, fleet, key, cache, trust, log.warn)
         if record is not None:
             log.info(f"fleet cache hit in {fleet.repository_ref}: skipping base inspection, resolution and dependency install")
             remember_interpreter(base.image, cache, record.interpreter)

@@ -42,6 +42,7 @@ OPTIONS: dict[str, str] = {
     "platforms": "list",
     "extras": "list",
     "registry-cache": "bool",
+    "registry-cache-trust": "str",
     "bytecode": "str",
     "layers": "layers",
     "layer-threshold-mb": "int",
@@ -53,6 +54,7 @@ OPTIONS: dict[str, str] = {
     "compression": "str",
 }
 BYTECODE_MODES = ("auto", "required", "off")
+TRUST_MODES = ("key", "repository")  # registry-cache-trust: see fleetcache.py
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Settings:
     platforms: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     registry_cache: bool = True  # keep a fleet cache record in the target repository (see fleetcache.py)
+    registry_cache_trust: str = "key"  # read records authenticated with PYJIB_CACHE_KEY only, or ("repository") any record
     bytecode: str = "auto"
     layers: tuple[LayerGroup, ...] = ()
     layer_threshold_mb: int = BIG_DISTRIBUTION // 1_000_000
@@ -171,6 +174,9 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
             raise ConfigError(f"invalid port {port!r}: expected a number from 1 to 65535, optionally /tcp or /udp")
     if options.get("compression", "gzip") not in ("gzip", "zstd"):
         raise ConfigError(f"invalid compression {options['compression']!r}: use gzip or zstd")
+    if options.get("registry-cache-trust", "key") not in TRUST_MODES:
+        raise ConfigError(f"invalid registry-cache-trust {options['registry-cache-trust']!r}: use key (records authenticated with "
+                          "PYJIB_CACHE_KEY) or repository (any record: trusts everyone who can push to the repository)")
     if options.get("bytecode", "auto") not in BYTECODE_MODES:
         raise ConfigError(f"invalid bytecode {options['bytecode']!r}: use one of {', '.join(BYTECODE_MODES)}")
     for platform in options.get("platforms", ()):

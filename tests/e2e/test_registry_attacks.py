@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import shutil
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -334,3 +336,81 @@ def test_a_registry_echoing_the_authorization_header_gets_it_redacted(pyjib: Pyj
     output = result.stdout + result.stderr
     assert not any(secret in output for secret in (*SECRETS, ECHOED_TOKEN)), line
     assert "[redacted]" in line
+
+
+# --- 1. the fleet cache reads only records it can trust --------------------------------------------------------------
+FLEET_KEY = {"PYJIB_CACHE_KEY": "key-only-trusted-builds-hold"}
+
+
+def put_blob(registry: Registry, repository: str, data: bytes) -> dict[str, object]:
+    """An attacker's push: one blob, monolithic, straight to the registry."""
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    started = httpx.post(f"{registry.url}/v2/{repository}/blobs/uploads/")
+    location = httpx.URL(registry.url).join(started.headers["location"])
+    done = httpx.put(location.copy_merge_params({"digest": digest}), content=data)
+    assert done.status_code == 201, done.text
+    return {"digest": digest, "size": len(data)}
+
+
+def rewrite_record(registry: Registry, repository: str, tag: str, *, keep_mac: bool) -> str:
+    """What a pull-request pipeline that can push to the repository can do: add a layer of its own to the record and
+    make it never expire. Returns the planted layer's digest."""
+    manifest = httpx.get(f"{registry.url}/v2/{repository}/manifests/{tag}", headers={"Accept": OCI_MANIFEST}).json()
+    record = httpx.get(f"{registry.url}/v2/{repository}/blobs/{manifest['config']['digest']}").json()
+    planted = put_blob(registry, repository, b"attacker layer " + os.urandom(64))
+    record["layers"].append({**record["layers"][-1], "digest": planted["digest"], "size": planted["size"], "name": "extra"})
+    record["created"] = 9e12
+    config = put_blob(registry, repository, json.dumps(record).encode())
+    manifest["config"] = {**manifest["config"], **config}
+    manifest["layers"].append({"mediaType": manifest["layers"][-1]["mediaType"], **planted})
+    if not keep_mac:
+        manifest["annotations"].pop("dev.pyjib.cache.hmac-sha256", None)
+    stored = httpx.put(f"{registry.url}/v2/{repository}/manifests/{tag}", content=json.dumps(manifest), headers={"Content-Type": OCI_MANIFEST})
+    assert stored.status_code == 201, stored.text
+    return str(planted["digest"])
+
+
+@pytest.mark.parametrize("keep_mac", [True, False], ids=["mac-copied", "mac-removed"])
+def test_a_rewritten_fleet_cache_record_is_ignored_by_a_trusted_build(base_ref: str, upstream: Registry, tmp_path: Path, keep_mac: bool) -> None:
+    repository = f"attack/fleet-trust-{'copied' if keep_mac else 'removed'}"
+    target = f"{upstream.host}/{repository}:1"
+    project = tmp_path / "greet-cli"
+    shutil.copytree(EXAMPLES / "greet-cli", project)
+    first = run_pyjib(tmp_path / "runner-1", "push", str(project), "--from", base_ref, "--to", target, env=FLEET_KEY)
+    assert first.returncode == 0, first.stderr
+    record_tags = [t for t in tags(upstream, repository) if t.startswith("pyjib-cache-")]
+    assert len(record_tags) == 1
+    signed = httpx.get(f"{upstream.url}/v2/{repository}/manifests/{record_tags[0]}", headers={"Accept": OCI_MANIFEST}).json()
+    assert "dev.pyjib.cache.hmac-sha256" in signed["annotations"]
+
+    # A trusted runner with the key, before the attack, uses the record.
+    second = run_pyjib(tmp_path / "runner-2", "push", str(project), "--from", base_ref, "--to", target, env=FLEET_KEY)
+    assert second.returncode == 0 and "fleet cache hit" in second.stderr, second.stderr
+
+    planted = rewrite_record(upstream, repository, record_tags[0], keep_mac=keep_mac)
+    third = run_pyjib(tmp_path / "runner-3", "push", str(project), "--from", base_ref, "--to", target, env=FLEET_KEY)
+    assert third.returncode == 0, third.stderr
+    warnings = [line for line in third.stderr.splitlines() if line.startswith("pyjib: warning:")]
+    assert len(warnings) == 1 and record_tags[0] in warnings[0]
+    assert "fleet cache hit" not in third.stderr and "resolving" in third.stderr  # it built the layers itself
+    digest = third.stdout.strip().rpartition("@")[2]
+    shipped = httpx.get(f"{upstream.url}/v2/{repository}/manifests/{digest}", headers={"Accept": OCI_MANIFEST}).json()
+    assert planted not in [layer["digest"] for layer in shipped["layers"]]
+    assert [layer["digest"] for layer in shipped["layers"]] == [
+        layer["digest"] for layer in httpx.get(f"{upstream.url}/v2/{repository}/manifests/{second.stdout.strip().rpartition('@')[2]}",
+                                               headers={"Accept": OCI_MANIFEST}).json()["layers"]]  # what it would have made itself
+
+
+def test_without_a_key_the_fleet_cache_is_written_and_read_only_when_the_repository_is_trusted(base_ref: str, upstream: Registry,
+                                                                                              tmp_path: Path) -> None:
+    target = f"{upstream.host}/attack/fleet-nokey:1"
+    no_key = {"PYJIB_CACHE_KEY": ""}
+    first = run_pyjib(tmp_path / "runner-1", "push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", target, env=no_key)
+    assert first.returncode == 0, first.stderr
+    assert [t for t in tags(upstream, "attack/fleet-nokey") if t.startswith("pyjib-cache-")]  # written
+    second = run_pyjib(tmp_path / "runner-2", "push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", target, env=no_key)
+    assert second.returncode == 0 and "fleet cache hit" not in second.stderr and "resolving" in second.stderr, second.stderr
+    third = run_pyjib(tmp_path / "runner-3", "push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", target,
+                      "--registry-cache-trust", "repository", env=no_key)
+    assert third.returncode == 0 and "fleet cache hit" in third.stderr, third.stderr
+    assert third.stdout == second.stdout  # the same image either way
