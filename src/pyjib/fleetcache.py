@@ -27,7 +27,7 @@ from typing import Any
 from . import mediatypes
 from .cache import BlobCache
 from .descriptor import Descriptor, canonical_json
-from .errors import PyjibError
+from .errors import PyjibError, RegistryError
 from .interpreter import Interpreter
 from .reference import Reference
 from .registry import CONFIG_LIMIT, ClientPool
@@ -125,9 +125,27 @@ def load(clients: ClientPool, repository: Reference, key: str, cache: BlobCache,
         return None  # a cache: anything unusable is a miss, and the build goes the long way
 
 
-def store(clients: ClientPool, repository: Reference, key: str, record: FleetRecord, cache: BlobCache, trust: Trust) -> None:
-    """Store the record after the image is pushed (its dependency layer is then in the repository), with its MAC when
-    there is a secret."""
+def _hold_layers(clients: ClientPool, repository: Reference, record: FleetRecord, cache: BlobCache, pushed_to: Reference) -> None:
+    """A cache repository apart from the image's must hold the record's layers too: linked from where the image was
+    pushed when it is on the same registry, else uploaded from the local cache (they were built here)."""
+    client = clients.get(repository.registry)
+    for layer in record.layers:
+        digest, size = layer["digest"], layer["size"]
+        if client.blob_exists(repository.repository, digest, push=True):
+            continue
+        if pushed_to.registry == repository.registry and client.mount_blob(repository.repository, digest, pushed_to.repository):
+            continue
+        if not cache.has(digest):
+            raise RegistryError(f"layer {digest[:19]} is neither in {repository.repository_ref} nor in the local cache")
+        client.upload_blob(repository.repository, digest, size, cache.path(digest))
+
+
+def store(clients: ClientPool, repository: Reference, key: str, record: FleetRecord, cache: BlobCache, trust: Trust,
+          pushed_to: Reference | None = None) -> None:
+    """Store the record after the image is pushed to pushed_to (its layers are then there), with its MAC when there is a
+    secret. repository is pushed_to's, or a cache repository of its own."""
+    if pushed_to is not None and pushed_to.repository_ref != repository.repository_ref:
+        _hold_layers(clients, repository, record, cache, pushed_to)
     client = clients.get(repository.registry)
     config_bytes = canonical_json(record.to_json())
     config = Descriptor.of_bytes(CACHE_MEDIA_TYPE, config_bytes)
