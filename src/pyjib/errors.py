@@ -35,3 +35,10 @@ class InstallError(PyjibError):
 
 class RegistryError(PyjibError):
     """A registry refused or failed a request."""
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Someone else's text (a registry's error) fit for the one line a user sees: whitespace runs collapsed, at most
+    limit characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -18,7 +18,7 @@ from .auth import Challenge, Credentials, parse_challenge, redact
 from .cache import BlobCache, DigestMismatch
 from .credentials import explicit_credentials, places_looked, stored_credentials
 from .digest import sha256_bytes
-from .errors import ConfigError, PyjibError, RegistryError
+from .errors import ConfigError, PyjibError, RegistryError, one_line
 from .reference import is_loopback, parse_reference, url_is_loopback
 from .retry import RETRYABLE_STATUSES, RetryPolicy, is_transient, parse_retry_after, policy_from_environment, timeout_from_environment, tls_failure
 from .tls import find_tls_files, ssl_context
@@ -32,7 +32,6 @@ MANIFEST_LIMIT = 4 << 20  # any body read whole that is not a token or an error:
 TOKEN_LIMIT = 64 << 10
 ERROR_LIMIT = 64 << 10  # of an error answer's body, the rest is not read
 CONFIG_LIMIT = 16 << 20  # a config blob, read into memory (image configs, fleet cache records)
-_ERROR_TEXT = 200  # characters of a registry's error text in the one line a user sees
 DEFAULT_CHUNK_SIZE = 8 << 20  # PATCH size when a registry asks for chunks (at least its OCI-Chunk-Min-Length)
 _ACCEPT_MANIFESTS = ", ".join((*mediatypes.MANIFESTS, *mediatypes.INDEXES))
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -89,12 +88,6 @@ def _at_most(chunks: Iterator[bytes], size: int, what: str) -> Iterator[bytes]:
         if total > size:
             raise BodyTooLarge(f"{what} is longer than the {size} bytes its descriptor gives; refusing it")
         yield chunk
-
-
-def one_line(text: str, limit: int = _ERROR_TEXT) -> str:
-    """A registry's text as one short line: whitespace runs collapsed, cut at limit characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _describe(exc: BaseException) -> str:
@@ -391,7 +384,7 @@ class RegistryClient:
         if response.status_code in (401, 403):
             raise RegistryError(f"the token service of {self.registry} refused the login ({response.status_code}); {self._credential_hint()}")
         if response.status_code != 200:
-            raise RegistryError(f"the token service of {self.registry} answered {response.status_code} {response.reason_phrase}".rstrip())
+            raise RegistryError(f"the token service of {self.registry} answered {one_line(self.redact(f'{response.status_code} {response.reason_phrase}'))}")
         try:
             answer = response.json()
             token = answer.get("token") or answer.get("access_token")

@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urljoin
 
 import httpx
 
-from .errors import RegistryError
+from .errors import RegistryError, one_line
 from .retry import RETRYABLE_STATUSES, parse_retry_after
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def _advanced(offset: int, end: int, reported: int | None, range_header: str) ->
 
 
 def _interrupted_by(response: httpx.Response) -> Interrupted:
-    return Interrupted(f"{response.status_code} {response.reason_phrase}".strip(), parse_retry_after(response.headers.get("retry-after")))
+    return Interrupted(one_line(f"{response.status_code} {response.reason_phrase}"), parse_retry_after(response.headers.get("retry-after")))
 
 
 class BlobUpload:
