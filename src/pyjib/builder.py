@@ -153,7 +153,7 @@ def _blob(layer: NamedLayer, cache: BlobCache, fleet: Reference | None, clients:
     if cache.has(layer.descriptor.digest) or fleet is None:
         return layer.local_blob(cache)
     client = clients.get(fleet.registry)
-    return Blob(layer.descriptor, lambda: client.fetch_blob(fleet.repository, layer.descriptor.digest, cache), origin=fleet)
+    return Blob(layer.descriptor, lambda: client.fetch_blob(fleet.repository, layer.descriptor.digest, layer.descriptor.size, cache), origin=fleet)
 
 
 def _lower_layers(
@@ -164,7 +164,11 @@ def _lower_layers(
     key = fleet_key(base, project, settings, extras, sources)
     interpreter = cached_interpreter(base.image, cache)
     if fleet is not None and not refresh and interpreter is None:
-        record = fleetcache.load(clients, fleet, key, cache)
+        trust = fleetcache.Trust.of(settings.registry_cache_trust)
+        if not trust.reads:
+            log.info(f"the fleet cache in {fleet.repository_ref} is not read: set {fleetcache.KEY_VARIABLE} (a CI secret of trusted builds), "
+                     'or registry-cache-trust = "repository" to trust everyone who can push there')
+        record = fleetcache.load(clients, fleet, key, cache, trust, log.warn)
         if record is not None:
             log.info(f"fleet cache hit in {fleet.repository_ref}: skipping base inspection, resolution and dependency install")
             remember_interpreter(base.image, cache, record.interpreter)

@@ -15,7 +15,7 @@ from .cache import default_cache_dir
 from .errors import ConfigError, PyjibError
 from .log import Log
 from .registry import Access
-from .settings import OPTIONS, load_settings, options_from_table
+from .settings import OPTIONS, TRUST_MODES, load_settings, options_from_table
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -89,6 +89,10 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     dependencies.add_argument("--layer-threshold-mb", type=int, metavar="MB", help="a distribution bigger than this gets its own layer (50)")
     dependencies.add_argument("--registry-cache", action=argparse.BooleanOptionalAction, default=None,
                               help="keep a fleet cache record in the target repository (default: yes)")
+    dependencies.add_argument("--registry-cache-repository", metavar="REGISTRY/REPO",
+                              help="keep fleet cache records in this repository, not the target's (as BuildKit's cache-to)")
+    dependencies.add_argument("--registry-cache-trust", choices=TRUST_MODES,
+                              help="read fleet cache records authenticated with PYJIB_CACHE_KEY (key, the default), or any (repository)")
     parser.add_argument("--image-refs", type=Path, metavar="FILE", help="write every pushed REF:TAG@DIGEST to FILE, one a line (as ko does)")
 
 
