@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -176,6 +177,8 @@ class RegistryClient:
             self._ping(https, retry=not self.plain_http_allowed)
             return https
         except Interrupted as exc:
+            if unresolvable := self._unresolvable_host():
+                raise RegistryError(unresolvable) from exc
             if not self.plain_http_allowed:
                 raise RegistryError(
                     f"cannot reach registry {self.registry} over HTTPS ({exc.detail}); if it serves plain HTTP, add it to insecure-registries"
@@ -186,6 +189,15 @@ class RegistryClient:
         except Interrupted as exc:
             raise RegistryError(f"cannot reach registry {self.registry} ({exc.detail}); check the address and that the registry is up") from exc
         return http
+
+    def _unresolvable_host(self) -> str | None:
+        """Why the registry cannot be reached when its name does not resolve: advice about plain HTTP would mislead."""
+        host = urlsplit(f"//{self.registry}").hostname or self.registry
+        try:
+            socket.getaddrinfo(host, None)
+        except (socket.gaierror, UnicodeError):
+            return f"cannot resolve the registry host {host} (DNS): check the name in the image reference and the machine's DNS"
+        return None
 
     def _ping(self, base: str, *, retry: bool) -> None:
         response = self._send("GET", f"{base}/v2/", headers={}, body=None, stream=False, retry=retry, step="reach /v2/", raise_interrupt=True)
