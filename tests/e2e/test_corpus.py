@@ -42,8 +42,8 @@ class Sdist:
     sha256: str
 
     @property
-    def url(self) -> str:
-        return f"https://files.pythonhosted.org/packages/source/{self.name[0]}/{self.name}/{self.name}-{self.version}.tar.gz"
+    def filename(self) -> str:
+        return f"{self.name}-{self.version}.tar.gz"
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,8 @@ CORPUS = (
             Serves("/-/versions.json", {"datasette": {"version": "0.65.5"}}, ("serve", "--host", "127.0.0.1", "--port", "{port}"))),
     Project("black", Sdist("black", "26.10.1", "5f9f83beae62437e060dafd53d7f1fc327e3d3494f74d72ee5c2b73eb90fc4e7"),
             "hatchling + hatch-vcs + hatch-fancy-pypi-readme outside git, click CLI, two console scripts",
-            Prints(("--version",), "black, 26.10.1")),
+            Prints(("--version",), "black, 26.10.1"),
+            fails_today="issue 10 section 7: black has several console scripts (black, blackd); choose one with entrypoint"),
     Project("flit", Sdist("flit", "4.2.0", "4ab00f544721a241b15e634648f1bfac7268a0ec637f106ce3150939c2e2f4d9"),
             "flit-core, requests + docutils CLI", Prints(("--version",), "Flit 4.2.0")),
     Project("pdm", Sdist("pdm", "2.29.4", "48d013ba869b85538fea268107cd7a2c18fd91a6abf785fa4d7ed5951808582d"),
@@ -100,29 +101,42 @@ CORPUS = (
             "poetry-core, requests + dulwich + keyring CLI", Prints(("--version",), "2.5.1")),
     # Services of our own on real frameworks, each with the lock its tool wrote.
     Project("fastapi-uvlock", Folder("fastapi-uvlock"), "hatchling, FastAPI + uvicorn + pydantic-core, uv.lock with default-groups",
-            Serves("/health", {"fastapi": "0.115.6", "compiled": True, "dev_tools": []})),
+            Serves("/health", {"fastapi": "0.115.6", "compiled": True, "dev_tools": []}),
+            fails_today="issue 10 section 2: uv.lock's default-groups ship (pyflakes of the lint group is in the image)"),
     Project("django-poetry", Folder("django-poetry"), "poetry-core, Django + gunicorn, poetry.lock (2.1) with a dev group",
-            Serves("/health", {"django": "5.1.4", "pytest_in_image": False})),
+            Serves("/health", {"django": "5.1.4", "pytest_in_image": False}),
+            fails_today="issue 10 section 2: poetry.lock is ignored in silence (Django 5.2.x, the lock pins 5.1.4)"),
+    Project("falcon-poetry1", Folder("falcon-poetry1"), "poetry-core, [tool.poetry] only, Falcon (cp311 and pure wheels) + waitress, "
+            "poetry.lock (2.0, Poetry 1.8) with a dev group",
+            Serves("/health", {"falcon": "4.0.2", "compiled": True, "pytest_in_image": False}),
+            fails_today="issue 10 section 2: poetry.lock is ignored in silence (Falcon 4.1.x, the lock pins 4.0.2)"),
     Project("flask-pdm", Folder("flask-pdm"), "pdm-backend, Flask, pdm.lock (4.5) with a dev group",
-            Serves("/health", {"flask": "3.0.3", "pytest_in_image": False})),
+            Serves("/health", {"flask": "3.0.3", "pytest_in_image": False}),
+            fails_today="issue 10 section 2: pdm.lock is ignored in silence (Flask 3.1.x, the lock pins 3.0.3)"),
     Project("starlette-pylock", Folder("starlette-pylock"), "hatchling, Starlette + uvicorn[standard] (uvloop, httptools) + orjson, "
             "pylock.toml from uv export",
             Serves("/health", {"versions": {"starlette": "0.41.3"}, "loop": "uvloop"})),
     Project("aiohttp-hashed", Folder("aiohttp-hashed"), "setuptools (pyproject), aiohttp + multidict + yarl, hashed requirements.txt",
             Serves("/health", {"aiohttp": "3.10.11", "multidict_compiled": True})),
     Project("typer-requirements", Folder("typer-requirements"), "flit-core, typer + rich + click, requirements.txt of pins without hashes",
-            Prints(("--version",), "corpus-typer 1.0.0 rich 13.7.1 typer 0.12.5")),
+            Prints(("--version",), "corpus-typer 1.0.0 rich 13.7.1 typer 0.12.5"),
+            fails_today="issue 10 section 2: pins without hashes are ignored (rich 15, typer 0.29; it pins 13.7.1, 0.12.5)"),
     Project("native-wheels", Folder("native-wheels"), "hatchling, cryptography + lxml + orjson + psycopg[binary] + pydantic-core, fresh resolution",
             Prints((), "natives ok: cryptography fernet, lxml, orjson, pydantic-core, psycopg binary")),
     Project("scientific", Folder("scientific"), "hatchling, numpy + pandas (need libstdc++.so.6), fresh resolution",
-            Prints((), "scientific ok: sum 45")),
+            Prints((), "scientific ok: sum 45"),
+            fails_today="issue 10 section 8: the test base lacks libstdc++.so.6 (ImportError at start; section 5 should stop the build)"),
     Project("grpc-service", Folder("grpc-service"), "hatchling, grpcio server and client (needs libstdc++.so.6), fresh resolution",
-            Prints((), "grpc ok: echo corpus")),
-    Project("uv-build", Folder("uv-build"), "uv_build backend, click CLI", Prints(("--version",), "corpus-uvbuild 1.0.0")),
+            Prints((), "grpc ok: echo corpus"),
+            fails_today="issue 10 section 8: the test base lacks libstdc++.so.6 (ImportError at start; section 5 should stop the build)"),
+    Project("uv-build", Folder("uv-build"), "uv_build backend, click CLI", Prints(("--version",), "corpus-uvbuild 1.0.0"),
+            fails_today="issue 10 section 4: the build backend failed: RuntimeError: uv-build was not properly installed"),
     Project("uv-workspace", Folder("uv-workspace", "packages/api"), "hatchling member of a uv workspace, sibling not on any index, uv.lock at the root",
-            Prints((), "hello from the workspace core (httpx ")),
+            Prints((), "hello from the workspace core (httpx "),
+            fails_today="issue 10 section 3: dependency corpus-ws-core was not found in the package index"),
     Project("plain-app", Folder("plain-app"), "no pyproject.toml: app.py + requirements.txt + Procfile, Flask",
-            Serves("/health", {"app": "plain", "flask": "3.1.0"})),
+            Serves("/health", {"app": "plain", "flask": "3.1.0"}),
+            fails_today="issue 10 section 6: plain-app has no pyproject.toml (nor setup.py)"),
 )
 
 
@@ -140,15 +154,26 @@ def cached_sdist(sdist: Sdist) -> Path:
     path = cache / f"{sdist.sha256}.tar.gz"
     if not path.is_file():
         # The host's CA store: outbound HTTPS here passes a proxy only the system bundle trusts.
-        response = httpx.get(sdist.url, follow_redirects=True, timeout=120, verify=ssl.create_default_context())
+        with httpx.Client(follow_redirects=True, timeout=120, verify=ssl.create_default_context()) as client:
+            url = sdist_url(client, sdist)
+            response = client.get(url)
         response.raise_for_status()
         digest = hashlib.sha256(response.content).hexdigest()
-        assert digest == sdist.sha256, f"{sdist.url} has sha256 {digest}, the corpus pins {sdist.sha256}"
+        assert digest == sdist.sha256, f"{url} has sha256 {digest}, the corpus pins {sdist.sha256}"
         cache.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".part")
         partial.write_bytes(response.content)
         partial.replace(path)
     return path
+
+
+def sdist_url(client: httpx.Client, sdist: Sdist) -> str:
+    """Where the index serves the sdist, from its JSON simple page (PEP 691)."""
+    page = client.get(f"https://pypi.org/simple/{sdist.name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    page.raise_for_status()
+    urls = [file["url"] for file in page.json()["files"] if file["filename"] == sdist.filename]
+    assert urls, f"the public index lists no {sdist.filename}"
+    return str(urls[0])
 
 
 def checkout(source: Sdist | Folder, work: Path) -> Path:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 
 async def health(request: web.Request) -> web.Response:
-    compiled = type(multidict.MultiDict).__module__ == "multidict._multidict"
+    compiled = multidict.MultiDict.__module__ == "multidict._multidict"  # the C extension, not _multidict_py
     return web.json_response({"aiohttp": aiohttp.__version__, "multidict_compiled": compiled})
 
 
