@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT, Pyjib
 from tests.helpers import free_port, get_when_up
-from tests.infra.base_image import test_cache_dir
+from tests.infra import base_image
 from tests.infra.podman import Podman
 from tests.infra.registry import Registry
 
@@ -150,7 +150,7 @@ def _cases() -> list[object]:
 
 def cached_sdist(sdist: Sdist) -> Path:
     """The sdist from the tests' cache, downloaded (and its sha256 checked) the first time."""
-    cache = test_cache_dir() / "corpus-sdists"
+    cache = base_image.test_cache_dir() / "corpus-sdists"
     path = cache / f"{sdist.sha256}.tar.gz"
     if not path.is_file():
         # The host's CA store: outbound HTTPS here passes a proxy only the system bundle trusts.
