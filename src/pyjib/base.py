@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import mediatypes
+from .baseconfig import check_base_config
 from .cache import BlobCache
 from .descriptor import Descriptor, parse_json
 from .digest import sha256_bytes
@@ -35,7 +36,7 @@ def _manifest_to_image(manifest: dict[str, Any], read_config: Any, layer_blob: A
         layers = [Descriptor.from_json(layer) for layer in manifest.get("layers", [])]
     except (KeyError, TypeError, ValueError) as exc:
         raise BaseImageError(f"the manifest of base {where} is malformed ({exc})") from exc
-    config = parse_json(read_config(config_descriptor), f"the config of base {where}")
+    config = check_base_config(parse_json(read_config(config_descriptor), f"the config of base {where}"), where)
     blobs = []
     for descriptor in layers:
         media_type = mediatypes.LAYER_RENAMES.get(descriptor.media_type, descriptor.media_type)

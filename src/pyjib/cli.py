@@ -36,10 +36,16 @@ def _argv(text: str) -> Any:
     return text
 
 
+def _absolute(text: str) -> str:
+    """A path from the command line, relative to the working folder (the file's paths are relative to the project)."""
+    return str(Path(text).absolute())
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # One line and exit code 2, as for every other kind of bad input.
-        self.exit(2, f"pyjib: error: {message} (see `python -m pyjib {self.prog.split()[-1]} --help`)\n")
+        command = " ".join(self.prog.split()[1:])  # "pyjib push" -> "push"; the top-level parser has none
+        self.exit(2, f"pyjib: error: {message} (see `python -m pyjib {command + ' ' if command else ''}--help`)\n")
 
 
 def _add_build_options(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +76,8 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     dependencies.add_argument("--index-url", metavar="URL", help="the package index (default: PIP_INDEX_URL, uv's or pip's configuration)")
     dependencies.add_argument("--extra-index-url", action="append", metavar="URL", help="another package index (repeatable)")
     dependencies.add_argument("--find-links", action="append", metavar="DIR|URL", help="a folder or page of wheels (repeatable)")
+    dependencies.add_argument("--constraint", type=_absolute, action="append", metavar="FILE",
+                              help="a constraint file, as pip's -c (repeatable; default: PIP_CONSTRAINT, else pip.conf's constraint)")
     dependencies.add_argument("--only-binary", action="store_true", default=None, help="never build a dependency from its sdist")
     dependencies.add_argument("--lock-file", metavar="FILE", help="install exactly what FILE pins (default: pylock.toml, uv.lock, hashed requirements.txt)")
     dependencies.add_argument("--write-lock", type=Path, metavar="FILE", help="write what was installed as a pylock.toml to FILE")
@@ -86,6 +94,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pyjib", description="Build container images of Python projects without Docker.")
     parser.add_argument("--version", action="version", version=f"pyjib {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.commands = commands.choices  # type: ignore[attr-defined]
     build = commands.add_parser("build", help="build the image into an OCI layout (oci:DIR) or a docker-archive (docker-archive:FILE)")
     _add_build_options(build)
     push_parser = commands.add_parser("push", help="build the image and push it to a registry")
@@ -118,8 +127,17 @@ def registry_access(namespace: argparse.Namespace) -> Access:
     return Access(namespace.username, password, tuple(namespace.ca_cert or ()))
 
 
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The arguments; an unknown flag is reported by the command it was given to, so the help it points at is that command's."""
+    parser = make_parser()
+    namespace, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.commands[namespace.command].error(f"unrecognized arguments: {' '.join(unknown)}")  # type: ignore[attr-defined]
+    return namespace
+
+
 def run(argv: Sequence[str]) -> int:
-    namespace = make_parser().parse_args(argv)
+    namespace = parse(argv)
     settings = load_settings(Path(namespace.project), cli_options(namespace))
     access = registry_access(namespace)
     published = publish(settings, mode=namespace.command, cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet), access=access,

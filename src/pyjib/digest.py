@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import BinaryIO
 
 _CHUNK = 1 << 20
 
@@ -26,3 +27,21 @@ def hex_of(digest: str) -> str:
     if algorithm != "sha256" or len(hexpart) != 64 or not all(c in "0123456789abcdef" for c in hexpart):
         raise ValueError(f"not a sha256 digest: {digest!r}")
     return hexpart
+
+
+class CheckedReader:
+    """Reads a file while hashing it, so a copy can be checked against the digest it should have without a second pass."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self._file.read(n)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+        return chunk
+
+    def matches(self, digest: str, size: int) -> bool:
+        return self.size == size and "sha256:" + self._hash.hexdigest() == digest

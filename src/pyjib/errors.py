@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class PyjibError(Exception):
     """A failure caused by input or environment, described in one actionable sentence."""
@@ -35,3 +37,14 @@ class InstallError(PyjibError):
 
 class RegistryError(PyjibError):
     """A registry refused or failed a request."""
+
+
+class CacheDamagedError(PyjibError):
+    """A file in pyjib's local cache no longer matches its digest (it was removed; a new build remakes it)."""
+
+
+def cache_damaged(path: Path, digest: str) -> CacheDamagedError:
+    """The error for a cached blob whose bytes no longer match its digest; the blob is removed so the next build remakes it."""
+    path.unlink(missing_ok=True)
+    return CacheDamagedError(f"the cached blob {digest} at {path} was damaged (its bytes no longer match its digest); "
+                             "it has been removed: run the build again to rebuild it")

@@ -85,7 +85,7 @@ class Image:
     def with_container_config(self, **fields: Any) -> Image:
         """Set keys of the config's "config" object; None removes a key."""
         config = copy.deepcopy(self.config)
-        container = config.setdefault("config", {})
+        container = config["config"] = config.get("config") or {}  # a base may say "config": null
         for key, value in fields.items():
             if value is None:
                 container.pop(key, None)

@@ -2,46 +2,89 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import mediatypes
 from .descriptor import Descriptor, canonical_json
-from .digest import hex_of, sha256_file
-from .errors import ConfigError
+from .digest import CheckedReader, hex_of, sha256_file
+from .errors import ConfigError, cache_damaged
 from .image import Image, ImageIndex
 
 REF_NAME = "org.opencontainers.image.ref.name"
 LAYOUT_VERSION = {"imageLayoutVersion": "1.0.0"}
+_CHUNK = 1 << 20
 
 
 def blob_path(layout: Path, digest: str) -> Path:
     return layout / "blobs" / "sha256" / hex_of(digest)
 
 
+_TEMP_PREFIX = ".pyjib-tmp-"
+
+
+@contextlib.contextmanager
+def _locked(layout: Path) -> Iterator[None]:
+    """Exclusive use of the layout while one build writes it: two builds that name tags at once would lose one's tags.
+
+    The lock is on the layout folder itself (flock on a directory), so no extra file enters the layout. Holding it, any
+    temp file left in the layout is a killed writer's and is removed.
+    """
+    layout.mkdir(parents=True, exist_ok=True)
+    fd = os.open(layout, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        for stale in [*layout.glob(f"{_TEMP_PREFIX}*"), *layout.glob(f"blobs/sha256/{_TEMP_PREFIX}*")]:
+            stale.unlink(missing_ok=True)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """path gets what write() writes, or keeps what it had: a unique temp name, then a rename; the temp never stays."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+
+
+def _present(path: Path, size: int) -> bool:
+    return path.is_file() and path.stat().st_size == size
+
+
 def _write_blob_bytes(layout: Path, data: bytes, digest: str) -> None:
     path = blob_path(layout, digest)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+    if not _present(path, len(data)):
+        _write_atomically(path, lambda f: f.write(data))
 
 
-def _copy_blob(layout: Path, source: Path, digest: str) -> None:
-    path = blob_path(layout, digest)
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        os.link(source, tmp)  # same filesystem as the cache: no copy needed
-    except OSError:
-        shutil.copyfile(source, tmp)
-    os.replace(tmp, path)
+def _copy_checked(source: Path, descriptor: Descriptor, into: BinaryIO) -> None:
+    """A copy, never a hard link (damage to the cache must not reach layouts already written), checked on the way."""
+    with source.open("rb") as f:
+        reader = CheckedReader(f)
+        shutil.copyfileobj(reader, into, _CHUNK)  # type: ignore[misc]
+    if not reader.matches(descriptor.digest, descriptor.size):
+        raise cache_damaged(source, descriptor.digest)
+
+
+def _copy_blob(layout: Path, source: Path, descriptor: Descriptor) -> None:
+    path = blob_path(layout, descriptor.digest)
+    if not _present(path, descriptor.size):
+        _write_atomically(path, lambda f: _copy_checked(source, descriptor, f))
 
 
 def read_index(layout: Path) -> dict[str, Any]:
@@ -59,7 +102,7 @@ def read_index(layout: Path) -> dict[str, Any]:
 
 def _write_manifest_and_blobs(layout: Path, image: Image) -> Descriptor:
     for blob in image.layers:
-        _copy_blob(layout, blob.fetch(), blob.descriptor.digest)
+        _copy_blob(layout, blob.fetch(), blob.descriptor)
     _write_blob_bytes(layout, image.config_bytes(), image.config_descriptor().digest)
     descriptor = image.manifest_descriptor()
     _write_blob_bytes(layout, image.manifest_bytes(), descriptor.digest)
@@ -68,32 +111,31 @@ def _write_manifest_and_blobs(layout: Path, image: Image) -> Descriptor:
 
 def _name_in_index(layout: Path, descriptor: Descriptor, tags: list[str], platform: dict[str, str] | None) -> None:
     """index.json names descriptor under each tag, replacing what those tags named before."""
-    (layout / "oci-layout").write_bytes(canonical_json(LAYOUT_VERSION))
+    _write_atomically(layout / "oci-layout", lambda f: f.write(canonical_json(LAYOUT_VERSION)))
     index = read_index(layout)
     kept = [m for m in index.get("manifests", []) if (m.get("annotations") or {}).get(REF_NAME) not in tags]
     for tag in tags:
         kept.append(Descriptor(descriptor.media_type, descriptor.digest, descriptor.size, annotations={REF_NAME: tag}, platform=platform).to_json())
-    tmp = layout / ".index.json.tmp"
-    tmp.write_bytes(canonical_json({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": kept}))
-    os.replace(tmp, layout / "index.json")
+    document = canonical_json({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": kept})
+    _write_atomically(layout / "index.json", lambda f: f.write(document))
 
 
 def write_image(layout: Path, image: Image, tags: list[str]) -> Descriptor:
     """Write blobs first, then the manifest, then index.json naming it under each tag (replacing older images of those tags)."""
-    layout.mkdir(parents=True, exist_ok=True)
-    descriptor = _write_manifest_and_blobs(layout, image)
-    _name_in_index(layout, descriptor, tags, image.platform)
+    with _locked(layout):
+        descriptor = _write_manifest_and_blobs(layout, image)
+        _name_in_index(layout, descriptor, tags, image.platform)
     return descriptor
 
 
 def write_index(layout: Path, index: ImageIndex, tags: list[str]) -> Descriptor:
     """A multi-platform image: every platform's blobs and manifest, then the index blob, then index.json naming it."""
-    layout.mkdir(parents=True, exist_ok=True)
-    for image in index.images:
-        _write_manifest_and_blobs(layout, image)
-    descriptor = index.descriptor()
-    _write_blob_bytes(layout, index.index_bytes(), descriptor.digest)
-    _name_in_index(layout, descriptor, tags, None)
+    with _locked(layout):
+        for image in index.images:
+            _write_manifest_and_blobs(layout, image)
+        descriptor = index.descriptor()
+        _write_blob_bytes(layout, index.index_bytes(), descriptor.digest)
+        _name_in_index(layout, descriptor, tags, None)
     return descriptor
 
 

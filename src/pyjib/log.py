@@ -1,19 +1,40 @@
-"""Progress for people goes to stderr; stdout carries only the result, so scripts can read it."""
+"""Progress for people goes to stderr; stdout carries only the result, so scripts can read it.
+
+One writer: every line goes out whole, in one write under one lock, so lines from parallel uploads never run together
+in a CI log (print() writes the text and its newline separately, and threads slip in between).
+"""
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from typing import TextIO
+
+_WRITER = threading.Lock()
+
+
+def write_line(text: str, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stderr
+    with _WRITER:
+        stream.write(text + "\n")
+        stream.flush()
 
 
 class Log:
-    def __init__(self, quiet: bool = False) -> None:
+    def __init__(self, quiet: bool = False, stream: TextIO | None = None) -> None:
         self.quiet = quiet
+        self.stream = stream
         self._start = time.monotonic()
 
     def info(self, message: str) -> None:
         if not self.quiet:
-            print(f"pyjib [{time.monotonic() - self._start:5.1f}s] {message}", file=sys.stderr, flush=True)
+            write_line(f"pyjib [{time.monotonic() - self._start:5.1f}s] {message}", self.stream)
 
 
 SILENT = Log(quiet=True)
+
+
+def warn(message: str) -> None:
+    """Something the user should fix but that does not stop the build; shown even with --quiet."""
+    write_line(f"pyjib: warning: {message}")

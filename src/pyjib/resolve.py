@@ -27,6 +27,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from .cache import Records, cache_key
+from .constraints import Constraints
 from .digest import sha256_file
 from .errors import ResolveError
 from .indexes import IndexConfig, credentials_for, redact, redact_text, without_credentials
@@ -104,6 +105,13 @@ def _explain_uv_failure(stderr: str, interpreter: Interpreter, indexes: IndexCon
     return f"cannot resolve the dependencies for {_target(interpreter)}: {(cause or first).removeprefix('cause: ')}"
 
 
+def resolution_key(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, only_binary: bool, no_deps: bool,
+                   project_dir: Path | None, constraints: Constraints) -> str:
+    """What a resolution depends on: an edited constraint file or local folder gives another key."""
+    return cache_key("resolution-2", requirements, interpreter.uv_platform, interpreter.version, indexes.cache_identity(), only_binary,
+                     no_deps, str(project_dir), local_folders_identity(requirements), constraints.identity())
+
+
 RESOLUTION_TTL = 24 * 3600  # re-resolve daily, so new releases arrive without a lock file; --refresh forces it
 
 
@@ -117,42 +125,43 @@ def lock(
     project_dir: Path | None = None,
     refresh: bool = False,
     no_deps: bool = False,
+    constraints: Constraints | None = None,
 ) -> list[LockedWheel]:
     """One wheel for each distribution the requirements need in the image; cached a day per requirements and target."""
     if not requirements:
         return []
     indexes = indexes or IndexConfig()
+    constraints = constraints or Constraints()
     records = Records(cache_root, "resolutions")
-    key = cache_key("resolution-2", requirements, interpreter.uv_platform, interpreter.version, indexes.cache_identity(), only_binary,
-                    no_deps, str(project_dir), local_folders_identity(requirements))
+    key = resolution_key(requirements, interpreter, indexes, only_binary, no_deps, project_dir, constraints)
     if not refresh and (cached := records.get(key, max_age=RESOLUTION_TTL)) is not None:
         wheels = [LockedWheel(**entry) for entry in cached]
         if all(w.source == "index" or Path(urlsplit(w.url).path).is_file() for w in wheels):
             return wheels
-    wheels = _resolve(requirements, interpreter, indexes, only_binary, project_dir, cache_root, no_deps)
+    wheels = _resolve(requirements, interpreter, indexes, constraints, only_binary, project_dir, cache_root, no_deps)
     records.put(key, [asdict(w) for w in wheels])
     return wheels
 
 
-def _run_uv(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, built_from_source: list[str],
-            project_dir: Path | None, no_deps: bool) -> subprocess.CompletedProcess[str]:
+def _run_uv(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, constraints: Constraints,
+            built_from_source: list[str], project_dir: Path | None, no_deps: bool) -> subprocess.CompletedProcess[str]:
     command = [
         # uv wants some interpreter to start from even when told the target's version: give it ours, not a PATH search.
         uv_binary(), "pip", "compile", "-", "--python", sys.executable, "--python-platform", interpreter.uv_platform,
         "--python-version", interpreter.version, "--only-binary", ":all:", "--format", "pylock.toml", "--no-header", "--quiet",
-        *indexes.uv_arguments(), *(arg for name in built_from_source for arg in ("--no-binary", name)),
+        *indexes.uv_arguments(), *constraints.uv_arguments(), *(arg for name in built_from_source for arg in ("--no-binary", name)),
         *(["--no-deps"] if no_deps else []),
     ]
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
     return subprocess.run(command, input="\n".join(requirements), capture_output=True, text=True, env=env, cwd=project_dir)
 
 
-def _resolve(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, only_binary: bool, project_dir: Path | None,
-             cache_root: Path, no_deps: bool) -> list[LockedWheel]:
+def _resolve(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, constraints: Constraints, only_binary: bool,
+             project_dir: Path | None, cache_root: Path, no_deps: bool) -> list[LockedWheel]:
     """Wheels only, first; a package with no wheel for the image is then allowed from source, one at a time, unless only_binary."""
     built_from_source: list[str] = []
     for _ in range(50):
-        result = _run_uv(requirements, interpreter, indexes, built_from_source, project_dir, no_deps)
+        result = _run_uv(requirements, interpreter, indexes, constraints, built_from_source, project_dir, no_deps)
         if result.returncode == 0:
             break
         wheelless = _wheelless_package(result.stderr)

@@ -6,6 +6,7 @@ Each option has one name, spelled with dashes, used both as the TOML key and as 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 import re
 import shlex
@@ -17,6 +18,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .grouping import BIG_DISTRIBUTION, LayerGroup, parse_groups
+from .log import warn
 from .platforms import parse_platform
 from .reference import TAG_PATTERN
 from .tagtemplates import with_placeholders
@@ -49,6 +51,7 @@ OPTIONS: dict[str, str] = {
     "extra-index-url": "list",
     "find-links": "list",
     "only-binary": "bool",
+    "constraint": "list",
     "lock-file": "str",
     "compression": "str",
 }
@@ -81,6 +84,7 @@ class Settings:
     extra_index_url: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     only_binary: bool = False  # True: never build a dependency from source
+    constraint: tuple[str, ...] = ()  # constraint files (pip's -c); default: PIP_CONSTRAINT, else pip.conf
     lock_file: str | None = None  # default: pylock.toml, uv.lock or a hashed requirements.txt in the project
     compression: str = "gzip"  # or "zstd"
 
@@ -143,29 +147,74 @@ def options_from_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     out = {}
     for key, value in table.items():
         if key not in OPTIONS:
-            known = ", ".join(sorted(OPTIONS))
-            raise ConfigError(f"{where}: unknown option {key!r} (known: {known})")
+            close = difflib.get_close_matches(str(key), list(OPTIONS), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(OPTIONS))}"
+            raise ConfigError(f"{where}: unknown option {key!r} ({hint})")
         out[key] = _coerce(key, OPTIONS[key], value, where)
+    if out.get("entrypoint") and out.get("module"):
+        raise ConfigError(f"{where}: set either entrypoint or module, not both")
     return out
 
 
+# Each says what the image runs: setting one on the command line replaces the other from the file.
+_ALTERNATIVES = {"entrypoint": "module", "module": "entrypoint"}
+
+
 def merge(file_options: Mapping[str, Any], cli_options: Mapping[str, Any]) -> dict[str, Any]:
-    """Command-line values replace the file's; tables (environment, labels) are merged key by key."""
+    """Command-line values replace the file's; tables (environment, labels) are merged key by key; --module replaces the
+    file's entrypoint and --entrypoint its module."""
     merged = dict(file_options)
     for key, value in cli_options.items():
         if OPTIONS[key] == "dict":
             merged[key] = {**merged.get(key, {}), **value}
         else:
             merged[key] = value
+        if key in _ALTERNATIVES and value:
+            merged.pop(_ALTERNATIVES[key], None)
     return merged
+
+
+def look_alike_tables(tool: Mapping[str, Any]) -> list[str]:
+    """[tool.*] tables whose name is a likely typo of pyjib ([tool.pjib], [tool.py-jib]): they would drop every option unseen."""
+    return [str(name) for name in tool if name != "pyjib" and difflib.SequenceMatcher(None, str(name).lower(), "pyjib").ratio() >= 0.75]
+
+
+def _utf8(value: str, what: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ConfigError(f"{what} is not valid UTF-8 text ({exc.reason} at position {exc.start}); an image config holds UTF-8 only") from exc
+
+
+def check_values(options: Mapping[str, Any]) -> None:
+    """Values that would be accepted and then break at run time are refused here, before any work."""
+    for name, value in options.items():
+        texts = value.items() if isinstance(value, Mapping) else [(None, v) for v in value] if isinstance(value, tuple) else [(None, value)]
+        for key, text in texts:
+            for part in (key, text):
+                if isinstance(part, str):
+                    _utf8(part, f"{name} {part!r}")
+                    if "\0" in part:
+                        raise ConfigError(f"{name} holds a NUL character, which no process environment or argv can carry")
+    if "entrypoint" in options and not options["entrypoint"]:
+        raise ConfigError("entrypoint is empty: give the program to run, e.g. entrypoint = [\"/app/venv/bin/serve\"], or set module")
+    if options.get("user") == "" or (isinstance(options.get("user"), str) and not options["user"].strip()):
+        raise ConfigError('user is empty, which would run the image as root without a word; say user = "0" to run as root on purpose')
+    if (workdir := options.get("workdir")) is not None and not str(workdir).startswith("/"):
+        raise ConfigError(f"workdir {workdir!r} is relative: the image's working directory must be an absolute path such as /app")
+    creation_timestamp(options.get("creation-time"))  # a bad value or SOURCE_DATE_EPOCH stops the build now, not after it
 
 
 def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: Mapping[str, Any] | None = None) -> Settings:
     pyproject = read_pyproject(project_dir) if pyproject is None else pyproject
-    table = (pyproject.get("tool") or {}).get("pyjib") or {}
+    tool = pyproject.get("tool") or {}
+    if not isinstance(tool, Mapping):
+        raise ConfigError(f"{project_dir / 'pyproject.toml'}: tool must be a table ([tool.NAME] sections), not {tool!r}")
+    for name in look_alike_tables(tool):
+        warn(f"{project_dir / 'pyproject.toml'} has [tool.{name}], which pyjib does not read: did you mean [tool.pyjib]?")
+    table = tool.get("pyjib") or {}
     options = merge(options_from_table(table, f"{project_dir / 'pyproject.toml'} [tool.pyjib]"), cli_options)
-    if options.get("entrypoint") and options.get("module"):
-        raise ConfigError("set either entrypoint or module, not both")
+    check_values(options)
     for port in options.get("ports", ()):
         if not re.fullmatch(r"\d{1,5}(/(tcp|udp|sctp))?", port) or not 0 < int(port.split("/")[0]) < 65536:
             raise ConfigError(f"invalid port {port!r}: expected a number from 1 to 65535, optionally /tcp or /udp")
@@ -188,19 +237,19 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
 
 def creation_timestamp(value: str | None, environ: Mapping[str, str] = os.environ) -> str:
     """The image's creation time in RFC 3339: the option (ISO 8601, 'now' or epoch seconds), else SOURCE_DATE_EPOCH, else the epoch."""
-    def iso(moment: dt.datetime) -> str:
-        return moment.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
+    source = "creation-time"
     if value is None:
-        value = environ.get("SOURCE_DATE_EPOCH") or "0"
-    if value == "now":
-        return iso(dt.datetime.now(dt.UTC))
-    if re.fullmatch(r"\d+", value):
-        return iso(dt.datetime.fromtimestamp(int(value), dt.UTC))
+        value, source = environ.get("SOURCE_DATE_EPOCH") or "0", "SOURCE_DATE_EPOCH"
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ConfigError(f"invalid creation-time {value!r}: use ISO 8601 (2024-05-01T12:00:00Z), 'now' or epoch seconds") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return iso(moment)
+        if value == "now":
+            moment = dt.datetime.now(dt.UTC)
+        elif re.fullmatch(r"\d+", value):
+            moment = dt.datetime.fromtimestamp(int(value), dt.UTC)
+        else:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        moment = moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ConfigError(f"invalid {source} {value!r}: use ISO 8601 (2024-05-01T12:00:00Z), 'now' or epoch seconds up to year 9999") from exc
+    return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")

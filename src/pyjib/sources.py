@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from .buildlog import failure_message, keep_log
 from .errors import ResolveError
 from .uvtool import uv_binary
 from .wheelbuild import project_fingerprint
@@ -55,19 +56,18 @@ def local_folders_identity(requirements: Iterable[str]) -> list[str]:
     return sorted(identity)
 
 
-def _uv_build(source: Path, out_dir: Path, name: str) -> Path:
+def _uv_build(source: Path, out_dir: Path, name: str, cache_root: Path) -> Path:
+    # Not --quiet: the backend's own output is what explains a failure; it goes to the kept log, not the terminal.
     result = subprocess.run(
-        [uv_binary(), "build", "--wheel", "--quiet", "--python", sys.executable, "--out-dir", str(out_dir), str(source)],
-        capture_output=True, text=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"},
+        [uv_binary(), "build", "--wheel", "--python", sys.executable, "--out-dir", str(out_dir), str(source)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"},
     )
     wheels = sorted(out_dir.glob("*.whl"))
     if result.returncode != 0 or not wheels:
-        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-        reason = lines[-1] if lines else "no wheel was produced"
-        raise ResolveError(
-            f"dependency {name} has no wheel for the image and building it from source failed ({reason}); "
-            "pin a version that publishes wheels, or provide a wheelhouse with --find-links"
-        )
+        what = f"dependency {name} has no wheel for the image, and building it from source"
+        hint = "pin a version that publishes wheels, or provide a wheelhouse with --find-links"
+        raise ResolveError(failure_message(what, keep_log(cache_root, f"dependency-{name}", result.stdout), result.stdout, hint))
     return wheels[0]
 
 
@@ -90,9 +90,9 @@ def build_source(source: Source, cache_root: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="pyjib-source-") as work:
         staging = Path(work) / "out"
         if source.kind == "vcs":
-            wheel = _uv_build(_checkout(source.location, source.identity, Path(work) / "checkout"), staging, source.name)
+            wheel = _uv_build(_checkout(source.location, source.identity, Path(work) / "checkout"), staging, source.name, cache_root)
         else:
-            wheel = _uv_build(Path(source.location), staging, source.name)
+            wheel = _uv_build(Path(source.location), staging, source.name, cache_root)
         if canonicalize_name(parse_wheel_filename(wheel.name)[0]) != canonicalize_name(source.name):
             raise ResolveError(f"building {source.name} from source produced {wheel.name}, a wheel of another distribution")
         if not is_pure(wheel.name):
