@@ -15,7 +15,7 @@ from .base import BaseImage, open_base
 from .bytecode import compiler_for
 from .cache import BlobCache, cache_key
 from .constraints import Constraints, find_constraints
-from .dependencies import LAYER_RECIPE, NamedLayer, dependency_layers, environment_layer, project_layers
+from .dependencies import LAYER_RECIPE, NamedLayer, dependency_layers, environment_layer
 from .digest import sha256_file
 from .errors import ResolveError
 from .grouping import check_layer_count
@@ -28,13 +28,14 @@ from .layer import Compression
 from .lockfiles import find_lock, read_lock
 from .log import Log
 from .platforms import Platform, parse_platform
+from .projectsource import ProjectSource, start_source
 from .reference import Reference
 from .registry import ClientPool
 from .resolve import LockedWheel, lock, top_level_requirements
 from .settings import Settings, creation_timestamp
 from .sources import local_folders_identity
-from .wheelbuild import build_wheel, project_name
-from .wheelmeta import WheelMetadata, read_wheel_metadata
+from .wheelbuild import project_name
+from .wheelmeta import WheelMetadata
 
 FLEET_RECIPE = "fleet-2"
 
@@ -184,9 +185,10 @@ _warned_no_compiler: set[str] = set()
 
 
 def _platform_image(
-    settings: Settings, base: BaseImage, wheel: Path, project: WheelMetadata, sources: Sources, cache: BlobCache,
+    settings: Settings, base: BaseImage, source: ProjectSource, sources: Sources, cache: BlobCache,
     clients: ClientPool, log: Log, refresh: bool, fleet: Reference | None,
 ) -> PlatformImage:
+    project = source.metadata
     requires, extras = expand_self_extras(project, settings.extras)
     interpreter, lower, locked, entry = _lower_layers(base, project, settings, extras, requires, sources, cache, clients, log, refresh,
                                                       fleet)
@@ -195,7 +197,7 @@ def _platform_image(
     if compiler is None and settings.bytecode == "auto" and interpreter.minor not in _warned_no_compiler:
         _warned_no_compiler.add(interpreter.minor)
         log.info(f"this host has no Python {interpreter.minor}: the image ships without precompiled bytecode")
-    layers = [*lower, *project_layers(wheel, project.name, project.version, environment, compiler, cache, Compression(settings.compression))]
+    layers = [*lower, *source.top_layers(environment, compiler, cache, Compression(settings.compression))]
     check_layer_count(len(base.image.layers), len(layers))
 
     created = creation_timestamp(settings.creation_time)
@@ -204,7 +206,8 @@ def _platform_image(
         log.info(f"layer {layer.name}: {layer.descriptor.digest[:19]} ({layer.descriptor.size} bytes)")
         image = image.append_blob(_blob(layer, cache, fleet, clients), layer.diff_id, created_by=f"pyjib: {layer.name}",
                                   comment=layer.comment, created=created)
-    image = image.with_container_config(**container_config(settings, project, environment, base.image.container_config, log))
+    image_settings = source.image_settings(settings, environment)
+    image = image.with_container_config(**container_config(image_settings, project, environment, base.image.container_config, log))
     image = image.with_created(created).with_annotations({
         **image_annotations(settings, project, created),
         "org.opencontainers.image.base.name": base.name,
@@ -225,27 +228,25 @@ def build_image(
 ) -> Build:
     """The image for each platform of settings (one: the base's, or linux/amd64 for an index).
 
-    wheel, when given, is the project's already-built wheel (the hatch plugin builds it in-process). fleet, when given,
+    wheel, when given, is the project's already-built wheel (the hatch plugin builds it in-process); without it the
+    project's wheel is built, or, for an app folder that is not a package, its files are taken as they are. fleet, when given,
     is the repository whose fleet cache record is consulted when local caches miss. Every platform is built before
     anything is delivered, so a platform that cannot be built stops the build with nothing published.
     """
     platforms: list[Platform | None] = [parse_platform(p) for p in settings.platforms] or [None]
+    indexes = index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The wheel builds in a subprocess while the base's manifests come over the network.
-        wheel_job = pool.submit(build_wheel, settings.project_dir, cache.root) if wheel is None else None
-        if wheel_job is not None:
-            log.info(f"building the wheel of {project_name(settings.project_dir)} in {settings.project_dir}")
+        source_job = start_source(settings, cache.root, log, pool, wheel, indexes)
         bases = [open_base(settings.base, platform=platform, cache=cache, clients=clients) for platform in platforms]
-        wheel = wheel_job.result() if wheel_job is not None else wheel
-    assert wheel is not None
-    project = read_wheel_metadata(wheel)
+        source = source_job.result()
     sources = Sources(
-        index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links),
+        indexes,
         find_lock(settings.project_dir, settings.lock_file),
         find_constraints(settings.constraint, settings.project_dir),
     )
     images = []
     for platform, base in zip(platforms, bases, strict=True):
         log.info(f"building for {platform or 'the base platform'} on {settings.base}")
-        images.append(_platform_image(settings, base, wheel, project, sources, cache, clients, log, refresh, fleet))
-    return Build(project, tuple(images))
+        images.append(_platform_image(settings, base, source, sources, cache, clients, log, refresh, fleet))
+    return Build(source.metadata, tuple(images))

@@ -60,7 +60,8 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", type=_key_value, action="append", metavar="KEY=VALUE", help="a label (repeatable)")
     parser.add_argument("--ports", action="append", metavar="PORT[/PROTO]", help="an exposed port (repeatable)")
     parser.add_argument("--user", help="user to run as (default: the base's)")
-    parser.add_argument("--workdir", help="working directory (default: the base's)")
+    parser.add_argument("--workdir", help="working directory (default: the base's; /app/src for an app folder)")
+    parser.add_argument("--name", help="an app folder's name for the image's title (default: the folder's name)")
     parser.add_argument("--creation-time", metavar="TIME", help="ISO 8601, 'now' or epoch seconds (default: SOURCE_DATE_EPOCH, else the epoch)")
     parser.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
     parser.add_argument("--platform", dest="platforms", action="append", metavar="OS/ARCH",

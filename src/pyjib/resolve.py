@@ -27,6 +27,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from .cache import Records, cache_key
+from .childenv import child_environment
 from .constraints import Constraints
 from .digest import sha256_file
 from .errors import ResolveError
@@ -149,11 +150,12 @@ def _run_uv(requirements: list[str], interpreter: Interpreter, indexes: IndexCon
         # uv wants some interpreter to start from even when told the target's version: give it ours, not a PATH search.
         uv_binary(), "pip", "compile", "-", "--python", sys.executable, "--python-platform", interpreter.uv_platform,
         "--python-version", interpreter.version, "--only-binary", ":all:", "--format", "pylock.toml", "--no-header", "--quiet",
-        *indexes.uv_arguments(), *constraints.uv_arguments(), *(arg for name in built_from_source for arg in ("--no-binary", name)),
+        *constraints.uv_arguments(), *(arg for name in built_from_source for arg in ("--no-binary", name)),
         *(["--no-deps"] if no_deps else []),
     ]
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
-    return subprocess.run(command, input="\n".join(requirements), capture_output=True, text=True, env=env, cwd=project_dir)
+    # The indexes go in uv's variables, not argv: their credentials would be readable by every local user in /proc.
+    return subprocess.run(command, input="\n".join(requirements), capture_output=True, text=True, env=child_environment(indexes),
+                          cwd=project_dir)
 
 
 def _resolve(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, constraints: Constraints, only_binary: bool,
@@ -202,7 +204,7 @@ def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path, 
             found = f" (its {len(candidates)} wheels do not fit)" if candidates else ""
             raise ResolveError(f"dependency {name} {version} has no wheel for {_target(interpreter)}{found}; "
                                "pin a version that publishes one, or choose another base")
-        built = build_source(source, cache_root)
+        built = build_source(source, cache_root, indexes)
         built_version = str(parse_wheel_filename(built.name)[1])  # a folder's pylock entry carries no version
         wheels.append(LockedWheel(name, built_version, built.as_uri(), sha256_file(built).split(":", 1)[1], built.name,
                                   source.kind))
@@ -226,6 +228,11 @@ def _source_of(package: dict[str, Any], name: str, version: str, cache_root: Pat
 def _download_file(url: str, sha256: str, filename: str, directory: Path, indexes: IndexConfig,
                    client: httpx.Client | None = None) -> Path:
     """A file kept by its hash; fetched over HTTP(S) (with the index's or ~/.netrc's credentials) or copied from file://."""
+    # Both come from a lock or an index, and name a path in the cache: a "hash" of ../../x would reach a planted file.
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ResolveError(f"{filename!r} has the sha256 {sha256[:80]!r}, which is not 64 hex digits; fix the lock or the index")
+    if not filename or "/" in filename or "\\" in filename or filename in (".", ".."):
+        raise ResolveError(f"the file name {filename[:80]!r} (from {redact(url)}) is not a plain file name; fix the lock or the index")
     destination = directory / sha256 / filename
     if destination.is_file():
         return destination

@@ -54,6 +54,7 @@ OPTIONS: dict[str, str] = {
     "constraint": "list",
     "lock-file": "str",
     "compression": "str",
+    "name": "str",
 }
 BYTECODE_MODES = ("auto", "required", "off")
 
@@ -87,21 +88,37 @@ class Settings:
     constraint: tuple[str, ...] = ()  # constraint files (pip's -c); default: PIP_CONSTRAINT, else pip.conf
     lock_file: str | None = None  # default: pylock.toml, uv.lock or a hashed requirements.txt in the project
     compression: str = "gzip"  # or "zstd"
+    name: str | None = None  # an app folder's name (a package's comes from its metadata)
+
+
+def _looks_like_app(project_dir: Path) -> bool:
+    """A folder of the Dockerfile kind: requirements.txt, a Procfile or a .py file at its top."""
+    return any((project_dir / name).is_file() for name in ("requirements.txt", "Procfile")) or any(project_dir.glob("*.py"))
 
 
 def read_pyproject(project_dir: Path) -> dict[str, Any]:
-    """The parsed pyproject.toml; {} for a setup.py-only project; an error for a folder that is no project."""
+    """The parsed pyproject.toml; {} for a setup.py-only project or an app folder; an error for a folder that is neither."""
     path = project_dir / "pyproject.toml"
     if not project_dir.is_dir():
         raise ConfigError(f"project folder {project_dir} does not exist")
     if not path.is_file():
-        if (project_dir / "setup.py").is_file():
+        if (project_dir / "setup.py").is_file() or _looks_like_app(project_dir):
             return {}
-        raise ConfigError(f"{project_dir} has no pyproject.toml (nor setup.py): point pyjib at a Python project folder")
+        raise ConfigError(f"{project_dir} has no pyproject.toml (nor setup.py, requirements.txt or .py file): "
+                          "point pyjib at a Python project or app folder")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def is_plain_app(project_dir: Path) -> bool:
+    """A folder that is not a package: no setup.py or setup.cfg, and no pyproject.toml or one without [project] and
+    [build-system] (a [tool.pyjib] table alone holds settings; it does not make the folder a package)."""
+    if any((project_dir / name).is_file() for name in ("setup.py", "setup.cfg")):
+        return False
+    pyproject = read_pyproject(project_dir)
+    return "project" not in pyproject and "build-system" not in pyproject
 
 
 def _coerce(name: str, kind: str, value: Any, where: str) -> Any:
