@@ -15,7 +15,8 @@ app = fastapi.FastAPI()
 def health() -> dict[str, object]:
     leaked = [name for name in ("pytest", "pyflakes") if importlib.util.find_spec(name) is not None]
     return {"fastapi": fastapi.__version__, "pydantic_core": importlib.metadata.version("pydantic-core"),
-            "compiled": pydantic_core._pydantic_core.__file__.endswith(".so"), "dev_tools": leaked}
+            "compiled": pydantic_core._pydantic_core.__file__.endswith(".so"), "dev_tools": leaked,
+            "extra_json": importlib.util.find_spec("orjson") is not None}
 
 
 def main() -> None:
