@@ -107,14 +107,14 @@ CORPUS = (
             fails_today="issue 10 section 2: with extras, corpus-fastapi requires orjson, which uv.lock does not pin (false); default-groups ship"),
     Project("django-poetry", Folder("django-poetry"), "poetry-core, Django + gunicorn, poetry.lock (2.1) with a dev group",
             Serves("/health", {"django": "5.1.4", "pytest_in_image": False}),
-            fails_today="issue 10 section 2: poetry.lock is ignored in silence (Django 5.2.x, the lock pins 5.1.4)"),
+            fails_today="issue 10 section 2: poetry.lock is ignored in silence (Django 5.2.19, the lock pins 5.1.4)"),
     Project("falcon-poetry1", Folder("falcon-poetry1"), "poetry-core, [tool.poetry] only, Falcon (cp311 and pure wheels) + waitress, "
             "poetry.lock (2.0, Poetry 1.8) with a dev group",
             Serves("/health", {"falcon": "4.0.2", "compiled": True, "pytest_in_image": False}),
-            fails_today="issue 10 section 2: poetry.lock is ignored in silence (Falcon 4.1.x, the lock pins 4.0.2)"),
+            fails_today="issue 10 section 2: poetry.lock is ignored in silence (Falcon 4.4.0, the lock pins 4.0.2)"),
     Project("flask-pdm", Folder("flask-pdm"), "pdm-backend, Flask, pdm.lock (4.5) with a dev group",
             Serves("/health", {"flask": "3.0.3", "pytest_in_image": False}),
-            fails_today="issue 10 section 2: pdm.lock is ignored in silence (Flask 3.1.x, the lock pins 3.0.3)"),
+            fails_today="issue 10 section 2: pdm.lock is ignored in silence (Flask 3.1.3, the lock pins 3.0.3)"),
     Project("starlette-pylock", Folder("starlette-pylock"), "hatchling, Starlette + uvicorn[standard] (uvloop, httptools) + orjson, "
             "pylock.toml from uv export",
             Serves("/health", {"versions": {"starlette": "0.41.3"}, "loop": "uvloop"})),
