@@ -132,6 +132,8 @@ CORPUS = (
             Prints((), "grpc ok: echo corpus"),
             fails_today="issue 10 section 8: the test base lacks libstdc++.so.6 (ImportError at start; section 5 should stop the build)"),
     Project("uv-build", Folder("uv-build"), "uv_build backend, click CLI", Prints(("--version",), "corpus-uvbuild 1.0.0")),
+    Project("maturin-bin", Folder("maturin-bin"), "maturin (bindings = bin): a Rust CLI compiled by cargo, no crates to fetch",
+            Prints(("--version",), "corpus-rs 1.0.0")),
     Project("uv-workspace", Folder("uv-workspace", "packages/api"), "hatchling member of a uv workspace, sibling not on any index, uv.lock at the root",
             Prints((), "hello from the workspace core (httpx "),
             fails_today="issue 10 section 3: dependency corpus-ws-core was not found in the package index"),
