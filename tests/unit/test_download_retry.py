@@ -7,6 +7,7 @@ import http.server
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -19,7 +20,7 @@ SHA = hashlib.sha256(BODY).hexdigest()
 
 
 class _Flaky(http.server.BaseHTTPRequestHandler):
-    failures: list[str] = []  # what to do on each request, in order; then serve BODY
+    failures: ClassVar[list[str]] = []  # what to do on each request, in order; then serve BODY
 
     def do_GET(self) -> None:
         action = self.failures.pop(0) if self.failures else "serve"
