@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from .settings import Settings, creation_timestamp, read_pyproject
 from .sources import local_folders_identity
 from .wheelbuild import project_fingerprint
 from .wheelmeta import WheelMetadata
+from .workers import worker_pool
 from .workspace import UvSources, uv_sources
 
 FLEET_RECIPE = "fleet-2"
@@ -251,7 +251,7 @@ def build_image(
     indexes = index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links)
     # The lock and the sources are settled first: a lock pyjib cannot use stops the build before any work.
     found_lock, sourced = find_lock(settings.project_dir, settings.lock_file, log), uv_sources(settings.project_dir)
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with worker_pool(1) as pool:
         # The wheel builds in a subprocess while the base's manifests come over the network.
         source_job = start_source(settings, cache.root, log, pool, wheel, indexes)
         bases = [open_base(settings.base, platform=platform, cache=cache, clients=clients) for platform in platforms]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from .layer import GZIP, Compression, Layer, tree_layer
 from .layering import split_resources
 from .log import SILENT, Log
 from .resolve import LockedWheel, download
+from .workers import worker_pool
 
 LAYER_RECIPE = "layers-2"  # bump when what goes into a layer changes, so cached layers are rebuilt
 
@@ -128,7 +128,7 @@ def dependency_layers(
 ) -> list[NamedLayer]:
     plans = plan_layers(wheel_infos(locked, cache, indexes), groups, threshold)
     # zlib releases the GIL, so two layers compress at once on two cores.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with worker_pool(2) as pool:
         return list(pool.map(lambda plan: _build_dependency_layer(plan, environment, compiler, cache, indexes, compression, log), plans))
 
 

@@ -16,7 +16,6 @@ import threading
 import time
 import tomllib
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from .interpreter import Interpreter
 from .sources import Source, build_source, local_folders_identity
 from .uvtool import uv_binary
 from .wheelchoice import best_wheel, filename_of
+from .workers import worker_pool
 
 
 @dataclass(frozen=True)
@@ -318,5 +318,5 @@ def download(wheels: list[LockedWheel], wheel_dir: Path, indexes: IndexConfig | 
         return []
     indexes = indexes or IndexConfig()
     client = httpx.Client(timeout=httpx.Timeout(120.0, connect=15.0), follow_redirects=True)
-    with client, ThreadPoolExecutor(max_workers=4) as pool:
+    with client, worker_pool(4) as pool:
         return list(pool.map(lambda w: _download_file(w.url, w.sha256, w.filename, wheel_dir, indexes, client), wheels))
