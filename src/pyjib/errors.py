@@ -35,3 +35,7 @@ class InstallError(PyjibError):
 
 class RegistryError(PyjibError):
     """A registry refused or failed a request."""
+
+
+class ImageCheckError(PyjibError):
+    """The image would not run on its base: caught before anything is published."""
