@@ -83,7 +83,7 @@ def check_libraries(layers: Sequence[NamedLayer], facts: BaseFacts, base_name: s
         return
     library, users = next(iter(missing.items()))
     package = DEBIAN_PACKAGES.get(library)
-    has_it = f"one with Debian's {package}, as gcr.io/distroless/python3 has" if package else "one that has it"
+    has_it = f"with Debian's {package}, as gcr.io/distroless/python3 has" if package else "that has it"
     more = f" (also missing: {', '.join(list(missing)[1:])})" if len(missing) > 1 else ""
     raise ImageCheckError(
         f"{library}, which {' and '.join(users)} need{'s' if len(users) == 1 else ''}, is neither in the base {base_name} nor in "
