@@ -12,10 +12,13 @@ import re
 from collections.abc import Sequence
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .dependencies import NamedLayer
 from .errors import ImageCheckError
 from .interpreter import BaseFacts, Interpreter
+from .tags import platform_tags, supported_tags
 from .wheelchoice import wheel_rank
 from .wheelmeta import WheelMetadata
 
@@ -50,8 +53,21 @@ def check_requires_python(project: WheelMetadata, interpreter: Interpreter) -> N
         )
 
 
+def _host_built_fits(wheel_name: str, interpreter: Interpreter) -> bool:
+    """A wheel built here for this CPU (linux_x86_64, as setuptools tags it) fits a glibc image whose Python accepts its tags."""
+    if interpreter.libc != "glibc":
+        return False
+    try:
+        tags = parse_wheel_filename(wheel_name)[3]
+    except InvalidWheelFilename:
+        return False
+    supported, newest = set(supported_tags(interpreter)), platform_tags(interpreter)[0]
+    return any(tag.platform == f"linux_{interpreter.platform.machine}" and Tag(tag.interpreter, tag.abi, newest) in supported
+               for tag in tags)
+
+
 def check_wheel_platform(project: WheelMetadata, wheel_name: str, interpreter: Interpreter) -> None:
-    if wheel_rank(wheel_name, interpreter) is None:
+    if wheel_rank(wheel_name, interpreter) is None and not _host_built_fits(wheel_name, interpreter):
         libc = f"{interpreter.libc} {interpreter.libc_version[0]}.{interpreter.libc_version[1]}"
         raise ImageCheckError(
             f"{project.name}'s wheel {wheel_name} does not fit the image's {interpreter.platform} (CPython {interpreter.minor}, "
