@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 MAGIC = b"\x7fELF"
 _MAX_PROGRAM_HEADERS = 4096
@@ -39,28 +39,24 @@ class ElfInfo:
     runpath: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """The struct formats of one ELF class and byte order."""
+class _Layout(NamedTuple):
+    """The struct formats of one ELF class and byte order (tuples: cheaper to define at import than dataclasses)."""
 
-    endian: str
     bits: int
-
-    @property
-    def header(self) -> str:  # e_type .. e_shstrndx, after the 16 bytes of e_ident
-        return self.endian + ("HHIIIIIHHHHHH" if self.bits == 32 else "HHIQQQIHHHHHH")
-
-    @property
-    def program_header(self) -> str:
-        return self.endian + ("IIIIIIII" if self.bits == 32 else "IIQQQQQQ")
-
-    @property
-    def dynamic_entry(self) -> str:
-        return self.endian + ("iI" if self.bits == 32 else "qQ")
+    big_endian: bool
+    header: str  # e_type .. e_shstrndx, after the 16 bytes of e_ident
+    program_header: str
+    dynamic_entry: str
 
 
-@dataclass(frozen=True)
-class _Segment:
+def _layout(bits: int, big_endian: bool) -> _Layout:
+    endian = ">" if big_endian else "<"
+    if bits == 32:
+        return _Layout(32, big_endian, endian + "HHIIIIIHHHHHH", endian + "IIIIIIII", endian + "iI")
+    return _Layout(64, big_endian, endian + "HHIQQQIHHHHHH", endian + "IIQQQQQQ", endian + "qQ")
+
+
+class _Segment(NamedTuple):
     kind: int
     offset: int
     vaddr: int
@@ -117,10 +113,10 @@ def parse(handle: BinaryIO, size: int) -> ElfInfo:
         raise MalformedElf("no ELF magic")
     if ident[4] not in (1, 2) or ident[5] not in (1, 2):
         raise MalformedElf(f"unknown ELF class {ident[4]} or byte order {ident[5]}")
-    layout = _Layout("<" if ident[5] == 1 else ">", 32 if ident[4] == 1 else 64)
+    layout = _layout(32 if ident[4] == 1 else 64, ident[5] == 2)
     header = struct.unpack(layout.header, _read_at(handle, size, 16, struct.calcsize(layout.header)))
     file_type, machine, phoff, phentsize, phnum = header[0], header[1], header[4], header[8], header[9]
-    info = ElfInfo(layout.bits, layout.endian == ">", file_type, machine)
+    info = ElfInfo(layout.bits, layout.big_endian, file_type, machine)
     segments = _segments(handle, size, layout, phoff, phentsize, phnum)
     dynamic = [s for s in segments if s.kind == _PT_DYNAMIC]
     if not dynamic:
@@ -149,7 +145,7 @@ def parse(handle: BinaryIO, size: int) -> ElfInfo:
         return tuple(p for t, v in entries if t == tag for p in _string(table, v).split(":") if p)
 
     return ElfInfo(
-        layout.bits, layout.endian == ">", file_type, machine,
+        layout.bits, layout.big_endian, file_type, machine,
         needed=tuple(_string(table, v) for t, v in entries if t == _DT_NEEDED),
         soname=_string(table, values[_DT_SONAME]) if _DT_SONAME in values else None,
         rpath=paths(_DT_RPATH),
