@@ -20,9 +20,10 @@ pytestmark = pytest.mark.e2e
 UJSON = "ujson==6.1.0"  # a small real wheel whose extension needs libstdc++.so.6 (DT_NEEDED), as numpy's and grpcio's do
 
 
-def _nothing_published(registry_reader: RegistryReader, repository: str, out: Path) -> None:
-    assert registry_reader.image_tags(repository) == []
-    assert not out.exists()
+def _nothing_published(registry_reader: RegistryReader, repository: str) -> None:
+    """No tag, no manifest and no blob: the repository never came to be."""
+    assert registry_reader.tags(repository) == []
+    assert repository not in registry_reader.repositories()
 
 
 def test_requires_python_the_base_does_not_have(pyjib: Pyjib, base_ref: str, registry: Registry, registry_reader: RegistryReader,
@@ -34,7 +35,22 @@ def test_requires_python_the_base_does_not_have(pyjib: Pyjib, base_ref: str, reg
     assert_clean_failure(result, ">=3.12", "3.11.2")
     built = pyjib("build", str(project), "--from", base_ref, "--to", f"oci:{tmp_path / 'out'}", check=False)
     assert_clean_failure(built, ">=3.12", "3.11.2")
-    _nothing_published(registry_reader, "checks/new-python", tmp_path / "out")
+    _nothing_published(registry_reader, "checks/new-python")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_fresh_runner_with_the_fleet_cache_checks_too(pyjib: Pyjib, base_ref: str, registry: Registry,
+                                                        registry_reader: RegistryReader, tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", [])
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(text.replace('version = "0.1.0"\n', 'version = "0.1.0"\nrequires-python = ">=3.10"\n'))
+    pyjib("push", str(project), "--from", base_ref, "--to", f"{registry.host}/checks/fleet:1")
+    pyproject.write_text(text.replace('version = "0.1.0"\n', 'version = "0.1.0"\nrequires-python = ">=3.12"\n'))
+    fresh = {"PYJIB_CACHE_DIR": str(tmp_path / "fresh-runner-cache")}  # the fleet record's key does not cover Requires-Python
+    result = pyjib("push", str(project), "--from", base_ref, "--to", f"{registry.host}/checks/fleet:2", env=fresh, check=False)
+    assert_clean_failure(result, ">=3.12", "3.11.2")
+    assert registry_reader.image_tags("checks/fleet") == ["1"]
 
 
 def test_own_code_that_does_not_compile(pyjib: Pyjib, base_ref: str, registry: Registry, registry_reader: RegistryReader,
@@ -43,7 +59,7 @@ def test_own_code_that_does_not_compile(pyjib: Pyjib, base_ref: str, registry: R
     (project / "demo_app" / "broken.py").write_text("def greet():\n    return 1\n\ndef (:\n")
     result = pyjib("push", str(project), "--from", base_ref, "--to", f"{registry.host}/checks/broken:1", check=False)
     assert_clean_failure(result, "demo_app/broken.py", "line 4")
-    _nothing_published(registry_reader, "checks/broken", tmp_path / "out")
+    _nothing_published(registry_reader, "checks/broken")
 
 
 @pytest.fixture(scope="module")
@@ -63,22 +79,24 @@ def test_base_whose_python_version_lies(pyjib: Pyjib, lying_base_ref: str, regis
     project = write_project(tmp_path / "p", [])
     result = pyjib("push", str(project), "--from", lying_base_ref, "--to", f"{registry.host}/checks/lying:1", check=False)
     assert_clean_failure(result, "PYTHON_VERSION=3.12.4", "Python 3.11")
-    _nothing_published(registry_reader, "checks/lying", tmp_path / "out")
+    _nothing_published(registry_reader, "checks/lying")
 
 
 def test_missing_libstdcxx_is_named_with_who_needs_it(pyjib: Pyjib, base_without_cxx_ref: str, registry: Registry,
                                                       registry_reader: RegistryReader, tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", [UJSON], name="json-app")
-    result = pyjib("push", str(project), "--from", base_without_cxx_ref, "--to", f"{registry.host}/checks/no-cxx:1", check=False)
-    assert_clean_failure(result, "libstdc++.so.6", "ujson", "libstdc++6")
-    _nothing_published(registry_reader, "checks/no-cxx", tmp_path / "out")
+    for _build in ("cold", "warm"):  # the second build reads the layer's linkage and the base's libraries from the cache
+        result = pyjib("push", str(project), "--from", base_without_cxx_ref, "--to", f"{registry.host}/checks/no-cxx:1", check=False)
+        assert_clean_failure(result, "libstdc++.so.6", "ujson", "libstdc++6")
+    _nothing_published(registry_reader, "checks/no-cxx")
 
 
 def test_the_full_base_has_libstdcxx_and_the_wheel_imports(pyjib: Pyjib, base_ref: str, registry: Registry, containers: Podman,
-                                                           tmp_path: Path) -> None:
+                                                           registry_reader: RegistryReader, tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", [UJSON], name="json-app")
     reference = f"{registry.host}/checks/with-cxx:1"
     pyjib("push", str(project), "--from", base_ref, "--to", reference)
+    assert "checks/with-cxx" in registry_reader.repositories()  # what _nothing_published looks for does appear on a push
     ran = containers.run(reference, ["-c", "import ujson; print(ujson.dumps({'a': [1, 2]}))"], entrypoint="/app/venv/bin/python")
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == '{"a":[1,2]}'
@@ -132,4 +150,4 @@ def test_own_wheel_for_another_cpu(pyjib: Pyjib, base_ref: str, registry: Regist
         """))
     result = pyjib("push", str(project), "--from", base_ref, "--to", f"{registry.host}/checks/aarch64:1", check=False)
     assert_clean_failure(result, "native_app-0.1.0-cp311-cp311-manylinux_2_17_aarch64.whl", "linux/amd64")
-    _nothing_published(registry_reader, "checks/aarch64", tmp_path / "out")
+    _nothing_published(registry_reader, "checks/aarch64")
