@@ -7,6 +7,8 @@ file's size and by the limits below, so a malformed or hostile file raises Malfo
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,10 +158,11 @@ def parse(handle: BinaryIO, size: int) -> ElfInfo:
 def read_elf(path: Path) -> ElfInfo | None:
     """The ELF facts of the file at path; None when it is no ELF file, is malformed, or cannot be read (it is skipped)."""
     try:
-        with path.open("rb") as handle:
-            if handle.read(4) != MAGIC:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is then refused as no regular file.
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode) or handle.read(4) != MAGIC:
                 return None
-            size = path.stat().st_size
-            return parse(handle, size)
+            return parse(handle, status.st_size)
     except (OSError, MalformedElf, struct.error):
         return None

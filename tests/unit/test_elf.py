@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import struct
@@ -129,6 +130,8 @@ def test_files_that_are_not_elf_are_none(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(data)
         assert read_elf(tmp_path / name) is None
     assert read_elf(tmp_path / "absent.so") is None
+    os.mkfifo(tmp_path / "pipe.so")  # would block a plain open() until someone writes
+    assert read_elf(tmp_path / "pipe.so") is None and read_elf(tmp_path) is None
 
 
 def _patched(data: bytes, offset: int, fmt: str, *values: int) -> bytes:
