@@ -67,6 +67,14 @@ def _cached(record: dict[str, Any] | None, cache: BlobCache) -> Layer | None:
     return Layer(cache.path(record["digest"]), record["digest"], record["size"], record["diff_id"], record["media_type"])
 
 
+def _linkage_of(record: dict[str, Any] | None) -> Linkage | None:
+    """The linkage a layer record holds; None when it has none this pyjib can read (the layer is then built again)."""
+    try:
+        return Linkage.from_json(record["linkage"]) if record else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def _interpreter_key(environment: Environment, compiler: Compiler | None, compression: Compression) -> list[object]:
     interpreter = environment.interpreter
     return [LAYER_RECIPE, environment.prefix, interpreter.path, interpreter.version, compiler.version if compiler else None,
@@ -103,10 +111,8 @@ def _build_dependency_layer(plan: LayerPlan, environment: Environment, compiler:
     records = Records(cache.root, "layers")
     key = cache_key(*_interpreter_key(environment, compiler, compression), "dependencies", sorted(w.sha256 for w in plan.wheels))
     record = records.get(key)
-    layer = _cached(record, cache)
-    if layer is not None:
-        linkage = Linkage.from_json(record["linkage"])
-    else:
+    layer, linkage = _cached(record, cache), _linkage_of(record)
+    if layer is None or linkage is None:
         wheels = download(list(plan.wheels), cache.root / "wheels", indexes)
         with tempfile.TemporaryDirectory(prefix="pyjib-deps-") as work:
             tree = Path(work)
@@ -141,11 +147,12 @@ def project_layers(wheel: Path, project_name: str, version: str, environment: En
     """The project's resources (left out when it has none) and its application layer; rebuilt only when its wheel changes."""
     records = Records(cache.root, "layers")
     key = cache_key(*_interpreter_key(environment, compiler, compression), "project", sha256_file(wheel))
-    record = records.get(key)
-    if record is not None:
-        layers = [NamedLayer.from_json(r) for r in record]
-        if all(cache.has(layer.descriptor.digest) for layer in layers):
-            return layers
+    try:
+        layers = [NamedLayer.from_json(r) for r in records.get(key) or []]
+    except (KeyError, TypeError, ValueError):  # a record this pyjib cannot read is a miss
+        layers = []
+    if layers and all(cache.has(layer.descriptor.digest) for layer in layers):
+        return layers
     with tempfile.TemporaryDirectory(prefix="pyjib-app-") as work:
         installed, resources_tree = Path(work) / "application", Path(work) / "resources"
         install_wheel(wheel, installed, environment)

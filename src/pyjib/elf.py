@@ -23,6 +23,8 @@ _MAX_STRING = 4096
 _PT_LOAD, _PT_DYNAMIC = 1, 2
 _DT_NULL, _DT_NEEDED, _DT_STRTAB, _DT_STRSZ, _DT_SONAME, _DT_RPATH, _DT_RUNPATH = 0, 1, 5, 10, 14, 15, 29
 ET_DYN = 3
+# e_machine of the CPUs wheels are tagged for (packaging's platform machine names).
+MACHINES = {"x86_64": 62, "aarch64": 183, "i686": 3, "ppc64le": 21, "s390x": 22, "arm": 40, "armv7l": 40, "riscv64": 243}
 
 
 class MalformedElf(ValueError):

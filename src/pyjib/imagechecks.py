@@ -16,6 +16,7 @@ from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .dependencies import NamedLayer
+from .elf import MACHINES
 from .errors import ImageCheckError
 from .interpreter import BaseFacts, Interpreter
 from .tags import platform_tags, supported_tags
@@ -83,11 +84,15 @@ def check_base(project: WheelMetadata, wheel_name: str, facts: BaseFacts, base_n
 
 
 def missing_libraries(layers: Sequence[NamedLayer], facts: BaseFacts) -> dict[str, tuple[str, ...]]:
-    """Each library a file in the layers needs that neither the base nor any of the layers holds, with who needs it."""
-    held = set(facts.libraries).union(*(layer.linkage.provides for layer in layers))
+    """Each library a file in the layers needs that neither the base nor any of the layers holds, with who needs it.
+
+    Only ELF files for the image's CPU count: the loader never loads another machine's file, which a wheel may carry as data.
+    """
+    machine = MACHINES.get(facts.interpreter.platform.machine)
+    held = set(facts.libraries).union(*(layer.linkage.provided(machine) for layer in layers))
     missing: dict[str, set[str]] = {}
     for layer in layers:
-        for library, users in layer.linkage.needs:
+        for library, users in layer.linkage.needed(machine):
             if library.rsplit("/", 1)[-1] not in held:
                 missing.setdefault(library, set()).update(users)
     return {library: tuple(sorted(users)) for library, users in sorted(missing.items())}

@@ -25,18 +25,34 @@ from .elf import ElfInfo, read_elf
 
 @dataclass(frozen=True)
 class Linkage:
-    """One layer's summary: the libraries it holds, and the ones its files need that it does not hold."""
+    """One layer's summary, per CPU (ELF e_machine): the libraries it holds, and those its files need that it does not hold.
 
-    provides: frozenset[str] = frozenset()
-    needs: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (library, distributions whose files need it), sorted
+    Kept per CPU because a wheel may carry ELF files for other machines as data, which the image's loader never loads.
+    """
+
+    provides: tuple[tuple[int, frozenset[str]], ...] = ()  # (machine, file names and SONAMEs), sorted by machine
+    needs: tuple[tuple[int, str, tuple[str, ...]], ...] = ()  # (machine, library, distributions whose files need it), sorted
+
+    def provided(self, machine: int | None) -> frozenset[str]:
+        """What the layer holds for machine (None: for any)."""
+        return frozenset().union(*(names for m, names in self.provides if machine is None or m == machine))
+
+    def needed(self, machine: int | None) -> list[tuple[str, tuple[str, ...]]]:
+        """What the layer's files for machine (None: for any) need, with who needs it."""
+        return [(library, users) for m, library, users in self.needs if machine is None or m == machine]
 
     def to_json(self) -> dict[str, Any]:
-        return {"provides": sorted(self.provides), "needs": {library: list(users) for library, users in self.needs}}
+        needs: dict[str, dict[str, list[str]]] = {}
+        for machine, library, users in self.needs:
+            needs.setdefault(str(machine), {})[library] = list(users)
+        return {"provides": {str(machine): sorted(names) for machine, names in self.provides}, "needs": needs}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Linkage:
-        needs = tuple(sorted((str(library), tuple(str(u) for u in users)) for library, users in dict(data["needs"]).items()))
-        return cls(frozenset(str(p) for p in data["provides"]), needs)
+        provides = tuple(sorted((int(machine), frozenset(str(n) for n in names)) for machine, names in dict(data["provides"]).items()))
+        needs = tuple(sorted((int(machine), str(library), tuple(str(u) for u in users))
+                             for machine, libraries in dict(data["needs"]).items() for library, users in dict(libraries).items()))
+        return cls(provides, needs)
 
 
 NO_LINKAGE = Linkage()  # a layer without ELF files (the environment, resources)
@@ -65,13 +81,14 @@ def _elf_files(tree: Path) -> Iterable[tuple[Path, ElfInfo]]:
 def scan_tree(tree: Path) -> Linkage:
     """The linkage summary of an installed tree (a layer's files before they are packed)."""
     owners = _owners(tree)
-    provides: set[str] = set()
-    wanted: dict[str, set[str]] = defaultdict(set)
+    provides: dict[int, set[str]] = defaultdict(set)
+    wanted: dict[tuple[int, str], set[str]] = defaultdict(set)
     for path, info in _elf_files(tree):
-        provides.add(path.name)
+        provides[info.machine].add(path.name)
         if info.soname:
-            provides.add(info.soname)
+            provides[info.machine].add(info.soname)
         for library in info.needed:
-            wanted[library].add(owners.get(Path(os.path.normpath(path)), path.relative_to(tree).as_posix()))
-    needs = tuple(sorted((library, tuple(sorted(users))) for library, users in wanted.items() if library not in provides))
-    return Linkage(frozenset(provides), needs)
+            wanted[info.machine, library].add(owners.get(Path(os.path.normpath(path)), path.relative_to(tree).as_posix()))
+    needs = tuple(sorted((machine, library, tuple(sorted(users))) for (machine, library), users in wanted.items()
+                         if library not in provides[machine]))
+    return Linkage(tuple(sorted((machine, frozenset(names)) for machine, names in provides.items())), needs)

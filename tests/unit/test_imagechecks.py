@@ -28,8 +28,8 @@ def _project(requires_python: str | None = None) -> WheelMetadata:
     return WheelMetadata("demo-app", "1.0", (), (), {}, requires_python)
 
 
-def _layer(name: str, provides: set[str], needs: dict[str, tuple[str, ...]]) -> NamedLayer:
-    linkage = Linkage(frozenset(provides), tuple(sorted(needs.items())))
+def _layer(name: str, provides: set[str], needs: dict[str, tuple[str, ...]], machine: int = 62) -> NamedLayer:
+    linkage = Linkage(((machine, frozenset(provides)),), tuple(sorted((machine, library, users) for library, users in needs.items())))
     return NamedLayer(name, "", Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", "sha256:" + "1" * 64, 1), "sha256:" + "2" * 64,
                       linkage)
 
@@ -98,3 +98,11 @@ def test_a_library_in_the_base_or_in_any_layer_is_found() -> None:
     assert missing_libraries([needs, vendored], BaseFacts(AMD, BASE_LIBS | {"libstdc++.so.6"})) == {}
     assert missing_libraries([needs], BaseFacts(AMD, BASE_LIBS | {"libstdc++.so.6"})) == {"libzmq-2f02442c.so.5.2.5": ("pyzmq",)}
     check_libraries([], BaseFacts(AMD, frozenset()), "example/base")
+
+
+def test_files_for_another_cpu_are_data_to_the_loader() -> None:
+    arm_binaries = _layer("tools", {"libarm.so"}, {"libstdc++.so.6": ("cross-tools",)}, machine=183)
+    arm_user = _layer("native dependencies", set(), {"libarm.so": ("user",)})
+    assert missing_libraries([arm_binaries, arm_user], BaseFacts(AMD, BASE_LIBS)) == {"libarm.so": ("user",)}
+    arm = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "arm64"))
+    assert missing_libraries([arm_binaries], BaseFacts(arm, BASE_LIBS)) == {"libstdc++.so.6": ("cross-tools",)}
