@@ -4,8 +4,7 @@ and checked to do its job (answer a request, print its version).
 One table, CORPUS. A project is either a published application's sdist (pinned by version and sha256, downloaded once
 into the tests' cache) or a small service in tests/corpus/ that depends on real frameworks, with the lock its real tool
 wrote. Each lock pins a direct dependency below the newest release its pyproject.toml admits, so an image that ignores
-the lock answers with the wrong version. A project today's code cannot build carries a strict xfail naming the section
-of issue 10 that fixes it; it turns into a failure (XPASS) the day that fix lands, and the mark goes.
+the lock answers with the wrong version. Every project must pass: none is marked to fail.
 """
 
 from __future__ import annotations
@@ -78,7 +77,6 @@ class Project:
     shape: str  # backend, framework, lock: what this case covers
     check: Prints | Serves
     pyjib_args: tuple[str, ...] = ()
-    fails_today: str | None = None  # "issue 10 section N: what fails", until that section lands
 
 
 CORPUS = (
@@ -121,11 +119,9 @@ CORPUS = (
     Project("native-wheels", Folder("native-wheels"), "hatchling, cryptography + lxml + orjson + psycopg[binary] + pydantic-core + SQLAlchemy, no lock",
             Prints((), "natives ok: cryptography fernet, lxml, orjson, pydantic-core, psycopg binary, sqlalchemy compiled")),
     Project("scientific", Folder("scientific"), "hatchling, numpy + pandas (need libstdc++.so.6), fresh resolution",
-            Prints((), "scientific ok: sum 45"),
-            fails_today="issue 10 section 8: the test base lacks libstdc++.so.6 (ImportError at start; section 5 should stop the build)"),
+            Prints((), "scientific ok: sum 45")),
     Project("grpc-service", Folder("grpc-service"), "hatchling, grpcio server and client (needs libstdc++.so.6), fresh resolution",
-            Prints((), "grpc ok: echo corpus"),
-            fails_today="issue 10 section 8: the test base lacks libstdc++.so.6 (ImportError at start; section 5 should stop the build)"),
+            Prints((), "grpc ok: echo corpus")),
     Project("uv-build", Folder("uv-build"), "uv_build backend, click CLI", Prints(("--version",), "corpus-uvbuild 1.0.0")),
     Project("maturin-bin", Folder("maturin-bin"), "maturin (bindings = bin): a Rust CLI compiled by cargo, no crates to fetch",
             Prints(("--version",), "corpus-rs 1.0.0")),
@@ -137,11 +133,7 @@ CORPUS = (
 
 
 def _cases() -> list[object]:
-    cases: list[object] = []
-    for project in CORPUS:
-        marks = [pytest.mark.xfail(strict=True, reason=project.fails_today)] if project.fails_today else []
-        cases.append(pytest.param(project, id=project.name, marks=marks))
-    return cases
+    return [pytest.param(project, id=project.name) for project in CORPUS]
 
 
 def cached_sdist(sdist: Sdist) -> Path:
