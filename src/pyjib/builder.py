@@ -20,8 +20,9 @@ from .errors import ResolveError
 from .grouping import check_layer_count
 from .image import Blob, Image, ImageIndex
 from .imageconfig import container_config, image_annotations
+from .imagepaths import PREFIX
 from .indexes import IndexConfig, index_config
-from .install import PREFIX, Environment
+from .install import Environment
 from .interpreter import BaseFacts, Interpreter, cached_facts, detect_base, remember_facts
 from .layer import Compression
 from .locks.core import FoundLock, LockRequest
@@ -179,7 +180,7 @@ def _lower_layers(
     imagechecks.check_base(project, wheel_name, facts, base.name)  # before resolving for a Python or platform that does not fit
     interpreter = facts.interpreter
     log.info(f"base has Python {interpreter.version} at {interpreter.path} for {interpreter.platform}")
-    environment = Environment(interpreter)
+    environment = Environment(interpreter, app_root_owner=facts.app_dir)
     requirements = top_level_requirements(requires, extras, interpreter)
     if sources.lock:
         unused = f" (the constraints of {sources.constraints.source} do not apply: a lock pins exactly)" if sources.constraints.files else ""
@@ -210,7 +211,7 @@ def _platform_image(
     facts, lower, locked, entry = _lower_layers(base, project, source.wheel_name, settings, extras, requires, sources, cache, clients, log,
                                                 refresh, fleet)
     interpreter = facts.interpreter
-    environment = Environment(interpreter)
+    environment = Environment(interpreter, app_root_owner=facts.app_dir)
     compiler = compiler_for(interpreter.version, settings.bytecode)
     if compiler is None and settings.bytecode == "auto" and interpreter.minor not in _warned_no_compiler:
         _warned_no_compiler.add(interpreter.minor)

@@ -80,7 +80,7 @@ def _linkage_of(record: dict[str, Any] | None) -> Linkage | None:
 def _interpreter_key(environment: Environment, compiler: Compiler | None, compression: Compression) -> list[object]:
     interpreter = environment.interpreter
     return [LAYER_RECIPE, environment.prefix, interpreter.path, interpreter.version, compiler.version if compiler else None,
-            compression.algorithm, compression.level]
+            compression.algorithm, compression.level, environment.app_root_owner]
 
 
 def environment_layer(environment: Environment, cache: BlobCache, compression: Compression = GZIP) -> NamedLayer:
@@ -91,7 +91,7 @@ def environment_layer(environment: Environment, cache: BlobCache, compression: C
     if layer is None:
         with tempfile.TemporaryDirectory(prefix="pyjib-env-") as work:
             write_skeleton(Path(work), environment)
-            layer = tree_layer(Path(work), cache.blobs, compression=compression)
+            layer = tree_layer(Path(work), cache.blobs, compression=compression, ownership=environment.ownership)
         records.put(key, _record(layer))
     comment = f"virtual environment at {environment.prefix} for {environment.interpreter.path} ({environment.interpreter.version})"
     return NamedLayer.of("environment", comment, layer)
@@ -130,7 +130,7 @@ def _build_dependency_layer(plan: LayerPlan, environment: Environment, compiler:
             if compiler:
                 compile_tree(tree, compiler)  # a dependency's file that does not compile ships without .pyc, as pip does
             linkage = scan_tree(tree)
-            layer = tree_layer(tree, cache.blobs, compression=compression)
+            layer = tree_layer(tree, cache.blobs, compression=compression, ownership=environment.ownership)
         records.put(key, {**_record(layer), "linkage": linkage.to_json()})
     comment = f"{len(plan.wheels)} distributions: " + ", ".join(f"{w.name}=={w.version}" for w in plan.wheels)
     return NamedLayer.of(plan.name, comment, layer, linkage)
@@ -178,9 +178,9 @@ def code_layers(key: list[object], write_tree: Callable[[Path], object], project
                              "or choose a base whose Python runs it")
         layers = []
         if moved:  # as Jib does, an empty layer is left out
-            resources = tree_layer(resources_tree, cache.blobs, compression=compression)
+            resources = tree_layer(resources_tree, cache.blobs, compression=compression, ownership=environment.ownership)
             layers.append(NamedLayer.of("resources", f"non-code files of {project_name}", resources))
-        application = tree_layer(installed, cache.blobs, compression=compression)
+        application = tree_layer(installed, cache.blobs, compression=compression, ownership=environment.ownership)
         layers.append(NamedLayer.of("application", f"{project_name} {version}: code, metadata and scripts", application, linkage))
     records.put(record_key, [layer.to_json() for layer in layers])
     return layers

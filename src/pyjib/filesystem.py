@@ -36,6 +36,9 @@ class Entry:
     layer: int  # index of the layer that wrote it
     member: str  # its name in that layer's tar
     linkname: str = ""
+    mode: int = 0o755  # permission bits, owner and group, as the tar entry says (kept for directories)
+    uid: int = 0
+    gid: int = 0
 
 
 @dataclass
@@ -75,7 +78,7 @@ class MergedFilesystem:
         if member.issym():
             self.entries[name] = Entry("link", index, member.name, member.linkname)
         elif member.isdir():
-            self.entries[name] = Entry("dir", index, member.name)
+            self.entries[name] = Entry("dir", index, member.name, mode=member.mode & 0o7777, uid=member.uid, gid=member.gid)
         elif member.islnk():
             target = posixpath.normpath("/" + member.linkname).lstrip("/")
             if target in self.entries:

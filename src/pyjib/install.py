@@ -24,9 +24,9 @@ from installer.sources import WheelFile
 from installer.utils import Scheme
 
 from .errors import InstallError
+from .imagepaths import APP_ROOT, PREFIX
 from .interpreter import Interpreter
-
-PREFIX = "/app/venv"
+from .layer import Ownership
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,16 @@ class Environment:
 
     interpreter: Interpreter
     prefix: str = PREFIX
+    app_root_owner: tuple[int, int, int] | None = None  # the base's /app (mode, uid, gid), which pyjib's layers keep
+
+    @property
+    def ownership(self) -> dict[str, Ownership]:
+        """Entries pyjib's layers must write with the base's owner and mode rather than root's 0755: an upper layer's
+        directory entry replaces the lower one's, so /app would otherwise lose the base's owner."""
+        if self.app_root_owner is None:
+            return {}
+        mode, uid, gid = self.app_root_owner
+        return {APP_ROOT.strip("/"): Ownership(mode, uid, gid)}
 
     @property
     def bin(self) -> str:

@@ -21,6 +21,7 @@ from .cache import BlobCache
 from .errors import BaseImageError
 from .filesystem import MergedFilesystem
 from .image import Image
+from .imagepaths import APP_ROOT
 from .platforms import Platform, platform_of_config
 
 _KEEP = re.compile(
@@ -37,7 +38,7 @@ _MAX_KEPT = 64 << 20
 _LIBRARY_DIRS = ("lib", "lib64", "usr/lib", "usr/lib64", "usr/local/lib", "usr/local/lib64")
 _MULTIARCH_DIR = re.compile(r"^(?:usr/(?:local/)?)?lib/[^/]+-linux-[^/]+$")
 _SHARED_OBJECT = re.compile(r"\.so(?:\.[\w.-]*)?$")
-_RECORD_VERSION = 2  # of the cached base facts; a record of another version is read again from the base
+_RECORD_VERSION = 3  # of the cached base facts; a record of another version is read again from the base
 
 
 @dataclass(frozen=True)
@@ -197,17 +198,20 @@ class BaseFacts:
     libraries: frozenset[str] = frozenset()  # shared objects the dynamic loader finds in the base
     found_python: str | None = None  # X.Y of the interpreter's own files (None: cannot tell)
     advertised_python: str | None = None  # PYTHON_VERSION in the base's Env, as written
+    app_dir: tuple[int, int, int] | None = None  # mode, uid and gid of the base's /app, when it has that folder
 
     def to_json(self) -> dict[str, Any]:
         return {"version": _RECORD_VERSION, "interpreter": self.interpreter.to_json(), "libraries": sorted(self.libraries),
-                "found_python": self.found_python, "advertised_python": self.advertised_python}
+                "found_python": self.found_python, "advertised_python": self.advertised_python,
+                "app_dir": list(self.app_dir) if self.app_dir else None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BaseFacts:
         if data.get("version") != _RECORD_VERSION:
             raise ValueError(f"base facts of version {data.get('version')}")
+        app_dir = data.get("app_dir")
         return cls(Interpreter.from_json(data["interpreter"]), frozenset(data["libraries"]), data["found_python"],
-                   data["advertised_python"])
+                   data["advertised_python"], (int(app_dir[0]), int(app_dir[1]), int(app_dir[2])) if app_dir else None)
 
 
 def _record_path(image: Image, cache: BlobCache) -> Path:
@@ -233,6 +237,12 @@ def remember_facts(image: Image, cache: BlobCache, facts: BaseFacts) -> None:
     tmp.replace(record)
 
 
+def _app_dir(view: MergedFilesystem) -> tuple[int, int, int] | None:
+    """The base's own /app folder, whose owner and mode pyjib's layers keep (their entry for app/ would replace them)."""
+    entry = view.entries.get(APP_ROOT.strip("/"))
+    return (entry.mode, entry.uid, entry.gid) if entry is not None and entry.kind == "dir" else None
+
+
 def detect_base(image: Image, cache: BlobCache) -> BaseFacts:
     """The base's facts, from the local cache or by reading the base's layers once."""
     if (known := cached_facts(image, cache)) is not None:
@@ -242,7 +252,7 @@ def detect_base(image: Image, cache: BlobCache) -> BaseFacts:
     libc, libc_version = _libc(view)
     interpreter = Interpreter(path, _version(image.config, view, path), libc, libc_version, platform_of_config(image.config))
     facts = BaseFacts(interpreter, _libraries(image.config, view), _found_python(view, path),
-                      _env(image.config).get("PYTHON_VERSION"))
+                      _env(image.config).get("PYTHON_VERSION"), _app_dir(view))
     remember_facts(image, cache, facts)
     return facts
 
