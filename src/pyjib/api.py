@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from . import fleetcache, layout
+from . import daemon, fleetcache, layout
 from .builder import Build, build_image
 from .cache import BlobCache, Records, cache_key, default_cache_dir
 from .errors import ConfigError, PyjibError
 from .locks.write import write_pylock
 from .log import SILENT, Log
-from .publish import Target, parse_target, push, push_index, write_archive, write_layout
+from .publish import Target, load_into_engine, parse_target, push, push_index, write_archive, write_layout
 from .reference import TAG_PATTERN, Reference, parse_reference
 from .registry import Access, ClientPool, login_registry
 from .scratch import scratch_space
@@ -41,9 +41,11 @@ def check_target(text: str | None, mode: Literal["build", "push", "any"], platfo
             f"push needs a registry reference such as registry.example.com/team/app:1.0, not {text!r}; use `pyjib build` for {target.kind}:"
         )
     if mode == "build" and target.kind == "registry":
-        raise ConfigError(f"build writes oci:DIR or docker-archive:FILE; to publish {text} use `pyjib push`")
-    if target.kind == "docker-archive" and platforms > 1:
-        raise ConfigError("a docker-archive holds one platform; for several platforms write oci:DIR or push to a registry")
+        raise ConfigError(f"build writes oci:DIR, docker-archive:FILE or docker-daemon:NAME; to publish {text} use `pyjib push`")
+    if target.kind in ("docker-archive", "docker-daemon") and platforms > 1:
+        raise ConfigError(f"{target.kind}: holds one platform; for several platforms write oci:DIR or push to a registry")
+    if target.kind == "docker-daemon":
+        daemon.find_engine()  # no engine is told before the build, not after it
     return target
 
 
@@ -136,6 +138,8 @@ class Builder:
                 self.log.warn(f"the fleet cache record was not stored in {reference.repository_ref} ({exc}); the push itself succeeded")
             references = tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags)
             return Published(build, digest, f"{reference.repository_ref}@{digest}", references)
+        if target.kind == "docker-daemon":
+            return self._load(build, target, tags)
         assert target.path is not None
         if target.kind == "oci":
             names = list(dict.fromkeys([target.tag or "latest", *tags]))
@@ -148,6 +152,12 @@ class Builder:
             digest = write_archive(build.image, target.path, names)
         self.log.info(f"wrote {target.path}")
         return Published(build, digest, f"{target.path}@{digest}")
+
+    def _load(self, build: Build, target: Target, tags: list[str]) -> Published:
+        assert target.name is not None
+        names = [f"{target.name}:{tag}" for tag in dict.fromkeys([target.tag or "latest", *tags])]
+        digest = load_into_engine(build.image, names, self.log)
+        return Published(build, digest, f"docker-daemon:{names[0]}@{digest}", tuple(f"{name}@{digest}" for name in names))
 
 
 def fixed_repository(text: str) -> bool:

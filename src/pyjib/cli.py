@@ -52,7 +52,8 @@ class _Parser(argparse.ArgumentParser):
 def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", nargs="?", default=".", help="the project folder (default: .)")
     parser.add_argument("--from", dest="from_", metavar="IMAGE", help="base image: a registry reference, oci:DIR[:TAG] or docker-archive:FILE")
-    parser.add_argument("--to", metavar="TARGET", help="where the image goes")
+    parser.add_argument("--to", metavar="TARGET", help="where the image goes:"
+                        " REGISTRY/REPO[:TAG], oci:DIR[:TAG], docker-archive:FILE or docker-daemon:NAME[:TAG]")
     parser.add_argument("--tags", action="append", metavar="TAG", help="extra tags (repeatable, or comma-separated)")
     parser.add_argument("--entrypoint", type=_argv, metavar="ARGV", help="entrypoint, as a JSON list or a shell-quoted string")
     parser.add_argument("--module", metavar="MODULE", help="run the image as python -m MODULE")
@@ -102,7 +103,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pyjib {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     parser.commands = commands.choices  # type: ignore[attr-defined]
-    build = commands.add_parser("build", help="build the image into an OCI layout (oci:DIR) or a docker-archive (docker-archive:FILE)")
+    build = commands.add_parser(
+        "build", help="build the image into an OCI layout (oci:DIR), a docker-archive (docker-archive:FILE) or a running engine (docker-daemon:NAME[:TAG])")
     _add_build_options(build)
     push_parser = commands.add_parser("push", help="build the image and push it to a registry")
     _add_build_options(push_parser)

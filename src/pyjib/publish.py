@@ -1,4 +1,5 @@
-"""Where an image goes: a registry (push), an OCI layout (oci:DIR[:TAG]) or a docker-archive (docker-archive:FILE)."""
+"""Where an image goes: a registry (push), an OCI layout (oci:DIR[:TAG]), a docker-archive (docker-archive:FILE) or a
+running engine (docker-daemon:NAME[:TAG])."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from concurrent.futures import FIRST_EXCEPTION, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import archive, layout, mediatypes
+from . import archive, daemon, layout, mediatypes
 from .cache import BlobCache
 from .digest import sha256_bytes
 from .errors import ConfigError
@@ -22,10 +23,24 @@ PARALLEL_UPLOADS = 4  # enough to fill a CI runner's uplink; more mostly adds re
 
 @dataclass(frozen=True)
 class Target:
-    kind: str  # "registry", "oci" or "docker-archive"
+    kind: str  # "registry", "oci", "docker-archive" or "docker-daemon"
     path: Path | None = None
     reference: Reference | None = None
-    tag: str | None = None  # the tag named in an oci: target
+    tag: str | None = None  # the tag named in an oci: or docker-daemon: target
+    name: str | None = None  # the image's name in the engine, for docker-daemon:
+
+
+def _daemon_target(spec: str) -> Target:
+    """docker-daemon:NAME[:TAG], NAME as `docker tag` takes it (checked as a reference; a digest names no new image)."""
+    if not spec:
+        raise ConfigError("docker-daemon: needs an image name, as in docker-daemon:myapp:dev")
+    if "@" in spec:
+        raise ConfigError(f"docker-daemon:{spec} names a digest; give a name and a tag, as in docker-daemon:myapp:dev")
+    parse_reference(spec)  # one clear line when the name is not one an engine accepts
+    name, sep, tag = spec.rpartition(":")
+    if sep and "/" not in tag:
+        return Target("docker-daemon", name=name, tag=tag)
+    return Target("docker-daemon", name=spec)
 
 
 def parse_target(text: str) -> Target:
@@ -42,6 +57,8 @@ def parse_target(text: str) -> Target:
         if not spec:
             raise ConfigError("docker-archive: needs a file, as in docker-archive:dist/app.tar")
         return Target("docker-archive", Path(spec))
+    if text.startswith("docker-daemon:"):
+        return _daemon_target(text[len("docker-daemon:"):])
     return Target("registry", reference=parse_reference(text))
 
 
@@ -114,4 +131,12 @@ def write_layout(image: Image, directory: Path, tags: list[str]) -> str:
 
 def write_archive(image: Image, path: Path, repo_tags: list[str]) -> str:
     archive.write_archive(path, image, repo_tags)
+    return image.digest
+
+
+def load_into_engine(image: Image, repo_tags: list[str], log: Log) -> str:
+    """Stream the image, as a docker-archive, into the local engine; returns the image's digest."""
+    engine = daemon.find_engine()
+    daemon.load(engine, archive.archive_chunks(image, repo_tags))
+    log.info(f"loaded {', '.join(repo_tags)} into the engine at {engine.socket}")
     return image.digest

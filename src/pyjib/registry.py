@@ -580,7 +580,7 @@ class RegistryClient:
 def login_registry(target: str | None, base: str | None) -> str | None:
     """The registry explicit credentials are for: the push target's, else (building to a file) the base's."""
     for text in (target, base):
-        if not text or text.startswith(("oci:", "docker-archive:")):
+        if not text or text.startswith(("oci:", "docker-archive:", "docker-daemon:")):
             continue
         try:
             return parse_reference(text).registry

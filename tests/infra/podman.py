@@ -13,6 +13,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 
@@ -83,6 +84,30 @@ class Podman:
 
     def version(self) -> str:
         return self.command("--version", check=True).stdout.strip()
+
+    def serve_api(self, socket: pathlib.Path) -> subprocess.Popen[bytes]:
+        """`podman system service` on a socket of the caller's, with this store: the Docker Engine API over it.
+
+        Returns once the socket answers; stop it with ``stop_api``."""
+        socket.unlink(missing_ok=True)
+        cmd = ["podman", *self.global_flags(), "system", "service", "--time=0", f"unix://{socket}"]
+        service = subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while not socket.is_socket():
+            if service.poll() is not None or time.monotonic() > deadline:
+                self.stop_api(service)
+                raise PodmanError(f"podman system service did not start: {service.stderr.read().decode() if service.stderr else ''}")
+            time.sleep(0.1)
+        return service
+
+    @staticmethod
+    def stop_api(service: subprocess.Popen[bytes]) -> None:
+        service.terminate()
+        try:
+            service.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            service.kill()
+            service.wait()
 
     # ------------------------------------------------------------------ containers
 
