@@ -7,6 +7,7 @@ and git state are unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
@@ -14,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -125,11 +127,12 @@ def _satisfied_here(requirements: Iterable[str]) -> bool:
     return True
 
 
-def build_python(project_dir: Path, cache_root: Path, indexes: IndexConfig | None = None) -> str:
+def build_python(project_dir: Path, cache_root: Path, indexes: IndexConfig | None = None, source: Path | None = None) -> str:
     """The interpreter to run the project's backend with.
 
     The project's cached build environment when there is one; else this interpreter, when it already holds every build
     requirement (a fresh CI runner then skips creating an environment, about 0.8 s); else a new build environment.
+    The backend is asked in source (a writable copy of a read-only project), the caches are keyed by project_dir.
     """
     environment = _environment_dir(project_dir, cache_root, indexes)
     if (environment / ".pyjib-ready").is_file():
@@ -140,12 +143,12 @@ def build_python(project_dir: Path, cache_root: Path, indexes: IndexConfig | Non
         marker = environment.with_name(environment.name + ".here." + cache_key(_versions_here(requires), sys.executable)[:16])
         if marker.is_file():
             return sys.executable
-        here = build.ProjectBuilder(project_dir, python_executable=sys.executable, runner=_runner(indexes))
+        here = build.ProjectBuilder(source or project_dir, python_executable=sys.executable, runner=_runner(indexes))
         if _satisfied_here(here.get_requires_for_build("wheel")):
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text("")
             return sys.executable
-    return str(build_environment(project_dir, cache_root, indexes) / "bin" / "python")
+    return str(build_environment(project_dir, cache_root, indexes, source) / "bin" / "python")
 
 
 def _versions_here(requirements: Iterable[str]) -> list[str]:
@@ -158,7 +161,7 @@ def _versions_here(requirements: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
-def build_environment(project_dir: Path, cache_root: Path, indexes: IndexConfig | None = None) -> Path:
+def build_environment(project_dir: Path, cache_root: Path, indexes: IndexConfig | None = None, source: Path | None = None) -> Path:
     """A virtual environment holding the project's build requirements, made once per [build-system] and reused."""
     requires = sorted(build_system(project_dir).get("requires") or [])
     environment = _environment_dir(project_dir, cache_root, indexes)
@@ -173,7 +176,7 @@ def build_environment(project_dir: Path, cache_root: Path, indexes: IndexConfig 
         _run([uv_binary(), "venv", "--quiet", "--python", sys.executable, str(environment)], f"creating the build environment of {name}",
              cache_root, indexes)
         _install(environment, requires, name, cache_root, indexes)
-        builder = build.ProjectBuilder(project_dir, python_executable=str(environment / "bin" / "python"), runner=_runner(indexes))
+        builder = build.ProjectBuilder(source or project_dir, python_executable=str(environment / "bin" / "python"), runner=_runner(indexes))
         # Backends may ask for more at build time (setuptools' wheel); those are installed once, with the environment.
         _install(environment, sorted(builder.get_requires_for_build("wheel")), name, cache_root, indexes)
         ready.write_text("")
@@ -208,6 +211,26 @@ def project_fingerprint(project_dir: Path) -> str:
     return digest.hexdigest()
 
 
+def _copy_ignored(top: Path) -> Callable[[str, list[str]], set[str]]:
+    """What a copy of the project leaves out: caches and, at its top, environments and outputs (VCS data is kept: a
+    backend may read its version from git)."""
+    never = _SKIPPED_DIRS - {".git", ".hg", ".svn"}
+    return lambda directory, names: {n for n in names if n in never or (Path(directory) == top and n in _SKIPPED_TOP_DIRS)}
+
+
+@contextlib.contextmanager
+def _writable_source(project_dir: Path) -> Iterator[Path]:
+    """The project where its backend may write (setuptools writes NAME.egg-info and build/ into it): the project itself,
+    or, in a read-only checkout (a pod's source volume), a copy in the build's scratch space."""
+    if os.access(project_dir, os.W_OK):
+        yield project_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="source-") as scratch:
+        copy = Path(scratch) / project_dir.name
+        shutil.copytree(project_dir, copy, symlinks=True, ignore=_copy_ignored(project_dir))
+        yield copy
+
+
 def build_wheel(project_dir: Path, cache_root: Path, indexes: IndexConfig | None = None) -> Path:
     """The project's wheel, from the cache when nothing that goes into it changed, else built with the reused environment."""
     project_dir = project_dir.resolve()
@@ -218,11 +241,12 @@ def build_wheel(project_dir: Path, cache_root: Path, indexes: IndexConfig | None
         return existing[0]
     name = project_name(project_dir)
     try:
-        builder = build.ProjectBuilder(project_dir, python_executable=build_python(project_dir, cache_root, indexes),
-                                       runner=_runner(indexes))
-        staging = out_dir.with_name(out_dir.name + f".{os.getpid()}.tmp")
-        shutil.rmtree(staging, ignore_errors=True)
-        wheel = Path(builder.build("wheel", staging))
+        with _writable_source(project_dir) as source:
+            builder = build.ProjectBuilder(source, python_executable=build_python(project_dir, cache_root, indexes, source),
+                                           runner=_runner(indexes))
+            staging = out_dir.with_name(out_dir.name + f".{os.getpid()}.tmp")
+            shutil.rmtree(staging, ignore_errors=True)
+            wheel = Path(builder.build("wheel", staging))
     except build.BuildException as exc:
         raise BuildError(f"cannot build the wheel of {name}: {exc}") from exc
     except build.BuildBackendException as exc:
