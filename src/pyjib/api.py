@@ -69,6 +69,7 @@ class Builder:
         )
         self.log = log
         self._scratch = contextlib.ExitStack()
+        self._told_dirty = False
 
     def __enter__(self) -> Builder:
         self._scratch.enter_context(scratch_space(self.cache.root))
@@ -101,7 +102,16 @@ class Builder:
 
     def filled_target(self, build: Build, text: str) -> Target:
         """The target with its tag templates filled, now that the project's version is known."""
-        return parse_target(fill(text, self.settings.project_dir, build.project.version))
+        return parse_target(self._fill(text, build))
+
+    def _fill(self, template: str, build: Build) -> str:
+        return fill(template, self.settings.project_dir, build.project.version, on_dirty=self._tell_dirty)
+
+    def _tell_dirty(self) -> None:
+        """One warning a build, however many tags carry the commit."""
+        if not self._told_dirty:
+            self._told_dirty = True
+            self.log.warn(f"{self.settings.project_dir} has uncommitted changes: commit tags get a -dirty suffix")
 
     def _store_fleet_entries(self, build: Build, reference: Reference) -> None:
         """Record each platform's lower layers in the registry, once per repository (a local marker remembers it was done)."""
@@ -119,7 +129,7 @@ class Builder:
                 stored.put(marker, {"tag": fleetcache.tag_for(entry.key)})
 
     def deliver(self, build: Build, target: Target) -> Published:
-        tags = [check_tag(fill(tag, self.settings.project_dir, build.project.version)) for tag in self.settings.tags]
+        tags = [check_tag(self._fill(tag, build)) for tag in self.settings.tags]
         if target.reference is not None:
             reference = target.reference
             tags = list(dict.fromkeys([reference.tag or "latest", *tags]))

@@ -1,7 +1,8 @@
 """Tags filled from the environment and git, for CI: {git_sha}, {git_short_sha}, {git_branch}, {version}, {env:NAME}.
 
 A template that cannot be filled is an error, never an empty tag. In a filled value, characters a tag cannot hold (a
-branch's slashes) become dashes, as CI systems' "ref slugs" do.
+branch's slashes) become dashes, as CI systems' "ref slugs" do. On a tree with uncommitted changes the commit fields
+get a `-dirty` suffix, as `git describe --dirty` does: a tag never claims a commit the image was not built from.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .errors import ConfigError
-from .vcs import git
+from .vcs import git, has_uncommitted_changes
 
 _FIELD = re.compile(r"\{([a-z_]+(?::[A-Za-z_][A-Za-z0-9_]*)?)\}")
 _BRANCH_VARIABLES = ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BUILDKITE_BRANCH", "CIRCLE_BRANCH", "BRANCH_NAME")
@@ -31,10 +32,21 @@ def _branch(project_dir: Path, environ: Mapping[str, str]) -> str | None:
     return next((environ[name] for name in _BRANCH_VARIABLES if environ.get(name)), None)
 
 
-def fill(template: str, project_dir: Path, version: str, environ: Mapping[str, str] = os.environ) -> str:
+def _commit(project_dir: Path, on_dirty: Callable[[], None] | None, *rev_parse: str) -> str | None:
+    sha = git(project_dir, "rev-parse", *rev_parse, "HEAD")
+    if sha and has_uncommitted_changes(project_dir):
+        if on_dirty is not None:
+            on_dirty()
+        return f"{sha}-dirty"
+    return sha
+
+
+def fill(template: str, project_dir: Path, version: str, environ: Mapping[str, str] = os.environ,
+         on_dirty: Callable[[], None] | None = None) -> str:
+    """The template filled; on_dirty is called when a commit field got the -dirty suffix (for the caller's warning)."""
     resolvers: dict[str, Callable[[], str | None]] = {
-        "git_sha": lambda: git(project_dir, "rev-parse", "HEAD"),
-        "git_short_sha": lambda: git(project_dir, "rev-parse", "--short=7", "HEAD"),
+        "git_sha": lambda: _commit(project_dir, on_dirty),
+        "git_short_sha": lambda: _commit(project_dir, on_dirty, "--short=7"),
         "git_branch": lambda: _branch(project_dir, environ),
         "version": lambda: version,
     }

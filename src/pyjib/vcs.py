@@ -15,3 +15,8 @@ def git(project_dir: Path, *args: str) -> str | None:
     if result.returncode != 0:
         return None
     return result.stdout.strip() or None
+
+
+def has_uncommitted_changes(project_dir: Path) -> bool:
+    """Whether tracked files differ from HEAD (staged or not), as `git describe --dirty` tells; untracked files do not count."""
+    return git(project_dir, "status", "--porcelain", "--untracked-files=no") is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -200,17 +201,31 @@ def test_written_lock_reproduces_the_image(pyjib: Pyjib, base_ref: str, tmp_path
     assert first.stdout.split("@")[1] == second.stdout.split("@")[1]
 
 
+def _committed_copy(source: Path, target: Path) -> str:
+    """source copied into a git repository of its own with everything committed; the commit's sha."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one"]):
+        subprocess.run(["git", "-C", str(target), *command], check=True, capture_output=True)
+    return subprocess.run(["git", "-C", str(target), "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+
+
 def test_tag_templates_and_image_refs(pyjib: Pyjib, registry: Registry, registry_reader: RegistryReader, base_ref: str,
                                       tmp_path: Path) -> None:
-    sha = subprocess.run(["git", "-C", str(EXAMPLES), "rev-parse", "HEAD"], capture_output=True, text=True)
+    project = tmp_path / "greet-cli"
+    sha = _committed_copy(EXAMPLES / "greet-cli", project)
     refs = tmp_path / "refs.txt"
-    tags = "build-{env:BUILD_ID}" + (",{git_short_sha}" if sha.returncode == 0 else "")
-    result = pyjib("push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", f"{registry.host}/ci/greet:{{version}}",
-                   "--tags", tags, "--image-refs", str(refs), env={"BUILD_ID": "77"})
+    result = pyjib("push", str(project), "--from", base_ref, "--to", f"{registry.host}/ci/greet:{{version}}",
+                   "--tags", "build-{env:BUILD_ID},{git_short_sha}", "--image-refs", str(refs), env={"BUILD_ID": "77"})
     digest = result.stdout.strip().split("@")[1]
-    expected = ["0.3.0", "build-77"] + ([sha.stdout.strip()[:7]] if sha.returncode == 0 else [])
+    expected = ["0.3.0", "build-77", sha[:7]]
     assert registry_reader.image_tags("ci/greet") == sorted(expected)
     assert refs.read_text().splitlines() == [f"{registry.host}/ci/greet:{tag}@{digest}" for tag in expected]
+    assert "warning" not in result.stderr
+
+    (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text() + "\n# an uncommitted change\n")
+    dirty = pyjib("push", str(project), "--from", base_ref, "--to", f"{registry.host}/ci/dirty:{{git_short_sha}}", "--tags", "{git_sha}")
+    assert registry_reader.image_tags("ci/dirty") == sorted([f"{sha[:7]}-dirty", f"{sha}-dirty"])
+    assert len([line for line in dirty.stderr.splitlines() if line.startswith("pyjib: warning:")]) == 1, dirty.stderr
 
     failed = pyjib("push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", f"{registry.host}/ci/unfilled:{{env:NOT_SET_ZZ}}",
                    check=False)
