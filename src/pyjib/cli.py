@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, devloop
 from .api import publish
 from .cache import default_cache_dir
 from .errors import ConfigError, PyjibError
@@ -108,6 +108,11 @@ def make_parser() -> argparse.ArgumentParser:
     _add_build_options(build)
     push_parser = commands.add_parser("push", help="build the image and push it to a registry")
     _add_build_options(push_parser)
+    skaffold = commands.add_parser("skaffold", help="Skaffold's custom build command: push to $IMAGE when $PUSH_IMAGE is true, "
+                                   "else load it into the local engine; $BUILD_CONTEXT, $PLATFORMS")
+    skaffold.epilog = "Any other option is passed on to push or build."
+    inputs = commands.add_parser("inputs", help="print the files a build reads, as a JSON array (Skaffold's dependencies.command)")
+    inputs.add_argument("project", nargs="?", default=".", help="the project folder (default: .)")
     return parser
 
 
@@ -140,13 +145,20 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     """The arguments; an unknown flag is reported by the command it was given to, so the help it points at is that command's."""
     parser = make_parser()
     namespace, unknown = parser.parse_known_args(argv)
-    if unknown:
+    if namespace.command == "skaffold":  # its options are push's and build's, checked when it runs them
+        namespace.options = unknown
+    elif unknown:
         parser.commands[namespace.command].error(f"unrecognized arguments: {' '.join(unknown)}")  # type: ignore[attr-defined]
     return namespace
 
 
 def run(argv: Sequence[str]) -> int:
     namespace = parse(argv)
+    if namespace.command == "skaffold":
+        return run([*devloop.skaffold_argv(os.environ), *namespace.options])
+    if namespace.command == "inputs":
+        print(json.dumps(devloop.build_inputs(Path(namespace.project))), flush=True)
+        return 0
     settings = load_settings(Path(namespace.project), cli_options(namespace))
     access = registry_access(namespace)
     published = publish(settings, mode=namespace.command, cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet), access=access,

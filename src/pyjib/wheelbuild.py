@@ -183,7 +183,8 @@ def build_environment(project_dir: Path, cache_root: Path, indexes: IndexConfig 
     return environment
 
 
-def _files(project_dir: Path) -> Iterator[Path]:
+def project_files(project_dir: Path) -> Iterator[Path]:
+    """Every file that can go into the project's wheel (what its fingerprint covers)."""
     # Cargo's output folder of a Rust project (maturin, setuptools-rust) changes on every build: never an input.
     skipped_top = _SKIPPED_TOP_DIRS | ({"target"} if (project_dir / "Cargo.toml").is_file() else set())
     for directory, dirs, files in os.walk(project_dir):
@@ -201,7 +202,7 @@ def _git_state(project_dir: Path) -> str:
 def project_fingerprint(project_dir: Path) -> str:
     """A hash of everything that can change the project's wheel: its files' paths, bytes and exec bits, git state, SOURCE_DATE_EPOCH."""
     digest = hashlib.sha256()
-    for path in _files(project_dir):
+    for path in project_files(project_dir):
         if path.is_symlink() or not path.is_file():
             continue
         digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")

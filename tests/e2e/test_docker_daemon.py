@@ -1,16 +1,24 @@
-"""--to docker-daemon:NAME[:TAG] loads the image into a running engine over the Docker Engine API (podman's service here)."""
+"""The dev loop: --to docker-daemon:NAME[:TAG] loads the image into a running engine over the Docker Engine API (podman's
+service here), and examples/devloop's Skaffold and Tilt commands, run with the environment those tools set."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
-from tests.conftest import EXAMPLES, Pyjib
+from tests.conftest import EXAMPLES, Pyjib, RegistryReader
 from tests.infra.podman import Podman
+from tests.infra.registry import Registry
 
 pytestmark = pytest.mark.e2e
 
@@ -54,3 +62,66 @@ def test_an_unusable_engine_is_one_line_before_the_build(pyjib: Pyjib, docker_ho
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert words in line and "DOCKER_HOST" in line
+
+
+def _shell(command: str, cwd: Path, env: dict[str, str], pyjib: Pyjib) -> subprocess.CompletedProcess[str]:
+    """A dev tool's command line as the tool runs it (through a shell, in the artifact's folder), pyjib being this checkout's."""
+    command = re.sub(r"^pyjib\b", f"{sys.executable} -m pyjib", command)
+    environment = {**os.environ, "PYJIB_CACHE_DIR": str(pyjib.cache_dir), **env}
+    return subprocess.run(["sh", "-c", command], cwd=cwd, env=environment, capture_output=True, text=True, timeout=600)
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "greet-cli"
+    shutil.copytree(EXAMPLES / "greet-cli", project, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    return project
+
+
+def _skaffold_artifact() -> dict:
+    config = yaml.safe_load((EXAMPLES / "devloop" / "skaffold.yaml").read_text())
+    (artifact,) = config["build"]["artifacts"]
+    return artifact
+
+
+def test_skaffold_custom_build_pushes_or_loads_as_push_image_says(pyjib: Pyjib, base_ref: str, registry: Registry, registry_reader: RegistryReader,
+                                                                  engine_socket: Path, containers: Podman, tmp_path: Path) -> None:
+    artifact = _skaffold_artifact()
+    project = _project(tmp_path)
+    common = {"BUILD_CONTEXT": str(project), "PLATFORMS": "linux/amd64", "DOCKER_HOST": f"unix://{engine_socket}"}
+    command = artifact["custom"]["buildCommand"] + f" --from {base_ref}"
+
+    pushed = _shell(command, project, {**common, "IMAGE": f"{registry.host}/skaffold/greet:v1", "PUSH_IMAGE": "true"}, pyjib)
+    assert pushed.returncode == 0, pushed.stderr
+    assert registry_reader.image_tags("skaffold/greet") == ["v1"]
+
+    loaded = _shell(command, project, {**common, "IMAGE": "skaffold-greet:dev", "PUSH_IMAGE": "false"}, pyjib)
+    assert loaded.returncode == 0, loaded.stderr
+    ran = containers.run("localhost/skaffold-greet:dev", ["--name", "skaffold"])
+    assert "Hello, skaffold!" in ran.stdout, ran.stderr
+
+    inputs = _shell(artifact["custom"]["dependencies"]["command"], project, {}, pyjib)
+    assert json.loads(inputs.stdout) == ["pyproject.toml", "src/greet/__init__.py", "src/greet/__main__.py", "src/greet/cli.py",
+                                         "src/greet/greetings.txt"]
+
+
+def _tilt_commands() -> list[str]:
+    text = (EXAMPLES / "devloop" / "Tiltfile").read_text()
+    lines = [re.sub(r"^# ?", "", line) for line in text.splitlines()]
+    return re.findall(r"custom_build\('[^']+', '([^']+)'", "\n".join(lines))
+
+
+def test_tilt_custom_build_commands(pyjib: Pyjib, base_ref: str, registry: Registry, engine_socket: Path, containers: Podman,
+                                    tmp_path: Path) -> None:
+    local, remote = _tilt_commands()
+    project = _project(tmp_path)
+    env = {"DOCKER_HOST": f"unix://{engine_socket}"}
+
+    loaded = _shell(local + f" --from {base_ref}", project, {**env, "EXPECTED_REF": "tilt-greet:tilt-0f3a1b"}, pyjib)
+    assert loaded.returncode == 0, loaded.stderr
+    ran = containers.run("localhost/tilt-greet:tilt-0f3a1b", ["--name", "tilt"])
+    assert "Hello, tilt!" in ran.stdout, ran.stderr
+
+    pushed = _shell(remote + f" --from {base_ref}", project, {**env, "EXPECTED_REF": f"{registry.host}/tilt/greet:tilt-0f3a1b"}, pyjib)
+    assert pushed.returncode == 0, pushed.stderr
+    (ref,) = (project / ".pyjib-ref").read_text().splitlines()  # outputs_image_ref_to: one reference
+    assert ref == f"{registry.host}/tilt/greet:tilt-0f3a1b@" + pushed.stdout.strip().split("@")[-1]
