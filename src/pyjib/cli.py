@@ -16,7 +16,7 @@ from .cache import default_cache_dir
 from .errors import ConfigError, PyjibError
 from .log import Log
 from .registry import Access
-from .settings import OPTIONS, TRUST_MODES, load_settings, options_from_table
+from .settings import DEFAULT_BASE, OPTIONS, TRUST_MODES, load_settings, options_from_table
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -49,54 +49,75 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"pyjib: error: {message} (see `python -m pyjib {command + ' ' if command else ''}--help`)\n")
 
 
+_EXAMPLES = """\
+examples:
+  pyjib push . --to registry.example.com/team/app:1.4.0
+  pyjib push . --to ghcr.io/me/app:{git_short_sha} --tags latest --digest-file digest.txt
+  pyjib push . --to registry.example.com/team/app --platform linux/amd64 --platform linux/arm64
+  pyjib build . --to oci:dist/image        (or docker-archive:dist/app.tar, or docker-daemon:app:dev)
+  pyjib build . --from gcr.io/distroless/python3-debian12:nonroot --module app --ports 8080 --to docker-daemon:app:dev
+
+Every option can also live in [tool.pyjib] of pyproject.toml (the command line wins).
+"""
+
+
 def _add_build_options(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = _EXAMPLES
     parser.add_argument("project", nargs="?", default=".", help="the project folder (default: .)")
-    parser.add_argument("--from", dest="from_", metavar="IMAGE", help="base image: a registry reference, oci:DIR[:TAG] or docker-archive:FILE")
-    parser.add_argument("--to", metavar="TARGET", help="where the image goes:"
-                        " REGISTRY/REPO[:TAG], oci:DIR[:TAG], docker-archive:FILE or docker-daemon:NAME[:TAG]")
-    parser.add_argument("--tags", action="append", metavar="TAG", help="extra tags (repeatable, or comma-separated)")
-    parser.add_argument("--entrypoint", type=_argv, metavar="ARGV", help="entrypoint, as a JSON list or a shell-quoted string")
-    parser.add_argument("--module", metavar="MODULE", help="run the image as python -m MODULE")
-    parser.add_argument("--args", type=_argv, metavar="ARGV", help="default arguments (the image's Cmd)")
-    parser.add_argument("--environment", type=_key_value, action="append", metavar="KEY=VALUE", help="an environment variable (repeatable)")
-    parser.add_argument("--labels", type=_key_value, action="append", metavar="KEY=VALUE", help="a label (repeatable)")
-    parser.add_argument("--ports", action="append", metavar="PORT[/PROTO]", help="an exposed port (repeatable)")
-    parser.add_argument("--user", help="user to run as (default: the base's)")
-    parser.add_argument("--workdir", help="working directory (default: the base's; /app/src for an app folder)")
-    parser.add_argument("--name", help="an app folder's name for the image's title (default: the folder's name)")
-    parser.add_argument("--creation-time", metavar="TIME", help="ISO 8601, 'now' or epoch seconds (default: SOURCE_DATE_EPOCH, else the epoch)")
-    parser.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
-    parser.add_argument("--platform", dest="platforms", action="append", metavar="OS/ARCH",
-                        help="platform to build for, repeatable for a multi-platform index (default: the base's, or linux/amd64)")
-    parser.add_argument("--extras", action="append", metavar="EXTRA", help="extras of the project to install (repeatable)")
-    parser.add_argument("--groups", action="append", metavar="GROUP", help="dependency groups to install too (repeatable; default: none)")
-    parser.add_argument("--digest-file", type=Path, metavar="FILE", help="also write the image digest to FILE")
-    parser.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    parser.add_argument("--username", metavar="USER", help="login for the target registry (with --password-stdin); else PYJIB_USERNAME")
-    parser.add_argument("--password-stdin", action="store_true", help="read the password (or token) for --username from stdin")
-    parser.add_argument("--ca-cert", action="append", type=Path, metavar="FILE", help="a PEM CA to trust for registries (repeatable)")
-    dependencies = parser.add_argument_group("dependencies")
+    where = parser.add_argument_group("where from, where to")
+    where.add_argument("--from", dest="from_", metavar="IMAGE",
+                       help=f"base image: a registry reference, oci:DIR[:TAG] or docker-archive:FILE (default: {DEFAULT_BASE})")
+    where.add_argument("--to", metavar="TARGET", help="where the image goes:"
+                       " REGISTRY/REPO[:TAG], oci:DIR[:TAG], docker-archive:FILE or docker-daemon:NAME[:TAG]")
+    where.add_argument("--tags", action="append", metavar="TAG",
+                       help="extra tags (repeatable, or comma-separated; {git_sha}, {git_short_sha}, {git_branch}, {version}, {env:NAME})")
+    where.add_argument("--platform", dest="platforms", action="append", metavar="OS/ARCH",
+                       help="platform to build for, repeatable for a multi-platform index (default: the base's, or linux/amd64)")
+    image = parser.add_argument_group("the image's configuration")
+    image.add_argument("--entrypoint", type=_argv, metavar="ARGV", help="entrypoint, as a JSON list or a shell-quoted string "
+                       "(default: the project's console script)")
+    image.add_argument("--module", metavar="MODULE", help="run the image as python -m MODULE")
+    image.add_argument("--args", type=_argv, metavar="ARGV", help="default arguments (the image's Cmd)")
+    image.add_argument("--environment", type=_key_value, action="append", metavar="KEY=VALUE", help="an environment variable (repeatable)")
+    image.add_argument("--labels", type=_key_value, action="append", metavar="KEY=VALUE", help="a label (repeatable)")
+    image.add_argument("--ports", action="append", metavar="PORT[/PROTO]", help="an exposed port (repeatable)")
+    image.add_argument("--user", help="user to run as (default: the base's)")
+    image.add_argument("--workdir", help="working directory (default: the base's; /app/src for an app folder)")
+    image.add_argument("--name", help="an app folder's name for the image's title (default: the folder's name)")
+    image.add_argument("--creation-time", metavar="TIME", help="ISO 8601, 'now' or epoch seconds (default: SOURCE_DATE_EPOCH, else the epoch)")
+    dependencies = parser.add_argument_group("what gets installed")
+    dependencies.add_argument("--extras", action="append", metavar="EXTRA", help="extras of the project to install (repeatable)")
+    dependencies.add_argument("--groups", action="append", metavar="GROUP", help="dependency groups to install too (repeatable; default: none)")
+    dependencies.add_argument("--lock-file", metavar="FILE", help="install exactly what FILE pins (default: a lock in the project)")
     dependencies.add_argument("--index-url", metavar="URL", help="the package index (default: PIP_INDEX_URL, uv's or pip's configuration)")
     dependencies.add_argument("--extra-index-url", action="append", metavar="URL", help="another package index (repeatable)")
     dependencies.add_argument("--find-links", action="append", metavar="DIR|URL", help="a folder or page of wheels (repeatable)")
     dependencies.add_argument("--constraint", type=_absolute, action="append", metavar="FILE",
                               help="a constraint file, as pip's -c (repeatable; default: PIP_CONSTRAINT, else pip.conf's constraint)")
     dependencies.add_argument("--only-binary", action="store_true", default=None, help="never build a dependency from its sdist")
-    dependencies.add_argument("--lock-file", metavar="FILE", help="install exactly what FILE pins (default: a lock in the project)")
-    dependencies.add_argument("--write-lock", type=Path, metavar="FILE", help="write what was installed as a pylock.toml to FILE")
     dependencies.add_argument("--refresh", action="store_true", help="resolve again, ignoring cached resolutions and the registry's fleet cache")
-    dependencies.add_argument("--compression", choices=("gzip", "zstd"), help="how layers are compressed (default: gzip)")
-    dependencies.add_argument("--bytecode", choices=("auto", "required", "off"), help="precompile .pyc files (default: auto)")
-    dependencies.add_argument("--layer-threshold-mb", type=int, metavar="MB", help="a distribution bigger than this gets its own layer (50)")
-    dependencies.add_argument("--registry-cache", action=argparse.BooleanOptionalAction, default=None,
-                              help="keep a fleet cache record in the target repository (default: yes)")
-    dependencies.add_argument("--registry-cache-repository", metavar="REGISTRY/REPO",
-                              help="keep fleet cache records in this repository, not the target's (as BuildKit's cache-to)")
-    dependencies.add_argument("--registry-cache-trust", choices=TRUST_MODES,
-                              help="read fleet cache records authenticated with PYJIB_CACHE_KEY (key, the default), or any (repository)")
-    parser.add_argument("--image-refs", type=Path, metavar="FILE", help="write every pushed REF:TAG@DIGEST to FILE, one a line (as ko does)")
-
+    layers = parser.add_argument_group("layers")
+    layers.add_argument("--compression", choices=("gzip", "zstd"), help="how layers are compressed (default: gzip)")
+    layers.add_argument("--bytecode", choices=("auto", "required", "off"), help="precompile .pyc files (default: auto)")
+    layers.add_argument("--layer-threshold-mb", type=int, metavar="MB", help="a distribution bigger than this gets its own layer (default: 50)")
+    registries = parser.add_argument_group("registries")
+    registries.add_argument("--username", metavar="USER", help="login for the target registry (with --password-stdin); else PYJIB_USERNAME")
+    registries.add_argument("--password-stdin", action="store_true", help="read the password (or token) for --username from stdin")
+    registries.add_argument("--ca-cert", action="append", type=Path, metavar="FILE", help="a PEM CA to trust for registries (repeatable)")
+    registries.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
+    registries.add_argument("--registry-cache", action=argparse.BooleanOptionalAction, default=None,
+                            help="keep a fleet cache record in the target repository (default: yes)")
+    registries.add_argument("--registry-cache-repository", metavar="REGISTRY/REPO",
+                            help="keep fleet cache records in this repository, not the target's (as BuildKit's cache-to)")
+    registries.add_argument("--registry-cache-trust", choices=TRUST_MODES,
+                            help="read fleet cache records authenticated with PYJIB_CACHE_KEY (key, the default), or any (repository)")
+    outputs = parser.add_argument_group("what pyjib writes besides the image")
+    outputs.add_argument("--digest-file", type=Path, metavar="FILE", help="also write the image digest to FILE")
+    outputs.add_argument("--image-refs", type=Path, metavar="FILE", help="write every pushed REF:TAG@DIGEST to FILE, one a line (as ko does)")
+    outputs.add_argument("--write-lock", type=Path, metavar="FILE", help="write what was installed as a pylock.toml to FILE")
+    outputs.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
+    outputs.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pyjib", description="Build container images of Python projects without Docker.")
