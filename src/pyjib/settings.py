@@ -202,6 +202,8 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
     for name in look_alike_tables(tool):
         warn(f"{project_dir / 'pyproject.toml'} has [tool.{name}], which pyjib does not read: did you mean [tool.pyjib]?")
     table = tool.get("pyjib") or {}
+    if isinstance(table, Mapping):  # [tool.pyjib.base] is `pyjib base`'s recipe (pyjib.debian.request), not a build option
+        table = {key: value for key, value in table.items() if key != "base"}
     options = merge(options_from_table(table, f"{project_dir / 'pyproject.toml'} [tool.pyjib]"), cli_options)
     check_values(options)
     if options.get("entrypoint") and options.get("module"):
