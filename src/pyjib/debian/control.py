@@ -58,7 +58,7 @@ class Relation:
 
 
 _RELATION = re.compile(r"^(?P<name>[a-z0-9][a-z0-9+.\-]*)(?::[a-z0-9\-]+)?\s*(?:\(\s*(?P<op><<|<=|=|>=|>>|<|>)\s*(?P<version>[^)\s]+)\s*\))?$")
-_ANNOTATIONS = re.compile(r"\[[^\]]*\]|<[^>]*>")  # architecture restrictions and build profiles: source packages only
+_ANNOTATIONS = re.compile(r"\[[^\]]*\]|<[!a-z][^>]*>")  # architecture restrictions and build profiles: source packages only
 _LEGACY_OPERATORS = {"<": "<=", ">": ">="}  # the pre-1996 spellings policy still says mean <= and >=
 
 
