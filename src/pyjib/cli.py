@@ -102,8 +102,10 @@ def _add_base_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", metavar="TARGET", help="REGISTRY/REPO:TAG, oci:DIR[:TAG] or docker-archive:FILE")
     parser.add_argument("--suite", help="the Debian suite (default: bookworm)")
     parser.add_argument("--python", metavar="X.Y", help="the suite's Python (default: 3.11)")
-    parser.add_argument("--package", dest="packages", action="append", metavar="NAME", help="another Debian package, with its dependencies (repeatable)")
-    parser.add_argument("--platform", dest="platforms", action="append", metavar="OS/ARCH", help="linux/amd64 (default) or linux/arm64; repeatable for an index")
+    parser.add_argument("--package", dest="packages", action="append", metavar="NAME",
+                        help="another Debian package, with its dependencies (repeatable)")
+    parser.add_argument("--platform", dest="platforms", action="append", metavar="OS/ARCH",
+                        help="linux/amd64 (default) or linux/arm64; repeatable for an index")
     parser.add_argument("--lock", metavar="FILE", help="read the exact packages from FILE, or write them there when it is absent")
     parser.add_argument("--mirror", action="append", metavar="URL", help="a Debian archive (repeatable; default: the host's apt sources)")
     parser.add_argument("--keyring", metavar="FILE", help="OpenPGP keyring the archive signs with (default: Debian's archive keyring)")
@@ -156,7 +158,7 @@ def run_base(namespace: argparse.Namespace) -> int:
     from .debian.request import KEYS, base_request
 
     project = Path(namespace.project)
-    table = {}
+    table: dict[str, Any] = {}
     if (project / "pyproject.toml").is_file():
         table = ((read_pyproject(project).get("tool") or {}).get("pyjib") or {}).get("base") or {}
     cli = {key: value for key in KEYS if (value := getattr(namespace, key, None)) is not None}

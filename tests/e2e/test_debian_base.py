@@ -59,9 +59,13 @@ def test_lock_holds_the_distroless_set_and_libpq_without_a_shell(libpq_base: dic
     assert all(len(p["sha256"]) == 64 and p["url"].endswith(".deb") for p in lock["platforms"]["linux/amd64"])
 
 
+def test_image_is_valid_per_the_oci_schemas(libpq_base: dict[str, Any], registry_reader: RegistryReader) -> None:
+    check_image(registry_reader.manifest(REPOSITORY, "1"), lambda digest: registry_reader.blob(REPOSITORY, digest))
+
+
 def test_image_config_and_layer(libpq_base: dict[str, Any], registry_reader: RegistryReader) -> None:
-    data = registry_reader.manifest(REPOSITORY, "1")
-    manifest, config = check_image(data, lambda digest: registry_reader.blob(REPOSITORY, digest))
+    manifest = json.loads(registry_reader.manifest(REPOSITORY, "1"))
+    config = json.loads(registry_reader.blob(REPOSITORY, manifest["config"]["digest"]))
     container = config["config"]
     assert container["Entrypoint"] == ["/usr/bin/python3.11"] and container["User"] == "65532"
     assert {"SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt", "LANG=C.UTF-8"} <= set(container["Env"])

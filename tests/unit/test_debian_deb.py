@@ -105,14 +105,14 @@ def test_a_file_through_a_packaged_symlink_is_refused(tmp_path: Path) -> None:
 
 
 def test_damaged_archives_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(DebError, match="not a .deb"):
+    with pytest.raises(DebError, match=r"not a \.deb"):
         ar_members(b"PK\x03\x04", "zip")
     good = make_deb(tmp_path / "demo.deb", STANDARD).read_bytes()
     with pytest.raises(DebError, match="truncated"):
         ar_members(good[:-100], "short")
     no_data = _ar([("debian-binary", b"2.0\n"), ("control.tar.gz", gzip.compress(_tar([(_entry("./control"), CONTROL.encode())])))])
     (tmp_path / "nodata.deb").write_bytes(no_data)
-    with pytest.raises(DebError, match="no data.tar"):
+    with pytest.raises(DebError, match=r"no data\.tar"):
         read_deb(tmp_path / "nodata.deb", "nodata")
 
 

@@ -10,6 +10,7 @@ import http.server
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -62,9 +63,9 @@ def test_expired_or_hashless_releases_are_refused() -> None:
 
 
 class _Files(http.server.BaseHTTPRequestHandler):
-    files: dict[str, bytes] = {}
+    files: ClassVar[dict[str, bytes]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         body = self.files.get(self.path)
         self.send_response(200 if body is not None else 404)
         self.send_header("Content-Length", str(len(body or b"")))
@@ -105,7 +106,7 @@ def test_a_tampered_deb_is_refused_and_a_good_one_kept(mirror: tuple[str, dict[s
     good = b"!<arch>\nthe real package"
     files["/debian/pool/main/a/a_1_amd64.deb"] = b"!<arch>\nsomething else"
     archive = Archive([], tmp_path)
-    with pytest.raises(TrustError, match="package a from .* does not match its SHA256"):
+    with pytest.raises(TrustError, match=r"package a from .* does not match its SHA256"):
         archive.deb(f"{uri}/pool/main/a/a_1_amd64.deb", hashlib.sha256(good).hexdigest(), "a")
     files["/debian/pool/main/a/a_1_amd64.deb"] = good
     path = archive.deb(f"{uri}/pool/main/a/a_1_amd64.deb", hashlib.sha256(good).hexdigest(), "a")

@@ -157,8 +157,10 @@ def deliver(images: list[Image], target_text: str, clients: ClientPool, cache: B
     assert target.path is not None
     if target.kind == "oci":
         names = [target.tag or "latest"]
-        descriptor = layout.write_image(target.path, images[0], names) if len(images) == 1 else layout.write_index(target.path, ImageIndex(tuple(images)), names)
-        digest = descriptor.digest
+        if len(images) == 1:
+            digest = layout.write_image(target.path, images[0], names).digest
+        else:
+            digest = layout.write_index(target.path, ImageIndex(tuple(images)), names).digest
     else:
         digest = write_archive(images[0], target.path, ["pyjib-base:latest"])
     log.info(f"wrote {target.path}")

@@ -87,7 +87,8 @@ def resolve(index: PackageIndex, names: Sequence[str], left_out: Iterable[str] =
                     continue
                 if all(relation.name in skipped for relation in clause):
                     continue
-                found = next((c for c in (_candidate(index, r, f"{package.name} needs {r.name}: ") for r in clause if r.name not in skipped) if c is not None), None)
+                candidates = (_candidate(index, r, f"{package.name} needs {r.name}: ") for r in clause if r.name not in skipped)
+                found = next((c for c in candidates if c is not None), None)
                 if found is None:
                     wanted = " | ".join(str(r) for r in clause)
                     raise ResolutionError(f"{package.name} {package.version} needs {wanted}, which the archive does not have")
