@@ -20,6 +20,7 @@ from ..platforms import Platform
 from ..publish import push, push_index, write_archive
 from ..registry import ClientPool
 from .archive import Archive
+from .bytecode import precompile_stdlib, runs_here
 from .deb import DebError, read_deb
 from .lock import BaseLock, LockedPackage, read_lock, write_lock
 from .request import BaseRequest, debian_arch
@@ -30,7 +31,7 @@ from .sources import host_sources, mirror_sources
 # What distroless' static, base, cc and python3 images hold (GoogleContainerTools/distroless), the Python ones per X.Y.
 DISTROLESS = ("base-files", "netbase", "tzdata", "media-types", "ca-certificates", "libc6", "libssl3", "libgcc-s1", "libgomp1",
               "libstdc++6", "zlib1g")
-LAYER_RECIPE = "debian-base-1"  # change when the rootfs assembly changes, so cached layers are not reused
+LAYER_RECIPE = "debian-base-2"  # change when the rootfs assembly changes, so cached layers are not reused
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LABEL_PREFIX = "dev.pyjib.base."
 PARALLEL_DOWNLOADS = 4  # the archive's files are small: latency, not bandwidth, bounds a cold build
@@ -99,6 +100,11 @@ def platform_layer(lock: BaseLock, platform: str, archive: Archive, mirrors: tup
         root = Path(tmp) / "rootfs"
         root.mkdir()
         ownership = assemble(root, debs, lock.python)
+        architecture = platform.split("/")[1]
+        if runs_here(architecture):
+            precompile_stdlib(root, lock.python)
+        else:
+            log.info(f"{platform}: this host cannot run the image's Python, so its standard library ships without .pyc files")
         if has_shell(root):
             log.info(f"{platform}: note: the packages put a shell at /bin/sh")
         layer = tree_layer(root, blobs.blobs, ownership=ownership)
