@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -14,7 +14,8 @@ from . import fleetcache
 from .base import BaseImage, open_base
 from .bytecode import compiler_for
 from .cache import BlobCache, cache_key
-from .dependencies import LAYER_RECIPE, NamedLayer, dependency_layers, environment_layer, project_layers
+from .constraints import Constraints, find_constraints
+from .dependencies import LAYER_RECIPE, NamedLayer, dependency_layers, environment_layer
 from .digest import sha256_file
 from .errors import ResolveError
 from .grouping import check_layer_count
@@ -27,13 +28,14 @@ from .layer import Compression
 from .lockfiles import find_lock, read_lock
 from .log import Log
 from .platforms import Platform, parse_platform
+from .projectsource import ProjectSource, start_source
 from .reference import Reference
 from .registry import ClientPool
 from .resolve import LockedWheel, lock, top_level_requirements
 from .settings import Settings, creation_timestamp
 from .sources import local_folders_identity
-from .wheelbuild import build_wheel
-from .wheelmeta import WheelMetadata, read_wheel_metadata
+from .wheelbuild import project_name
+from .wheelmeta import WheelMetadata
 
 FLEET_RECIPE = "fleet-2"
 
@@ -95,10 +97,11 @@ class Sources:
 
     indexes: IndexConfig
     lock_path: Path | None
+    constraints: Constraints = field(default_factory=Constraints)  # for a fresh resolution; a lock pins exactly
 
     def identity(self) -> list[object]:
         lock_digest = sha256_file(self.lock_path) if self.lock_path else None
-        return [self.indexes.cache_identity(), lock_digest]
+        return [self.indexes.cache_identity(), lock_digest, self.constraints.identity()]
 
 
 def fleet_key(base: BaseImage, project: WheelMetadata, settings: Settings, extras: tuple[str, ...], sources: Sources) -> str:
@@ -115,7 +118,7 @@ def locked_wheels(requirements: list[str], interpreter: Interpreter, settings: S
     project_dir = settings.project_dir.resolve()
     if sources.lock_path is None:
         return lock(requirements, interpreter, cache.root, indexes=sources.indexes, only_binary=settings.only_binary,
-                    project_dir=project_dir, refresh=refresh)
+                    project_dir=project_dir, refresh=refresh, constraints=sources.constraints)
     found = read_lock(sources.lock_path, interpreter)
     if isinstance(found, dict):  # a requirements file with hashes: choose each pin's wheel for the image, then check its hash
         pins = [f"{name}=={version}" for name, (version, _hashes) in sorted(found.items())]
@@ -131,7 +134,7 @@ def locked_wheels(requirements: list[str], interpreter: Interpreter, settings: S
     for requirement in requirements:
         name = canonicalize_name(Requirement(requirement).name)
         if name not in locked_names:
-            raise ResolveError(f"{settings.project_dir.name} requires {name}, which {sources.lock_path} does not pin; update the lock")
+            raise ResolveError(f"{project_name(settings.project_dir)} requires {name}, which {sources.lock_path} does not pin; update the lock")
     return wheels
 
 
@@ -162,15 +165,18 @@ def _lower_layers(
     environment = Environment(interpreter)
     requirements = top_level_requirements(requires, extras, interpreter)
     if sources.lock_path:
-        log.info(f"installing what {sources.lock_path.name} pins, for {interpreter.uv_platform}")
+        unused = f" (the constraints of {sources.constraints.source} do not apply: a lock pins exactly)" if sources.constraints.files else ""
+        log.info(f"installing what {sources.lock_path.name} pins, for {interpreter.uv_platform}{unused}")
     else:
-        log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform} from {sources.indexes.source}")
+        constrained = sources.constraints
+        with_constraints = f", constrained by {', '.join(map(str, constrained.files))} ({constrained.source})" if constrained.files else ""
+        log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform} from {sources.indexes.source}{with_constraints}")
     locked = locked_wheels(requirements, interpreter, settings, sources, cache, refresh)
     compiler = compiler_for(interpreter.version, settings.bytecode)
     compression = Compression(settings.compression)
     layers = [environment_layer(environment, cache, compression),
               *dependency_layers(locked, environment, compiler, cache, settings.layers, settings.layer_threshold_mb * 1_000_000,
-                                 sources.indexes, compression)]
+                                 sources.indexes, compression, log)]
     record = fleetcache.FleetRecord(interpreter, locked, [layer.to_json() for layer in layers], time.time())
     return interpreter, layers, locked, FleetEntry(key, record)
 
@@ -179,9 +185,10 @@ _warned_no_compiler: set[str] = set()
 
 
 def _platform_image(
-    settings: Settings, base: BaseImage, wheel: Path, project: WheelMetadata, sources: Sources, cache: BlobCache,
+    settings: Settings, base: BaseImage, source: ProjectSource, sources: Sources, cache: BlobCache,
     clients: ClientPool, log: Log, refresh: bool, fleet: Reference | None,
 ) -> PlatformImage:
+    project = source.metadata
     requires, extras = expand_self_extras(project, settings.extras)
     interpreter, lower, locked, entry = _lower_layers(base, project, settings, extras, requires, sources, cache, clients, log, refresh,
                                                       fleet)
@@ -190,7 +197,7 @@ def _platform_image(
     if compiler is None and settings.bytecode == "auto" and interpreter.minor not in _warned_no_compiler:
         _warned_no_compiler.add(interpreter.minor)
         log.info(f"this host has no Python {interpreter.minor}: the image ships without precompiled bytecode")
-    layers = [*lower, *project_layers(wheel, project.name, project.version, environment, compiler, cache, Compression(settings.compression))]
+    layers = [*lower, *source.top_layers(environment, compiler, cache, Compression(settings.compression))]
     check_layer_count(len(base.image.layers), len(layers))
 
     created = creation_timestamp(settings.creation_time)
@@ -199,7 +206,8 @@ def _platform_image(
         log.info(f"layer {layer.name}: {layer.descriptor.digest[:19]} ({layer.descriptor.size} bytes)")
         image = image.append_blob(_blob(layer, cache, fleet, clients), layer.diff_id, created_by=f"pyjib: {layer.name}",
                                   comment=layer.comment, created=created)
-    image = image.with_container_config(**container_config(settings, project, environment, base.image.container_config))
+    image_settings = source.image_settings(settings, environment)
+    image = image.with_container_config(**container_config(image_settings, project, environment, base.image.container_config, log))
     image = image.with_created(created).with_annotations({
         **image_annotations(settings, project, created),
         "org.opencontainers.image.base.name": base.name,
@@ -220,26 +228,25 @@ def build_image(
 ) -> Build:
     """The image for each platform of settings (one: the base's, or linux/amd64 for an index).
 
-    wheel, when given, is the project's already-built wheel (the hatch plugin builds it in-process). fleet, when given,
+    wheel, when given, is the project's already-built wheel (the hatch plugin builds it in-process); without it the
+    project's wheel is built, or, for an app folder that is not a package, its files are taken as they are. fleet, when given,
     is the repository whose fleet cache record is consulted when local caches miss. Every platform is built before
     anything is delivered, so a platform that cannot be built stops the build with nothing published.
     """
     platforms: list[Platform | None] = [parse_platform(p) for p in settings.platforms] or [None]
+    indexes = index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The wheel builds in a subprocess while the base's manifests come over the network.
-        wheel_job = pool.submit(build_wheel, settings.project_dir, cache.root) if wheel is None else None
-        if wheel_job is not None:
-            log.info(f"building the wheel of {settings.project_dir}")
+        source_job = start_source(settings, cache.root, log, pool, wheel, indexes)
         bases = [open_base(settings.base, platform=platform, cache=cache, clients=clients) for platform in platforms]
-        wheel = wheel_job.result() if wheel_job is not None else wheel
-    assert wheel is not None
-    project = read_wheel_metadata(wheel)
+        source = source_job.result()
     sources = Sources(
-        index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links),
+        indexes,
         find_lock(settings.project_dir, settings.lock_file),
+        find_constraints(settings.constraint, settings.project_dir),
     )
     images = []
     for platform, base in zip(platforms, bases, strict=True):
         log.info(f"building for {platform or 'the base platform'} on {settings.base}")
-        images.append(_platform_image(settings, base, wheel, project, sources, cache, clients, log, refresh, fleet))
-    return Build(project, tuple(images))
+        images.append(_platform_image(settings, base, source, sources, cache, clients, log, refresh, fleet))
+    return Build(source.metadata, tuple(images))

@@ -37,6 +37,11 @@ def _argv(text: str) -> Any:
     return text
 
 
+def _absolute(text: str) -> str:
+    """A path from the command line, relative to the working folder (the file's paths are relative to the project)."""
+    return str(Path(text).absolute())
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # One line and exit code 2, as for every other kind of bad input.
@@ -56,7 +61,8 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", type=_key_value, action="append", metavar="KEY=VALUE", help="a label (repeatable)")
     parser.add_argument("--ports", action="append", metavar="PORT[/PROTO]", help="an exposed port (repeatable)")
     parser.add_argument("--user", help="user to run as (default: the base's)")
-    parser.add_argument("--workdir", help="working directory (default: the base's)")
+    parser.add_argument("--workdir", help="working directory (default: the base's; /app/src for an app folder)")
+    parser.add_argument("--name", help="an app folder's name for the image's title (default: the folder's name)")
     parser.add_argument("--creation-time", metavar="TIME", help="ISO 8601, 'now' or epoch seconds (default: SOURCE_DATE_EPOCH, else the epoch)")
     parser.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
     parser.add_argument("--platform", dest="platforms", action="append", metavar="OS/ARCH",
@@ -72,6 +78,8 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     dependencies.add_argument("--index-url", metavar="URL", help="the package index (default: PIP_INDEX_URL, uv's or pip's configuration)")
     dependencies.add_argument("--extra-index-url", action="append", metavar="URL", help="another package index (repeatable)")
     dependencies.add_argument("--find-links", action="append", metavar="DIR|URL", help="a folder or page of wheels (repeatable)")
+    dependencies.add_argument("--constraint", type=_absolute, action="append", metavar="FILE",
+                              help="a constraint file, as pip's -c (repeatable; default: PIP_CONSTRAINT, else pip.conf's constraint)")
     dependencies.add_argument("--only-binary", action="store_true", default=None, help="never build a dependency from its sdist")
     dependencies.add_argument("--lock-file", metavar="FILE", help="install exactly what FILE pins (default: pylock.toml, uv.lock, hashed requirements.txt)")
     dependencies.add_argument("--write-lock", type=Path, metavar="FILE", help="write what was installed as a pylock.toml to FILE")

@@ -7,6 +7,7 @@ so the same wheels give the same layer, and the same digest, in every project an
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +20,10 @@ from .digest import sha256_file
 from .grouping import LayerGroup, LayerPlan, WheelInfo, plan_layers, unpacked_size
 from .image import Blob
 from .indexes import IndexConfig
-from .install import Environment, install_all, install_wheel, write_skeleton
+from .install import Environment, SharedFile, install_all, install_wheel, write_skeleton
 from .layer import GZIP, Compression, Layer, tree_layer
 from .layering import split_resources
+from .log import SILENT, Log
 from .resolve import LockedWheel, download
 
 LAYER_RECIPE = "layers-2"  # bump when what goes into a layer changes, so cached layers are rebuilt
@@ -94,8 +96,16 @@ def wheel_infos(locked: list[LockedWheel], cache: BlobCache, indexes: IndexConfi
     return [WheelInfo(w, int(known[w.sha256] or 0)) for w in locked]
 
 
+def _warn_shared(layer: str, shared: list[SharedFile], log: Log) -> None:
+    if shared:
+        first = shared[0]
+        more = f" and {len(shared) - 1} more files" if len(shared) > 1 else ""
+        log.info(f"warning: in layer {layer}, {first.path}{more} ship in more than one distribution; as pip does, the later "
+                 f"one's copy is kept ({first.later}'s over {first.earlier}'s)")
+
+
 def _build_dependency_layer(plan: LayerPlan, environment: Environment, compiler: Compiler | None, cache: BlobCache,
-                            indexes: IndexConfig, compression: Compression) -> NamedLayer:
+                            indexes: IndexConfig, compression: Compression, log: Log) -> NamedLayer:
     records = Records(cache.root, "layers")
     key = cache_key(*_interpreter_key(environment, compiler, compression), "dependencies", sorted(w.sha256 for w in plan.wheels))
     layer = _cached(records, key, cache)
@@ -103,7 +113,7 @@ def _build_dependency_layer(plan: LayerPlan, environment: Environment, compiler:
         wheels = download(list(plan.wheels), cache.root / "wheels", indexes)
         with tempfile.TemporaryDirectory(prefix="pyjib-deps-") as work:
             tree = Path(work)
-            install_all(wheels, tree, environment)
+            _warn_shared(plan.name, install_all(wheels, tree, environment), log)
             if compiler:
                 compile_tree(tree, compiler)
             layer = tree_layer(tree, cache.blobs, compression=compression)
@@ -114,27 +124,29 @@ def _build_dependency_layer(plan: LayerPlan, environment: Environment, compiler:
 
 def dependency_layers(
     locked: list[LockedWheel], environment: Environment, compiler: Compiler | None, cache: BlobCache,
-    groups: tuple[LayerGroup, ...], threshold: int, indexes: IndexConfig, compression: Compression = GZIP,
+    groups: tuple[LayerGroup, ...], threshold: int, indexes: IndexConfig, compression: Compression = GZIP, log: Log = SILENT,
 ) -> list[NamedLayer]:
     plans = plan_layers(wheel_infos(locked, cache, indexes), groups, threshold)
     # zlib releases the GIL, so two layers compress at once on two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda plan: _build_dependency_layer(plan, environment, compiler, cache, indexes, compression), plans))
+        return list(pool.map(lambda plan: _build_dependency_layer(plan, environment, compiler, cache, indexes, compression, log), plans))
 
 
-def project_layers(wheel: Path, project_name: str, version: str, environment: Environment, compiler: Compiler | None,
-                   cache: BlobCache, compression: Compression = GZIP) -> list[NamedLayer]:
-    """The project's resources (left out when it has none) and its application layer; rebuilt only when its wheel changes."""
+def code_layers(key: list[object], write_tree: Callable[[Path], object], project_name: str, version: str, environment: Environment,
+                compiler: Compiler | None, cache: BlobCache, compression: Compression = GZIP) -> list[NamedLayer]:
+    """The project's resources (left out when it has none) and its application layer, from the tree write_tree fills
+    (a mirror of the image's filesystem); rebuilt only when key, what identifies that tree's inputs, changes."""
     records = Records(cache.root, "layers")
-    key = cache_key(*_interpreter_key(environment, compiler, compression), "project", sha256_file(wheel))
-    record = records.get(key)
+    record_key = cache_key(*_interpreter_key(environment, compiler, compression), *key)
+    record = records.get(record_key)
     if record is not None:
         layers = [NamedLayer.from_json(r) for r in record]
         if all(cache.has(layer.descriptor.digest) for layer in layers):
             return layers
     with tempfile.TemporaryDirectory(prefix="pyjib-app-") as work:
         installed, resources_tree = Path(work) / "application", Path(work) / "resources"
-        install_wheel(wheel, installed, environment)
+        installed.mkdir()
+        write_tree(installed)
         moved = split_resources(installed, resources_tree, Path(environment.bin.lstrip("/")))
         if compiler:
             compile_tree(installed, compiler)
@@ -144,6 +156,12 @@ def project_layers(wheel: Path, project_name: str, version: str, environment: En
             layers.append(NamedLayer.of("resources", f"non-code files of {project_name}", resources))
         application = tree_layer(installed, cache.blobs, compression=compression)
         layers.append(NamedLayer.of("application", f"{project_name} {version}: code, metadata and scripts", application))
-    records.put(key, [layer.to_json() for layer in layers])
+    records.put(record_key, [layer.to_json() for layer in layers])
     return layers
 
+
+def project_layers(wheel: Path, project_name: str, version: str, environment: Environment, compiler: Compiler | None,
+                   cache: BlobCache, compression: Compression = GZIP) -> list[NamedLayer]:
+    """The layers of the project's installed wheel; rebuilt only when its wheel changes."""
+    return code_layers(["project", sha256_file(wheel)], lambda tree: install_wheel(wheel, tree, environment), project_name, version,
+                       environment, compiler, cache, compression)

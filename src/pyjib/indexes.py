@@ -40,14 +40,30 @@ class IndexConfig:
             arguments += ["--index-strategy", "unsafe-best-match"]
         return arguments
 
+    def uv_environment(self) -> dict[str, str]:
+        """The same settings as uv's variables, for child processes: credentials stay off argv (readable in /proc)."""
+        env: dict[str, str] = {}
+        if self.index_url:
+            env["UV_INDEX_URL"] = self.index_url
+        if self.extra_index_urls:
+            env["UV_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
+        if self.find_links:
+            env["UV_FIND_LINKS"] = ",".join(self.find_links)
+        if self.best_match:
+            env["UV_INDEX_STRATEGY"] = "unsafe-best-match"
+        return env
+
     def urls(self) -> list[str]:
         return [u for u in (self.index_url, *self.extra_index_urls, *self.find_links) if u]
 
     def cache_identity(self) -> list[object]:
-        return [self.uv_arguments(), sorted(self.uv_env.items())]
+        """What the indexes are, for cache keys: their locations without credentials, so a per-job token in a URL (CI job
+        tokens) neither leaks into keys nor makes every key new."""
+        return [[without_credentials(a) if "://" in a else a for a in self.uv_arguments()],
+                sorted((k, without_credentials(v) if "://" in v else v) for k, v in self.uv_env.items())]
 
 
-def _split(value: str | None) -> tuple[str, ...]:
+def split_list(value: str | None) -> tuple[str, ...]:
     return tuple(v for v in re.split(r"\s+", value or "") if v)
 
 
@@ -59,16 +75,23 @@ def _pip_config_files() -> list[Path]:
     return [Path("/etc/pip.conf"), Path("/etc/xdg/pip/pip.conf"), home / ".pip" / "pip.conf", xdg / "pip" / "pip.conf"]
 
 
-def _from_pip_conf() -> IndexConfig | None:
+def pip_config_values(keys: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    """The keys' values in pip's configuration files ([install] over [global], later files over earlier ones), and the
+    files that were read."""
     parser = configparser.RawConfigParser()
     read = parser.read([str(p) for p in _pip_config_files() if p.is_file()])
     values: dict[str, str] = {}
     for section in ("global", "install"):
         if parser.has_section(section):
-            values.update({k: v for k, v in parser.items(section) if k in ("index-url", "extra-index-url", "find-links")})
+            values.update({k: v for k, v in parser.items(section) if k in keys})
+    return values, read
+
+
+def _from_pip_conf() -> IndexConfig | None:
+    values, read = pip_config_values(("index-url", "extra-index-url", "find-links"))
     if not values:
         return None
-    return IndexConfig(values.get("index-url"), _split(values.get("extra-index-url")), _split(values.get("find-links")),
+    return IndexConfig(values.get("index-url"), split_list(values.get("extra-index-url")), split_list(values.get("find-links")),
                        source=" and ".join(read), best_match=True)
 
 
@@ -95,7 +118,7 @@ def index_config(project_dir: Path, index_url: str | None, extra_index_urls: tup
         return IndexConfig(index_url, extra_index_urls, find_links, source="pyjib's index options", uv_env=uv_env)
     pip_env = {k: os.environ.get(k) for k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")}
     if any(pip_env.values()):
-        return IndexConfig(pip_env["PIP_INDEX_URL"], _split(pip_env["PIP_EXTRA_INDEX_URL"]), _split(os.environ.get("PIP_FIND_LINKS")),
+        return IndexConfig(pip_env["PIP_INDEX_URL"], split_list(pip_env["PIP_EXTRA_INDEX_URL"]), split_list(os.environ.get("PIP_FIND_LINKS")),
                            source="PIP_INDEX_URL/PIP_EXTRA_INDEX_URL", best_match=True, uv_env=uv_env)
     if _uv_configured(project_dir):
         return IndexConfig(source="uv's configuration", uv_env=uv_env)

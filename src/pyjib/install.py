@@ -14,10 +14,14 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import installer
 from installer.destinations import SchemeDictionaryDestination
+from installer.exceptions import InvalidWheelSource
+from installer.records import InvalidRecordEntry, RecordEntry
 from installer.sources import WheelFile
+from installer.utils import Scheme
 
 from .errors import InstallError
 from .interpreter import Interpreter
@@ -105,23 +109,58 @@ def _entry_points_text(wheel: Path) -> str:
         return archive.read(names[0]).decode("utf-8", "replace") if names else ""
 
 
-def install_wheel(wheel: Path, staging: Path, environment: Environment) -> None:
+@dataclass(frozen=True)
+class SharedFile:
+    """A file two distributions of one tree both ship: the later one's copy is kept, as pip keeps it."""
+
+    path: str  # as the image sees it
+    earlier: str
+    later: str
+
+
+class _TreeDestination(SchemeDictionaryDestination):
+    """Installs one wheel into a tree shared with other wheels: a file an earlier wheel wrote is replaced (pypa installer
+    refuses with FileExistsError), and owners remembers which distribution wrote each file."""
+
+    owners: dict[str, str]
+    shared: list[SharedFile]
+    distribution: str
+
+    def write_to_fs(self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
+        seen = posixpath.join(self.scheme_dict[scheme], path)
+        target = Path(self.destdir or "/") / seen.lstrip("/")
+        if target.is_file() or target.is_symlink():
+            self.shared.append(SharedFile(seen, self.owners.get(seen, "the environment"), self.distribution))
+            target.unlink()
+        self.owners[seen] = self.distribution
+        return super().write_to_fs(scheme, path, stream, is_executable)
+
+
+def install_wheel(wheel: Path, staging: Path, environment: Environment, owners: dict[str, str] | None = None) -> list[SharedFile]:
+    """Install wheel into staging; the files it replaced, which another distribution in the tree wrote (owners: who wrote what)."""
     check_wheel_paths(wheel)
     check_script_names(wheel, _entry_points_text(wheel))
+    shared: list[SharedFile] = []
     try:
         with WheelFile.open(wheel) as source:
-            destination = SchemeDictionaryDestination(
+            destination = _TreeDestination(
                 environment.scheme(source.distribution),
                 interpreter=environment.python,
                 script_kind="posix",
                 bytecode_optimization_levels=(),
                 destdir=str(staging),
             )
+            destination.owners = {} if owners is None else owners
+            destination.shared = shared
+            destination.distribution = source.distribution
             installer.install(source, destination, additional_metadata={"INSTALLER": b"pyjib\n"})
-    except (ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise InstallError(f"cannot install {wheel.name}: {exc}") from exc
+    except (ValueError, KeyError, zipfile.BadZipFile, InvalidRecordEntry, InvalidWheelSource, UnicodeDecodeError) as exc:
+        # A wheel with a malformed RECORD or METADATA is the wheel's fault: one line naming it, not a traceback.
+        raise InstallError(f"cannot install {wheel.name}: {' '.join(str(exc).split())[:200]}") from exc
+    return shared
 
 
-def install_all(wheels: Iterable[Path], staging: Path, environment: Environment) -> None:
-    for wheel in wheels:
-        install_wheel(wheel, staging, environment)
+def install_all(wheels: Iterable[Path], staging: Path, environment: Environment) -> list[SharedFile]:
+    """Install wheels in order into one tree; a file two of them ship is the later one's, as with pip. Returns those files."""
+    owners: dict[str, str] = {}
+    return [shared for wheel in wheels for shared in install_wheel(wheel, staging, environment, owners)]

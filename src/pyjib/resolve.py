@@ -27,6 +27,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from .cache import Records, cache_key
+from .childenv import child_environment
+from .constraints import Constraints
 from .digest import sha256_file
 from .errors import ResolveError
 from .indexes import IndexConfig, credentials_for, redact, redact_text, without_credentials
@@ -104,6 +106,13 @@ def _explain_uv_failure(stderr: str, interpreter: Interpreter, indexes: IndexCon
     return f"cannot resolve the dependencies for {_target(interpreter)}: {(cause or first).removeprefix('cause: ')}"
 
 
+def resolution_key(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, only_binary: bool, no_deps: bool,
+                   project_dir: Path | None, constraints: Constraints) -> str:
+    """What a resolution depends on: an edited constraint file or local folder gives another key."""
+    return cache_key("resolution-2", requirements, interpreter.uv_platform, interpreter.version, indexes.cache_identity(), only_binary,
+                     no_deps, str(project_dir), local_folders_identity(requirements), constraints.identity())
+
+
 RESOLUTION_TTL = 24 * 3600  # re-resolve daily, so new releases arrive without a lock file; --refresh forces it
 
 
@@ -117,42 +126,44 @@ def lock(
     project_dir: Path | None = None,
     refresh: bool = False,
     no_deps: bool = False,
+    constraints: Constraints | None = None,
 ) -> list[LockedWheel]:
     """One wheel for each distribution the requirements need in the image; cached a day per requirements and target."""
     if not requirements:
         return []
     indexes = indexes or IndexConfig()
+    constraints = constraints or Constraints()
     records = Records(cache_root, "resolutions")
-    key = cache_key("resolution-2", requirements, interpreter.uv_platform, interpreter.version, indexes.cache_identity(), only_binary,
-                    no_deps, str(project_dir), local_folders_identity(requirements))
+    key = resolution_key(requirements, interpreter, indexes, only_binary, no_deps, project_dir, constraints)
     if not refresh and (cached := records.get(key, max_age=RESOLUTION_TTL)) is not None:
         wheels = [LockedWheel(**entry) for entry in cached]
         if all(w.source == "index" or Path(urlsplit(w.url).path).is_file() for w in wheels):
             return wheels
-    wheels = _resolve(requirements, interpreter, indexes, only_binary, project_dir, cache_root, no_deps)
+    wheels = _resolve(requirements, interpreter, indexes, constraints, only_binary, project_dir, cache_root, no_deps)
     records.put(key, [asdict(w) for w in wheels])
     return wheels
 
 
-def _run_uv(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, built_from_source: list[str],
-            project_dir: Path | None, no_deps: bool) -> subprocess.CompletedProcess[str]:
+def _run_uv(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, constraints: Constraints,
+            built_from_source: list[str], project_dir: Path | None, no_deps: bool) -> subprocess.CompletedProcess[str]:
     command = [
         # uv wants some interpreter to start from even when told the target's version: give it ours, not a PATH search.
         uv_binary(), "pip", "compile", "-", "--python", sys.executable, "--python-platform", interpreter.uv_platform,
         "--python-version", interpreter.version, "--only-binary", ":all:", "--format", "pylock.toml", "--no-header", "--quiet",
-        *indexes.uv_arguments(), *(arg for name in built_from_source for arg in ("--no-binary", name)),
+        *constraints.uv_arguments(), *(arg for name in built_from_source for arg in ("--no-binary", name)),
         *(["--no-deps"] if no_deps else []),
     ]
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
-    return subprocess.run(command, input="\n".join(requirements), capture_output=True, text=True, env=env, cwd=project_dir)
+    # The indexes go in uv's variables, not argv: their credentials would be readable by every local user in /proc.
+    return subprocess.run(command, input="\n".join(requirements), capture_output=True, text=True, env=child_environment(indexes),
+                          cwd=project_dir)
 
 
-def _resolve(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, only_binary: bool, project_dir: Path | None,
-             cache_root: Path, no_deps: bool) -> list[LockedWheel]:
+def _resolve(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, constraints: Constraints, only_binary: bool,
+             project_dir: Path | None, cache_root: Path, no_deps: bool) -> list[LockedWheel]:
     """Wheels only, first; a package with no wheel for the image is then allowed from source, one at a time, unless only_binary."""
     built_from_source: list[str] = []
     for _ in range(50):
-        result = _run_uv(requirements, interpreter, indexes, built_from_source, project_dir, no_deps)
+        result = _run_uv(requirements, interpreter, indexes, constraints, built_from_source, project_dir, no_deps)
         if result.returncode == 0:
             break
         wheelless = _wheelless_package(result.stderr)
@@ -193,7 +204,7 @@ def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path, 
             found = f" (its {len(candidates)} wheels do not fit)" if candidates else ""
             raise ResolveError(f"dependency {name} {version} has no wheel for {_target(interpreter)}{found}; "
                                "pin a version that publishes one, or choose another base")
-        built = build_source(source, cache_root)
+        built = build_source(source, cache_root, indexes)
         built_version = str(parse_wheel_filename(built.name)[1])  # a folder's pylock entry carries no version
         wheels.append(LockedWheel(name, built_version, built.as_uri(), sha256_file(built).split(":", 1)[1], built.name,
                                   source.kind))
@@ -217,6 +228,11 @@ def _source_of(package: dict[str, Any], name: str, version: str, cache_root: Pat
 def _download_file(url: str, sha256: str, filename: str, directory: Path, indexes: IndexConfig,
                    client: httpx.Client | None = None) -> Path:
     """A file kept by its hash; fetched over HTTP(S) (with the index's or ~/.netrc's credentials) or copied from file://."""
+    # Both come from a lock or an index, and name a path in the cache: a "hash" of ../../x would reach a planted file.
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ResolveError(f"{filename!r} has the sha256 {sha256[:80]!r}, which is not 64 hex digits; fix the lock or the index")
+    if not filename or "/" in filename or "\\" in filename or filename in (".", ".."):
+        raise ResolveError(f"the file name {filename[:80]!r} (from {redact(url)}) is not a plain file name; fix the lock or the index")
     destination = directory / sha256 / filename
     if destination.is_file():
         return destination

@@ -51,8 +51,10 @@ OPTIONS: dict[str, str] = {
     "extra-index-url": "list",
     "find-links": "list",
     "only-binary": "bool",
+    "constraint": "list",
     "lock-file": "str",
     "compression": "str",
+    "name": "str",
 }
 BYTECODE_MODES = ("auto", "required", "off")
 
@@ -83,23 +85,40 @@ class Settings:
     extra_index_url: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     only_binary: bool = False  # True: never build a dependency from source
+    constraint: tuple[str, ...] = ()  # constraint files (pip's -c); default: PIP_CONSTRAINT, else pip.conf
     lock_file: str | None = None  # default: pylock.toml, uv.lock or a hashed requirements.txt in the project
     compression: str = "gzip"  # or "zstd"
+    name: str | None = None  # an app folder's name (a package's comes from its metadata)
+
+
+def _looks_like_app(project_dir: Path) -> bool:
+    """A folder of the Dockerfile kind: requirements.txt, a Procfile or a .py file at its top."""
+    return any((project_dir / name).is_file() for name in ("requirements.txt", "Procfile")) or any(project_dir.glob("*.py"))
 
 
 def read_pyproject(project_dir: Path) -> dict[str, Any]:
-    """The parsed pyproject.toml; {} for a setup.py-only project; an error for a folder that is no project."""
+    """The parsed pyproject.toml; {} for a setup.py-only project or an app folder; an error for a folder that is neither."""
     path = project_dir / "pyproject.toml"
     if not project_dir.is_dir():
         raise ConfigError(f"project folder {project_dir} does not exist")
     if not path.is_file():
-        if (project_dir / "setup.py").is_file():
+        if (project_dir / "setup.py").is_file() or _looks_like_app(project_dir):
             return {}
-        raise ConfigError(f"{project_dir} has no pyproject.toml (nor setup.py): point pyjib at a Python project folder")
+        raise ConfigError(f"{project_dir} has no pyproject.toml (nor setup.py, requirements.txt or .py file): "
+                          "point pyjib at a Python project or app folder")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def is_plain_app(project_dir: Path) -> bool:
+    """A folder that is not a package: no setup.py or setup.cfg, and no pyproject.toml or one without [project] and
+    [build-system] (a [tool.pyjib] table alone holds settings; it does not make the folder a package)."""
+    if any((project_dir / name).is_file() for name in ("setup.py", "setup.cfg")):
+        return False
+    pyproject = read_pyproject(project_dir)
+    return "project" not in pyproject and "build-system" not in pyproject
 
 
 def _coerce(name: str, kind: str, value: Any, where: str) -> Any:
@@ -149,17 +168,26 @@ def options_from_table(table: Mapping[str, Any], where: str) -> dict[str, Any]:
             hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(OPTIONS))}"
             raise ConfigError(f"{where}: unknown option {key!r} ({hint})")
         out[key] = _coerce(key, OPTIONS[key], value, where)
+    if out.get("entrypoint") and out.get("module"):
+        raise ConfigError(f"{where}: set either entrypoint or module, not both")
     return out
 
 
+# Each says what the image runs: setting one on the command line replaces the other from the file.
+_ALTERNATIVES = {"entrypoint": "module", "module": "entrypoint"}
+
+
 def merge(file_options: Mapping[str, Any], cli_options: Mapping[str, Any]) -> dict[str, Any]:
-    """Command-line values replace the file's; tables (environment, labels) are merged key by key."""
+    """Command-line values replace the file's; tables (environment, labels) are merged key by key; --module replaces the
+    file's entrypoint and --entrypoint its module."""
     merged = dict(file_options)
     for key, value in cli_options.items():
         if OPTIONS[key] == "dict":
             merged[key] = {**merged.get(key, {}), **value}
         else:
             merged[key] = value
+        if key in _ALTERNATIVES and value:
+            merged.pop(_ALTERNATIVES[key], None)
     return merged
 
 
@@ -206,8 +234,6 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
         table = {key: value for key, value in table.items() if key != "base"}
     options = merge(options_from_table(table, f"{project_dir / 'pyproject.toml'} [tool.pyjib]"), cli_options)
     check_values(options)
-    if options.get("entrypoint") and options.get("module"):
-        raise ConfigError("set either entrypoint or module, not both")
     for port in options.get("ports", ()):
         if not re.fullmatch(r"\d{1,5}(/(tcp|udp|sctp))?", port) or not 0 < int(port.split("/")[0]) < 65536:
             raise ConfigError(f"invalid port {port!r}: expected a number from 1 to 65535, optionally /tcp or /udp")

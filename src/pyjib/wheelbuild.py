@@ -7,6 +7,7 @@ and git state are unchanged.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import os
@@ -14,16 +15,18 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import build
-import pyproject_hooks
 from packaging.requirements import InvalidRequirement, Requirement
 
+from .buildlog import failure_message, keep_log, tail
 from .cache import cache_key, file_lock
+from .childenv import child_environment
 from .errors import BuildError
+from .indexes import IndexConfig
 from .uvtool import uv_binary
 from .vcs import git
 
@@ -36,13 +39,39 @@ _SKIPPED_TOP_DIRS = frozenset({".venv", "venv", "node_modules", "dist", "build"}
 _DEFAULT_BUILD_SYSTEM = {"requires": ["setuptools>=40.8.0"], "build-backend": "setuptools.build_meta:__legacy__"}
 
 
-def _quiet_runner(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
-    """Run a backend hook, keeping its chatter off our stdout; show the last line only when the hook fails."""
+class BackendFailed(Exception):
+    """A backend hook exited with an error; output is everything it printed."""
+
+    def __init__(self, output: str) -> None:
+        super().__init__(tail(output, 1)[0] if tail(output, 1) else "no output")
+        self.output = output
+
+
+def bin_first_on_path(python: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """environ with the folder of python (a build environment's bin/, not the interpreter it links to) first on PATH:
+    backends run console scripts of their build requirements from there (maturin, cmake, ninja, uv-build)."""
+    scripts = os.path.dirname(python)
+    rest = [entry for entry in environ.get("PATH", os.defpath).split(os.pathsep) if entry and entry != scripts]
+    return {**environ, "PATH": os.pathsep.join([scripts, *rest])}
+
+
+def _run_hook(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None, *,
+              indexes: IndexConfig | None = None) -> None:
+    """Run a backend hook (cmd[0] is the build interpreter), keeping its chatter off our stdout and its output for a failure.
+    The backend is third-party code: it gets pyjib's index settings, never pyjib's secrets (childenv)."""
+    environ = bin_first_on_path(cmd[0], child_environment(indexes, extra_environ))
+    result = subprocess.run(list(cmd), cwd=cwd, env=environ, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        raise BackendFailed(result.stdout.decode("utf-8", "replace"))
+
+
+def project_name(project_dir: Path) -> str:
+    """The distribution's name for messages: [project].name of pyproject.toml, else the folder's name."""
     try:
-        pyproject_hooks.quiet_subprocess_runner(cmd, cwd, extra_environ)
-    except subprocess.CalledProcessError as exc:
-        output = (exc.output or b"").decode("utf-8", "replace").strip().splitlines()
-        raise BuildError(f"the build backend failed: {output[-1] if output else 'no output'}") from exc
+        name = tomllib.loads((project_dir / "pyproject.toml").read_text(encoding="utf-8")).get("project", {}).get("name")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        name = None
+    return name if isinstance(name, str) and name else project_dir.name
 
 
 def build_system(project_dir: Path) -> dict[str, Any]:
@@ -55,24 +84,30 @@ def build_system(project_dir: Path) -> dict[str, Any]:
     return table
 
 
-def _run(command: list[str], what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
+def _runner(indexes: IndexConfig | None) -> Callable[..., None]:
+    return functools.partial(_run_hook, indexes=indexes)
+
+
+def _run(command: list[str], what: str, cache_root: Path, indexes: IndexConfig | None) -> None:
+    result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=child_environment(indexes))
     if result.returncode != 0:
-        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-        raise BuildError(f"{what} failed: {lines[-1] if lines else 'no output'}")
+        raise BuildError(failure_message(what, keep_log(cache_root, what, result.stdout), result.stdout))
 
 
-def _install(environment: Path, requirements: Sequence[str]) -> None:
+def _install(environment: Path, requirements: Sequence[str], project: str, cache_root: Path, indexes: IndexConfig | None) -> None:
+    # Build requirements come from the same indexes as the dependencies: a private backend must not be taken from the
+    # public index under its name (dependency confusion at build time).
     if requirements:
         _run([uv_binary(), "pip", "install", "--quiet", "--python", str(environment / "bin" / "python"), *requirements],
-             f"installing the build requirements {', '.join(requirements)}")
+             f"installing the build requirements of {project} ({', '.join(requirements)})", cache_root, indexes)
 
 
-def _environment_dir(project_dir: Path, cache_root: Path) -> Path:
+def _environment_dir(project_dir: Path, cache_root: Path, indexes: IndexConfig | None) -> Path:
     system = build_system(project_dir)
     # Per project: dynamic build requirements (setup_requires, say) differ between projects with one [build-system].
     key = cache_key(RECIPE, str(project_dir), sorted(system.get("requires") or []), system.get("build-backend"),
-                    system.get("backend-path"), sys.version)
+                    system.get("backend-path"), sys.version, indexes.cache_identity() if indexes else None)
     return cache_root / "build-envs" / key[:32]
 
 
@@ -90,13 +125,13 @@ def _satisfied_here(requirements: Iterable[str]) -> bool:
     return True
 
 
-def build_python(project_dir: Path, cache_root: Path) -> str:
+def build_python(project_dir: Path, cache_root: Path, indexes: IndexConfig | None = None) -> str:
     """The interpreter to run the project's backend with.
 
     The project's cached build environment when there is one; else this interpreter, when it already holds every build
     requirement (a fresh CI runner then skips creating an environment, about 0.8 s); else a new build environment.
     """
-    environment = _environment_dir(project_dir, cache_root)
+    environment = _environment_dir(project_dir, cache_root, indexes)
     if (environment / ".pyjib-ready").is_file():
         return str(environment / "bin" / "python")
     requires = build_system(project_dir).get("requires") or []
@@ -105,12 +140,12 @@ def build_python(project_dir: Path, cache_root: Path) -> str:
         marker = environment.with_name(environment.name + ".here." + cache_key(_versions_here(requires), sys.executable)[:16])
         if marker.is_file():
             return sys.executable
-        here = build.ProjectBuilder(project_dir, python_executable=sys.executable, runner=_quiet_runner)
+        here = build.ProjectBuilder(project_dir, python_executable=sys.executable, runner=_runner(indexes))
         if _satisfied_here(here.get_requires_for_build("wheel")):
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text("")
             return sys.executable
-    return str(build_environment(project_dir, cache_root) / "bin" / "python")
+    return str(build_environment(project_dir, cache_root, indexes) / "bin" / "python")
 
 
 def _versions_here(requirements: Iterable[str]) -> list[str]:
@@ -123,10 +158,10 @@ def _versions_here(requirements: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
-def build_environment(project_dir: Path, cache_root: Path) -> Path:
+def build_environment(project_dir: Path, cache_root: Path, indexes: IndexConfig | None = None) -> Path:
     """A virtual environment holding the project's build requirements, made once per [build-system] and reused."""
     requires = sorted(build_system(project_dir).get("requires") or [])
-    environment = _environment_dir(project_dir, cache_root)
+    environment = _environment_dir(project_dir, cache_root, indexes)
     ready = environment / ".pyjib-ready"
     if ready.is_file():
         return environment
@@ -134,19 +169,23 @@ def build_environment(project_dir: Path, cache_root: Path) -> Path:
         if ready.is_file():  # another build made it while we waited
             return environment
         shutil.rmtree(environment, ignore_errors=True)
-        _run([uv_binary(), "venv", "--quiet", "--python", sys.executable, str(environment)], "creating a build environment")
-        _install(environment, requires)
-        builder = build.ProjectBuilder(project_dir, python_executable=str(environment / "bin" / "python"), runner=_quiet_runner)
+        name = project_name(project_dir)
+        _run([uv_binary(), "venv", "--quiet", "--python", sys.executable, str(environment)], f"creating the build environment of {name}",
+             cache_root, indexes)
+        _install(environment, requires, name, cache_root, indexes)
+        builder = build.ProjectBuilder(project_dir, python_executable=str(environment / "bin" / "python"), runner=_runner(indexes))
         # Backends may ask for more at build time (setuptools' wheel); those are installed once, with the environment.
-        _install(environment, sorted(builder.get_requires_for_build("wheel")))
+        _install(environment, sorted(builder.get_requires_for_build("wheel")), name, cache_root, indexes)
         ready.write_text("")
     return environment
 
 
 def _files(project_dir: Path) -> Iterator[Path]:
+    # Cargo's output folder of a Rust project (maturin, setuptools-rust) changes on every build: never an input.
+    skipped_top = _SKIPPED_TOP_DIRS | ({"target"} if (project_dir / "Cargo.toml").is_file() else set())
     for directory, dirs, files in os.walk(project_dir):
         top = Path(directory) == project_dir
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.endswith(".egg-info") and not (top and d in _SKIPPED_TOP_DIRS))
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.endswith(".egg-info") and not (top and d in skipped_top))
         for name in sorted(files):
             yield Path(directory) / name
 
@@ -169,7 +208,7 @@ def project_fingerprint(project_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def build_wheel(project_dir: Path, cache_root: Path) -> Path:
+def build_wheel(project_dir: Path, cache_root: Path, indexes: IndexConfig | None = None) -> Path:
     """The project's wheel, from the cache when nothing that goes into it changed, else built with the reused environment."""
     project_dir = project_dir.resolve()
     key = cache_key(RECIPE, str(project_dir), project_fingerprint(project_dir), build_system(project_dir))
@@ -177,17 +216,21 @@ def build_wheel(project_dir: Path, cache_root: Path) -> Path:
     existing = sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []
     if existing:
         return existing[0]
+    name = project_name(project_dir)
     try:
-        builder = build.ProjectBuilder(project_dir, python_executable=build_python(project_dir, cache_root), runner=_quiet_runner)
+        builder = build.ProjectBuilder(project_dir, python_executable=build_python(project_dir, cache_root, indexes),
+                                       runner=_runner(indexes))
         staging = out_dir.with_name(out_dir.name + f".{os.getpid()}.tmp")
         shutil.rmtree(staging, ignore_errors=True)
         wheel = Path(builder.build("wheel", staging))
-    except BuildError as exc:
-        raise BuildError(f"building the wheel of {project_dir} failed ({exc}); run `python -m build --wheel {project_dir}` to see the whole log") from exc
     except build.BuildException as exc:
-        raise BuildError(f"cannot build the wheel of {project_dir}: {exc}") from exc
+        raise BuildError(f"cannot build the wheel of {name}: {exc}") from exc
     except build.BuildBackendException as exc:
-        raise BuildError(f"the build backend of {project_dir} failed: {exc.exception}") from exc
+        if isinstance(exc.exception, BackendFailed):
+            output = exc.exception.output
+            log = keep_log(cache_root, f"wheel-{name}", output)
+            raise BuildError(failure_message(f"building the wheel of {name}", log, output)) from exc
+        raise BuildError(f"the build backend of {name} failed: {exc.exception}") from exc
     try:
         os.replace(staging, out_dir)
     except OSError:  # a concurrent build stored the same wheel first

@@ -4,10 +4,11 @@ from pathlib import Path
 import pytest
 
 from pyjib.errors import InstallError
-from pyjib.install import Environment, check_wheel_paths, install_wheel, write_skeleton
+from pyjib.install import Environment, SharedFile, check_wheel_paths, install_all, install_wheel, write_skeleton
 from pyjib.interpreter import Interpreter
 from pyjib.layering import split_resources
 from pyjib.platforms import Platform
+from tests.infra.distributions import make_wheel
 
 ENV = Environment(Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64")))
 
@@ -72,3 +73,35 @@ def test_a_script_name_that_is_a_path_is_refused_before_anything_is_written(tmp_
         install_wheel(wheel, tmp_path / "staging", ENV)
     assert not (tmp_path / "staging").exists()
     assert not Path("/tmp/pyjib-escaped").exists() and not Path("/tmp/pyjib-absolute").exists()
+
+
+def test_a_file_two_distributions_ship_is_the_later_ones_as_with_pip(tmp_path: Path) -> None:
+    alpha = make_wheel(tmp_path / "w", "alpha", "1.0", {"alpha/__init__.py": "", "tests/__init__.py": "# alpha\n"})
+    beta = make_wheel(tmp_path / "w", "beta", "2.0", {"beta/__init__.py": "", "tests/__init__.py": "# beta\n"})
+    tree = tmp_path / "tree"
+    environment = Environment(Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64")))
+    shared = install_all([alpha, beta], tree, environment)
+    path = f"{environment.site_packages}/tests/__init__.py"
+    assert shared == [SharedFile(path, "alpha", "beta")]
+    assert (tree / path.lstrip("/")).read_text() == "# beta\n"
+    assert (tree / environment.site_packages.lstrip("/") / "alpha" / "__init__.py").is_file()
+
+
+def test_distinct_files_share_nothing(tmp_path: Path) -> None:
+    alpha = make_wheel(tmp_path / "w", "alpha", "1.0", {"alpha/__init__.py": ""})
+    beta = make_wheel(tmp_path / "w", "beta", "2.0", {"beta/__init__.py": ""})
+    environment = Environment(Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64")))
+    assert install_all([alpha, beta], tmp_path / "tree", environment) == []
+
+
+@pytest.mark.parametrize("record", ["garbage,,,,,\n", "demo/__init__.py,sha256=abc,notanumber\n", "\x00\x01\n"])
+def test_a_malformed_record_is_one_install_error(tmp_path: Path, record: str) -> None:
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("demo/__init__.py", "")
+        archive.writestr("demo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+        archive.writestr("demo-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        archive.writestr("demo-1.0.dist-info/RECORD", record)
+    with pytest.raises(InstallError, match=r"demo-1\.0-py3-none-any\.whl") as raised:
+        install_wheel(wheel, tmp_path / "staging", ENV)
+    assert "\n" not in str(raised.value)

@@ -79,3 +79,21 @@ def test_creation_time_now_and_garbage() -> None:
     assert creation_timestamp("now", {}).endswith("Z") and not creation_timestamp("now", {}).startswith("1970")
     with pytest.raises(ConfigError, match="invalid creation-time"):
         creation_timestamp("yesterday", {})
+
+
+def test_module_on_the_command_line_replaces_the_files_entrypoint(tmp_path: Path) -> None:
+    project = _project(tmp_path, 'entrypoint = ["/app/venv/bin/x"]\n')
+    settings = load_settings(project, _cli("--module", "app.worker"))
+    assert (settings.module, settings.entrypoint) == ("app.worker", None)
+
+
+def test_entrypoint_on_the_command_line_replaces_the_files_module(tmp_path: Path) -> None:
+    project = _project(tmp_path, 'module = "app"\nargs = ["--port", "8080"]\n')
+    settings = load_settings(project, _cli("--entrypoint", '["/app/venv/bin/gunicorn", "app:wsgi"]'))
+    assert (settings.module, settings.entrypoint) == (None, ("/app/venv/bin/gunicorn", "app:wsgi"))
+    assert settings.args == ("--port", "8080")
+
+
+def test_entrypoint_and_module_together_on_the_command_line_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="command line"):
+        _cli("--entrypoint", "/app/venv/bin/x", "--module", "m")
