@@ -12,7 +12,7 @@ from typing import Any
 
 from . import __version__
 from .api import publish
-from .cache import default_cache_dir
+from .cache import BlobCache, default_cache_dir
 from .errors import ConfigError, PyjibError
 from .log import Log
 from .registry import Access, ClientPool, login_registry
@@ -102,7 +102,25 @@ def make_parser() -> argparse.ArgumentParser:
     push_parser = commands.add_parser("push", help="build the image and push it to a registry")
     _add_build_options(push_parser)
     _add_base_options(commands.add_parser("base", help="make a distroless-like Python base from Debian packages"))
+    _add_rebase_options(commands.add_parser("rebase", help="move an image pyjib built onto a new base, rebuilding nothing"))
     return parser
+
+
+def _add_registry_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
+    parser.add_argument("--digest-file", type=Path, metavar="FILE", help="also write the image digest to FILE")
+    parser.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--username", metavar="USER", help="login for the target registry (with --password-stdin); else PYJIB_USERNAME")
+    parser.add_argument("--password-stdin", action="store_true", help="read the password (or token) for --username from stdin")
+    parser.add_argument("--ca-cert", action="append", type=Path, metavar="FILE", help="a PEM CA to trust for registries (repeatable)")
+
+
+def _add_rebase_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("image", metavar="IMAGE", help="an image pyjib built: a registry reference or oci:DIR[:TAG]")
+    parser.add_argument("--from", dest="from_", metavar="NEW_BASE", required=True, help="the new base image")
+    parser.add_argument("--to", metavar="TARGET", required=True, help="where the rebased image goes: REGISTRY/REPO:TAG or oci:DIR[:TAG]")
+    _add_registry_options(parser)
 
 
 def _add_base_options(parser: argparse.ArgumentParser) -> None:
@@ -117,13 +135,7 @@ def _add_base_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lock", metavar="FILE", help="read the exact packages from FILE, or write them there when it is absent")
     parser.add_argument("--mirror", action="append", metavar="URL", help="a Debian archive (repeatable; default: the host's apt sources)")
     parser.add_argument("--keyring", metavar="FILE", help="OpenPGP keyring the archive signs with (default: Debian's archive keyring)")
-    parser.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
-    parser.add_argument("--digest-file", type=Path, metavar="FILE", help="also write the image digest to FILE")
-    parser.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    parser.add_argument("--username", metavar="USER", help="login for the target registry (with --password-stdin); else PYJIB_USERNAME")
-    parser.add_argument("--password-stdin", action="store_true", help="read the password (or token) for --username from stdin")
-    parser.add_argument("--ca-cert", action="append", type=Path, metavar="FILE", help="a PEM CA to trust for registries (repeatable)")
+    _add_registry_options(parser)
 
 
 def cli_options(namespace: argparse.Namespace) -> dict[str, Any]:
@@ -171,22 +183,40 @@ def run_base(namespace: argparse.Namespace) -> int:
         table = ((read_pyproject(project).get("tool") or {}).get("pyjib") or {}).get("base") or {}
     cli = {key: value for key in KEYS if (value := getattr(namespace, key, None)) is not None}
     request = base_request(table, cli, f"{project / 'pyproject.toml'} [tool.pyjib.base]")
-    access = registry_access(namespace)
-    clients = ClientPool(frozenset(namespace.insecure_registries or ()), ca_certs=access.ca_certs, username=access.username,
-                         password=access.password, login_registry=login_registry(request.to, None))
-    with contextlib.closing(clients):
+    with contextlib.closing(_clients(namespace, request.to)) as clients:
         built = build_base(request, cache_root=namespace.cache_dir or default_cache_dir(), clients=clients, log=Log(quiet=namespace.quiet))
+    return _report(namespace, built.location, built.digest)
+
+
+def _clients(namespace: argparse.Namespace, target: str) -> ClientPool:
+    access = registry_access(namespace)
+    return ClientPool(frozenset(namespace.insecure_registries or ()), ca_certs=access.ca_certs, username=access.username,
+                      password=access.password, login_registry=login_registry(target, None))
+
+
+def _report(namespace: argparse.Namespace, location: str, digest: str) -> int:
     if namespace.digest_file:
         namespace.digest_file.parent.mkdir(parents=True, exist_ok=True)
-        namespace.digest_file.write_text(built.digest + "\n")
-    print(built.location, flush=True)
+        namespace.digest_file.write_text(digest + "\n")
+    print(location, flush=True)
     return 0
+
+
+def run_rebase(namespace: argparse.Namespace) -> int:
+    from .rebase import rebase
+
+    with contextlib.closing(_clients(namespace, namespace.to)) as clients:
+        done = rebase(namespace.image, namespace.from_, namespace.to, cache=BlobCache(namespace.cache_dir or default_cache_dir()),
+                      clients=clients, log=Log(quiet=namespace.quiet))
+    return _report(namespace, done.location, done.digest)
 
 
 def run(argv: Sequence[str]) -> int:
     namespace = parse(argv)
     if namespace.command == "base":
         return run_base(namespace)
+    if namespace.command == "rebase":
+        return run_rebase(namespace)
     settings = load_settings(Path(namespace.project), cli_options(namespace))
     access = registry_access(namespace)
     published = publish(settings, mode=namespace.command, cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet), access=access,
