@@ -132,3 +132,14 @@ def test_assemble_adds_accounts_links_certificates_and_status(tmp_path: Path) ->
     assert (root / "var/lib/dpkg/status.d/python3.11-minimal").read_text() == control
     assert ownership["tmp"] == Ownership(0o1777) and ownership["home/nonroot"] == Ownership(0o700, 65532, 65532)
     assert not (root / "usr/bin/sh").exists()
+
+
+def test_merged_usr_links_a_package_ships_are_left_to_the_assembly(tmp_path: Path) -> None:
+    """Debian 13's base-files ships /bin -> usr/bin itself; the tree gets the link once, from merge_usr."""
+    control = CONTROL.replace("demo", "base-files")
+    files = [_entry("./bin", tarfile.SYMTYPE, 0o777, "usr/bin"), _entry("./lib", tarfile.SYMTYPE, 0o777, "usr/lib"),
+             (_entry("./usr/bin/python3.13", mode=0o755), b"python")]
+    root = tmp_path / "root"
+    root.mkdir()
+    assemble(root, [("base-files", read_deb(make_deb(tmp_path / "b.deb", files, control=control), "b"))], "3.13")
+    assert (root / "bin").readlink() == Path("usr/bin") and (root / "usr/bin").is_dir() and not (root / "usr/bin").is_symlink()

@@ -86,6 +86,8 @@ class Archive:
         except FileNotFoundError:
             if source.required:
                 raise ArchiveError(f"{source.uri} has no suite {source.suite} (dists/{source.suite}/InRelease is missing)") from None
+            # Said aloud: a missing -security suite means no security fixes (Debian serves them from debian-security).
+            self.log.info(f"note: {source.uri} has no {source.suite}; add the mirror that has it with another --mirror")
             return None
         cached.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".incoming-")

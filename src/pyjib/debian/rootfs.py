@@ -40,6 +40,12 @@ def image_path(name: str, what: str) -> str | None:
     return "/".join(parts)
 
 
+def _merged_link(name: str) -> bool:
+    """/bin -> usr/bin and its kind, which Debian 13's base-files ships itself; merge_usr makes them for every suite."""
+    parts = [p for p in PurePosixPath(name.lstrip("/")).parts if p != "."]
+    return len(parts) == 1 and parts[0] in MERGED_DIRS
+
+
 def _pruned(path: str) -> bool:
     return path.startswith(_PRUNED) and not (path.startswith("usr/share/doc/") and path.endswith("/copyright"))
 
@@ -73,7 +79,7 @@ def unpack(root: Path, deb: Deb, what: str, ownership: dict[str, Ownership]) -> 
     """Write a package's files into root, as `dpkg-deb -x` would, with merged /usr."""
     for member, body in deb.files():
         path = image_path(member.name, what)
-        if path is None or _pruned(path):
+        if path is None or _pruned(path) or (member.issym() and _merged_link(member.name)):
             continue
         target = _parent(root, path, what)
         ownership.pop(path, None)
