@@ -68,12 +68,7 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--platform", dest="platforms", action="append", metavar="OS/ARCH",
                         help="platform to build for, repeatable for a multi-platform index (default: the base's, or linux/amd64)")
     parser.add_argument("--extras", action="append", metavar="EXTRA", help="extras of the project to install (repeatable)")
-    parser.add_argument("--digest-file", type=Path, metavar="FILE", help="also write the image digest to FILE")
-    parser.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    parser.add_argument("--username", metavar="USER", help="login for the target registry (with --password-stdin); else PYJIB_USERNAME")
-    parser.add_argument("--password-stdin", action="store_true", help="read the password (or token) for --username from stdin")
-    parser.add_argument("--ca-cert", action="append", type=Path, metavar="FILE", help="a PEM CA to trust for registries (repeatable)")
+    _add_output_options(parser)
     dependencies = parser.add_argument_group("dependencies")
     dependencies.add_argument("--index-url", metavar="URL", help="the package index (default: PIP_INDEX_URL, uv's or pip's configuration)")
     dependencies.add_argument("--extra-index-url", action="append", metavar="URL", help="another package index (repeatable)")
@@ -106,14 +101,18 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_registry_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--digest-file", type=Path, metavar="FILE", help="also write the image digest to FILE")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("--username", metavar="USER", help="login for the target registry (with --password-stdin); else PYJIB_USERNAME")
     parser.add_argument("--password-stdin", action="store_true", help="read the password (or token) for --username from stdin")
     parser.add_argument("--ca-cert", action="append", type=Path, metavar="FILE", help="a PEM CA to trust for registries (repeatable)")
+
+
+def _add_registry_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
+    _add_output_options(parser)
 
 
 def _add_rebase_options(parser: argparse.ArgumentParser) -> None:
@@ -175,14 +174,13 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 def run_base(namespace: argparse.Namespace) -> int:
     # Imported here: `push` and `build` should not pay for the Debian machinery at start-up.
     from .debian.build import build_base
-    from .debian.request import KEYS, base_request
+    from .debian.request import KEYS, base_request, base_table
 
     project = Path(namespace.project)
-    table: dict[str, Any] = {}
-    if (project / "pyproject.toml").is_file():
-        table = ((read_pyproject(project).get("tool") or {}).get("pyjib") or {}).get("base") or {}
+    where = f"{project / 'pyproject.toml'} [tool.pyjib.base]"
+    table = base_table(read_pyproject(project), where) if (project / "pyproject.toml").is_file() else {}
     cli = {key: value for key in KEYS if (value := getattr(namespace, key, None)) is not None}
-    request = base_request(table, cli, f"{project / 'pyproject.toml'} [tool.pyjib.base]")
+    request = base_request(table, cli, where)
     with contextlib.closing(_clients(namespace, request.to)) as clients:
         built = build_base(request, cache_root=namespace.cache_dir or default_cache_dir(), clients=clients, log=Log(quiet=namespace.quiet))
     return _report(namespace, built.location, built.digest)

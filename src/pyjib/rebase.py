@@ -12,18 +12,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import layout, mediatypes
+from . import mediatypes
 from .api import check_target
 from .base import BaseImage, open_base
 from .cache import BlobCache
 from .descriptor import parse_json
 from .errors import PyjibError
 from .filesystem import MergedFilesystem
-from .image import Image, ImageIndex
+from .image import Image
 from .interpreter import Interpreter, detect_interpreter
 from .log import Log
 from .platforms import Platform, platform_of_config
-from .publish import push, push_index
+from .publish import deliver_images
 from .reference import parse_reference
 from .registry import ClientPool
 
@@ -156,25 +156,9 @@ def rebase(spec: str, new_spec: str, target_text: str, *, cache: BlobCache, clie
     platforms, index_annotations = image_platforms(spec, clients)
     target = check_target(target_text, "any", len(platforms))
     images = [rebase_one(open_base(spec, platform=p, cache=cache, clients=clients), spec, new_spec, p, cache, clients, log) for p in platforms]
-    if target.reference is not None:
-        reference, tags = target.reference, [target.reference.tag or "latest"]
-        if len(images) == 1:
-            digest = push(images[0], reference, tags, clients, cache, log)
-        else:
-            for image in images:
-                push(image, reference, [], clients, cache, log)
-            index = ImageIndex(tuple(images), index_annotations or platform_annotations_of(images[0]))
-            digest = push_index(clients.get(reference.registry), reference.repository, index.index_bytes(), [], tags)
-        return Rebased(f"{reference.repository_ref}@{digest}", digest)
-    if target.kind != "oci":
-        raise RebaseError("rebase writes to a registry or an OCI layout (oci:DIR[:TAG])")
-    assert target.path is not None
-    names = [target.tag or "latest"]
-    if len(images) == 1:
-        digest = layout.write_image(target.path, images[0], names).digest
-    else:
-        digest = layout.write_index(target.path, ImageIndex(tuple(images), index_annotations), names).digest
-    return Rebased(f"{target.path}@{digest}", digest)
+    annotations = index_annotations or platform_annotations_of(images[0])
+    location, digest = deliver_images(images, target, clients, cache, log, annotations, archive_name="rebased:latest")
+    return Rebased(location, digest)
 
 
 def platform_annotations_of(image: Image) -> dict[str, str]:

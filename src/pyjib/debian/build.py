@@ -9,15 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import layout
 from ..api import check_target
 from ..cache import BlobCache, Records, cache_key
 from ..errors import ConfigError
-from ..image import Image, ImageIndex
+from ..image import Image
 from ..layer import Layer, tree_layer
 from ..log import SILENT, Log
 from ..platforms import Platform
-from ..publish import push, push_index, write_archive
+from ..publish import deliver_images
 from ..registry import ClientPool
 from .archive import Archive
 from .bytecode import precompile_stdlib, runs_here
@@ -26,7 +25,7 @@ from .lock import BaseLock, LockedPackage, read_lock, write_lock
 from .request import BaseRequest, debian_arch
 from .resolve import resolve
 from .rootfs import NONROOT_UID, assemble, has_shell
-from .sources import host_sources, mirror_sources
+from .sources import Source, host_sources, mirror_sources
 
 # What distroless' static, base, cc and python3 images hold (GoogleContainerTools/distroless), the Python ones per X.Y.
 DISTROLESS = ("base-files", "netbase", "tzdata", "media-types", "ca-certificates", "libc6", "libssl3", "libgcc-s1", "libgomp1",
@@ -41,7 +40,7 @@ def package_names(request: BaseRequest) -> list[str]:
     return [*DISTROLESS, f"python{request.python}-minimal", f"libpython{request.python}-stdlib", *request.packages]
 
 
-def _sources(request: BaseRequest) -> Any:
+def _sources(request: BaseRequest) -> list[Source]:
     return mirror_sources(request.mirrors, request.suite) if request.mirrors else host_sources(request.suite)
 
 
@@ -148,31 +147,6 @@ class BaseBuild:
     digest: str
 
 
-def deliver(images: list[Image], target_text: str, clients: ClientPool, cache: BlobCache, log: Log) -> tuple[str, str]:
-    """(location, digest): one image, or an index of several, pushed (blobs, manifests, then the tag) or written."""
-    target = check_target(target_text, "any", len(images))
-    if target.reference is not None:
-        reference, tags = target.reference, [target.reference.tag or "latest"]
-        if len(images) == 1:
-            digest = push(images[0], reference, tags, clients, cache, log)
-        else:
-            for image in images:
-                push(image, reference, [], clients, cache, log)
-            digest = push_index(clients.get(reference.registry), reference.repository, ImageIndex(tuple(images)).index_bytes(), [], tags)
-        return f"{reference.repository_ref}@{digest}", digest
-    assert target.path is not None
-    if target.kind == "oci":
-        names = [target.tag or "latest"]
-        if len(images) == 1:
-            digest = layout.write_image(target.path, images[0], names).digest
-        else:
-            digest = layout.write_index(target.path, ImageIndex(tuple(images)), names).digest
-    else:
-        digest = write_archive(images[0], target.path, ["pyjib-base:latest"])
-    log.info(f"wrote {target.path}")
-    return f"{target.path}@{digest}", digest
-
-
 def build_base(request: BaseRequest, *, cache_root: Path, clients: ClientPool, log: Log = SILENT) -> BaseBuild:
     """The base for request; the lock file is written (when asked for and absent) only after the image is delivered."""
     check_target(request.to, "any", len(request.platforms))
@@ -188,7 +162,8 @@ def build_base(request: BaseRequest, *, cache_root: Path, clients: ClientPool, l
         images = [base_image(request, lock, p, platform_layer(lock, str(p), archive, request.mirrors, log)) for p in request.platforms]
     finally:
         archive.close()
-    location, digest = deliver(images, request.to, clients, BlobCache(cache_root), log)
+    target = check_target(request.to, "any", len(images))
+    location, digest = deliver_images(images, target, clients, BlobCache(cache_root), log, archive_name="pyjib-base:latest")
     if request.lock is not None and not request.lock.exists():
         write_lock(request.lock, lock)
         log.info(f"wrote the lock {request.lock}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from .control import ControlError, parse_relations
 from .version import sort_key
 
-_KEPT = frozenset({"Package", "Version", "Architecture", "Filename", "SHA256", "Size", "Depends", "Pre-Depends", "Provides", "Essential"})
+_KEPT = frozenset({"Package", "Version", "Architecture", "Filename", "SHA256", "Size", "Depends", "Pre-Depends", "Provides"})
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,18 @@ def _checked(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
+def base_table(pyproject: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """[tool.pyjib.base] of a parsed pyproject.toml ({} without one); a value that is no table is an error."""
+    table: Any = pyproject
+    for key in ("tool", "pyjib", "base"):
+        table = table.get(key) if isinstance(table, Mapping) else None
+        if table is None:
+            return {}
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    return table
+
+
 def debian_arch(platform: Platform) -> str:
     if platform.os != "linux" or platform.architecture not in DEBIAN_ARCH:
         raise ConfigError(f"platform {platform} has no Debian architecture; use linux/amd64 or linux/arm64")
