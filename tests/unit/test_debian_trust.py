@@ -88,6 +88,15 @@ def mirror(signed: bytes) -> Iterator[tuple[str, dict[str, bytes]]]:
     server.server_close()
 
 
+def test_a_signed_release_of_another_suite_is_refused(mirror: tuple[str, dict[str, bytes]], signed: bytes, tmp_path: Path) -> None:
+    uri, files = mirror
+    files["/debian/dists/bookworm-updates/InRelease"] = signed  # bookworm's, replayed as bookworm-updates
+    archive = Archive([Source(uri, "bookworm-updates")], tmp_path)
+    with pytest.raises(TrustError, match="signed for bookworm, not bookworm-updates"):
+        archive.suites()
+    archive.close()
+
+
 def test_a_tampered_packages_index_is_refused_and_not_cached(mirror: tuple[str, dict[str, bytes]], signed: bytes, tmp_path: Path) -> None:
     uri, files = mirror
     release = parse_release(verify_signature(signed, DEFAULT_KEYRING, "InRelease"), "InRelease")

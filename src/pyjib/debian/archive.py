@@ -106,8 +106,11 @@ class Archive:
                     continue
                 what = f"{source.url(f'dists/{source.suite}/InRelease')}"
                 keyring = self.keyring or source.keyring or DEFAULT_KEYRING
-                text = verify_signature(data, keyring, what)
-                suites.append(Suite(source, parse_release(text, what)))
+                release = parse_release(verify_signature(data, keyring, what), what)
+                if source.suite not in (release.codename, release.suite):
+                    # A signed file of another suite (an old release served in place of this one) is no answer.
+                    raise TrustError(f"{what} is signed for {release.codename or release.suite}, not {source.suite}; the mirror may be tampered with")
+                suites.append(Suite(source, release))
             self._suites = suites
         return self._suites
 
