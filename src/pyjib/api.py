@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -74,6 +74,12 @@ class Builder:
     def build(self, wheel: Path | None = None, fleet: Target | None = None, refresh: bool = False) -> Build:
         """The image; fleet names the registry target whose fleet cache may be used (when the settings allow it)."""
         repository = fleet.reference if fleet is not None and self.settings.registry_cache else None
+        if self.settings.base_recipe is not None:
+            from .debian.build import project_base  # only projects with a [tool.pyjib.base] pay for importing it
+
+            base = project_base(self.settings.base_recipe, self.settings.project_dir, self.settings.platforms, cache_root=self.cache.root,
+                                clients=self.clients, log=self.log)
+            self.settings = replace(self.settings, base=base, base_recipe=None)
         return build_image(self.settings, cache=self.cache, clients=self.clients, log=self.log, wheel=wheel, fleet=repository,
                            refresh=refresh)
 

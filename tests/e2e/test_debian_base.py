@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,21 @@ def test_two_platforms_make_an_index(pyjib: Pyjib, tmp_path: Path) -> None:
     arm = json.loads((target / "blobs/sha256" / children[1]["digest"].removeprefix("sha256:")).read_bytes())
     members = layer_members((target / "blobs/sha256" / arm["layers"][0]["digest"].removeprefix("sha256:")).read_bytes())
     assert "usr/lib/ld-linux-aarch64.so.1" in members and "usr/bin/python3.11" in members
+
+
+def test_a_project_with_a_base_table_and_no_from_builds_on_its_own_base(pyjib: Pyjib, registry: Registry, containers: Podman,
+                                                                        registry_reader: RegistryReader, tmp_path: Path) -> None:
+    project = tmp_path / "greet"
+    shutil.copytree(EXAMPLES / "greet-cli", project, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    with (project / "pyproject.toml").open("a") as f:
+        f.write('\n[tool.pyjib.base]\npackages = ["libpq5"]\nlock = "base.lock.json"\n')
+    first = pyjib("push", str(project), "--to", f"{registry.host}/team/greet-own-base:1")
+    assert (project / "base.lock.json").is_file()  # written next to pyproject.toml, for the next build and for review
+    again = pyjib("push", str(project), "--to", f"{registry.host}/team/greet-own-base:1")
+    assert _last_line(again.stdout) == _last_line(first.stdout)
+    assert "making the base" in first.stderr and "making the base" not in again.stderr  # the second is cached by the lock
+    annotations = json.loads(registry_reader.manifest("team/greet-own-base", "1"))["annotations"]
+    assert annotations["org.opencontainers.image.base.name"].startswith("oci:")
+    result = containers.run(_last_line(first.stdout), ["--name", "own base"])
+    assert result.returncode == 0, result.stderr
+    assert "Hello, own base!" in result.stdout

@@ -40,7 +40,12 @@ def test_a_target_is_needed() -> None:
 
 def test_build_settings_leave_the_base_table_alone(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.pyjib]\nto = "oci:out"\n[tool.pyjib.base]\npackages = ["libpq5"]\n')
-    assert load_settings(tmp_path, {}).to == "oci:out"
+    settings = load_settings(tmp_path, {})
+    assert settings.to == "oci:out" and settings.base_recipe == {"packages": ["libpq5"]}  # no `from`: the base is made from it
+    assert load_settings(tmp_path, {"from": "registry.example.com/base:1"}).base_recipe is None  # `from` wins
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.pyjib]\nbase = "debian"\n')
+    with pytest.raises(ConfigError, match="must be a table"):
+        load_settings(tmp_path, {})
 
 
 def test_apt_sources_in_both_formats(tmp_path: Path) -> None:
