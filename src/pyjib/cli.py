@@ -16,7 +16,7 @@ from .cache import BlobCache, default_cache_dir
 from .errors import ConfigError, PyjibError
 from .log import Log
 from .registry import Access, ClientPool, login_registry
-from .settings import OPTIONS, load_settings, options_from_table, read_pyproject
+from .settings import OPTIONS, TRUST_MODES, load_settings, options_from_table, read_pyproject
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -68,6 +68,7 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--platform", dest="platforms", action="append", metavar="OS/ARCH",
                         help="platform to build for, repeatable for a multi-platform index (default: the base's, or linux/amd64)")
     parser.add_argument("--extras", action="append", metavar="EXTRA", help="extras of the project to install (repeatable)")
+    parser.add_argument("--groups", action="append", metavar="GROUP", help="dependency groups to install too (repeatable; default: none)")
     _add_output_options(parser)
     dependencies = parser.add_argument_group("dependencies")
     dependencies.add_argument("--index-url", metavar="URL", help="the package index (default: PIP_INDEX_URL, uv's or pip's configuration)")
@@ -76,7 +77,7 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     dependencies.add_argument("--constraint", type=_absolute, action="append", metavar="FILE",
                               help="a constraint file, as pip's -c (repeatable; default: PIP_CONSTRAINT, else pip.conf's constraint)")
     dependencies.add_argument("--only-binary", action="store_true", default=None, help="never build a dependency from its sdist")
-    dependencies.add_argument("--lock-file", metavar="FILE", help="install exactly what FILE pins (default: pylock.toml, uv.lock, hashed requirements.txt)")
+    dependencies.add_argument("--lock-file", metavar="FILE", help="install exactly what FILE pins (default: a lock in the project)")
     dependencies.add_argument("--write-lock", type=Path, metavar="FILE", help="write what was installed as a pylock.toml to FILE")
     dependencies.add_argument("--refresh", action="store_true", help="resolve again, ignoring cached resolutions and the registry's fleet cache")
     dependencies.add_argument("--compression", choices=("gzip", "zstd"), help="how layers are compressed (default: gzip)")
@@ -84,6 +85,10 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     dependencies.add_argument("--layer-threshold-mb", type=int, metavar="MB", help="a distribution bigger than this gets its own layer (50)")
     dependencies.add_argument("--registry-cache", action=argparse.BooleanOptionalAction, default=None,
                               help="keep a fleet cache record in the target repository (default: yes)")
+    dependencies.add_argument("--registry-cache-repository", metavar="REGISTRY/REPO",
+                              help="keep fleet cache records in this repository, not the target's (as BuildKit's cache-to)")
+    dependencies.add_argument("--registry-cache-trust", choices=TRUST_MODES,
+                              help="read fleet cache records authenticated with PYJIB_CACHE_KEY (key, the default), or any (repository)")
     parser.add_argument("--image-refs", type=Path, metavar="FILE", help="write every pushed REF:TAG@DIGEST to FILE, one a line (as ko does)")
 
 

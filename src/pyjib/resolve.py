@@ -186,8 +186,18 @@ def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path, 
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ResolveError(f"the resolver's lock output does not parse: {exc}") from exc
+    return pylock_wheels(document.get("packages", []), cache_root, indexes, base, interpreter)
+
+
+def pylock_wheels(packages: list[dict[str, Any]], cache_root: Path, indexes: IndexConfig, base: Path, interpreter: Interpreter, *,
+                  where: str = "the resolver", only_binary: bool = False) -> list[LockedWheel]:
+    """PEP 751 package entries (markers already applied) to wheels: the one the image prefers, else one built from source.
+
+    Lock readers (pylock.toml, uv.lock, poetry.lock, pdm.lock) hand their entries here too, so every path picks, checks
+    and builds the same way; where names the lock in messages, and only_binary forbids building from an sdist.
+    """
     wheels = []
-    for package in document.get("packages", []):
+    for package in packages:
         name, version = canonicalize_name(package["name"]), str(package.get("version", "0"))
         candidates = {wheel.get("name") or filename_of(wheel.get("url") or wheel.get("path") or ""): wheel
                       for wheel in package.get("wheels") or []}
@@ -196,10 +206,13 @@ def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path, 
             url = without_credentials(wheel.get("url") or "") or (wheel.get("path") and (base / wheel["path"]).resolve().as_uri())
             sha256 = (wheel.get("hashes") or {}).get("sha256")
             if not url or not sha256:
-                raise ResolveError(f"the resolver gave no URL and sha256 for the wheel of {name} {version}")
+                raise ResolveError(f"{where} gives no URL and sha256 for the wheel of {name} {version}; a lock must pin every file's hash")
             wheels.append(LockedWheel(name, version, url, sha256, chosen))
             continue
-        source = _source_of(package, name, version, cache_root, indexes, base)
+        if only_binary and package.get("sdist"):
+            raise ResolveError(f"{where} pins {name} {version}, which has no wheel for {_target(interpreter)}, and only-binary "
+                               "forbids building its sdist; update the lock for this platform or choose another base")
+        source = _source_of(package, name, version, cache_root, indexes, base, where)
         if source is None:
             found = f" (its {len(candidates)} wheels do not fit)" if candidates else ""
             raise ResolveError(f"dependency {name} {version} has no wheel for {_target(interpreter)}{found}; "
@@ -211,12 +224,13 @@ def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path, 
     return wheels
 
 
-def _source_of(package: dict[str, Any], name: str, version: str, cache_root: Path, indexes: IndexConfig, base: Path) -> Source | None:
+def _source_of(package: dict[str, Any], name: str, version: str, cache_root: Path, indexes: IndexConfig, base: Path,
+               where: str) -> Source | None:
     if sdist := package.get("sdist"):
         sha256 = (sdist.get("hashes") or {}).get("sha256")
         url = sdist.get("url") or (sdist.get("path") and (base / sdist["path"]).resolve().as_uri())
         if not url or not sha256:
-            raise ResolveError(f"the resolver gave no URL and sha256 for the sdist of {name} {version}")
+            raise ResolveError(f"{where} gives no URL and sha256 for the sdist of {name} {version}; a lock must pin every file's hash")
         return Source(name, version, "sdist", str(_fetch_sdist(url, sha256, cache_root, indexes)), sha256)
     if directory := package.get("directory"):
         return Source(name, version, "local", str((base / directory["path"]).resolve()), "")
@@ -245,7 +259,8 @@ def _download_file(url: str, sha256: str, filename: str, directory: Path, indexe
                 digest.update(chunk)
                 f.write(chunk)
         if digest.hexdigest() != sha256:
-            raise ResolveError(f"{filename} does not match its sha256 {sha256}: the index served other bytes")
+            raise ResolveError(f"{filename} has sha256 {digest.hexdigest()}, not the pinned {sha256}: the lock's hash was edited "
+                               "or the index served other bytes; check the lock and the index")
         os.replace(tmp, destination)
     finally:
         tmp.unlink(missing_ok=True)

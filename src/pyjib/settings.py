@@ -20,7 +20,7 @@ from .errors import ConfigError
 from .grouping import BIG_DISTRIBUTION, LayerGroup, parse_groups
 from .log import warn
 from .platforms import parse_platform
-from .reference import TAG_PATTERN
+from .reference import TAG_PATTERN, parse_reference
 from .tagtemplates import with_placeholders
 
 DEFAULT_BASE = "gcr.io/distroless/python3-debian13:nonroot"
@@ -43,7 +43,10 @@ OPTIONS: dict[str, str] = {
     "insecure-registries": "list",
     "platforms": "list",
     "extras": "list",
+    "groups": "list",
     "registry-cache": "bool",
+    "registry-cache-trust": "str",
+    "registry-cache-repository": "str",
     "bytecode": "str",
     "layers": "layers",
     "layer-threshold-mb": "int",
@@ -57,6 +60,7 @@ OPTIONS: dict[str, str] = {
     "name": "str",
 }
 BYTECODE_MODES = ("auto", "required", "off")
+TRUST_MODES = ("key", "repository")  # registry-cache-trust: see fleetcache.py
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,10 @@ class Settings:
     insecure_registries: tuple[str, ...] = ()
     platforms: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # dependency groups to install too; none by default (never dev, nor a lock's default-groups)
     registry_cache: bool = True  # keep a fleet cache record in the target repository (see fleetcache.py)
+    registry_cache_trust: str = "key"  # read records authenticated with PYJIB_CACHE_KEY only, or ("repository") any record
+    registry_cache_repository: str | None = None  # keep the records there instead of in the target repository
     bytecode: str = "auto"
     layers: tuple[LayerGroup, ...] = ()
     layer_threshold_mb: int = BIG_DISTRIBUTION // 1_000_000
@@ -86,7 +93,7 @@ class Settings:
     find_links: tuple[str, ...] = ()
     only_binary: bool = False  # True: never build a dependency from source
     constraint: tuple[str, ...] = ()  # constraint files (pip's -c); default: PIP_CONSTRAINT, else pip.conf
-    lock_file: str | None = None  # default: pylock.toml, uv.lock or a hashed requirements.txt in the project
+    lock_file: str | None = None  # default: pylock.toml, uv.lock, poetry.lock, pdm.lock or requirements.txt in the project
     compression: str = "gzip"  # or "zstd"
     base_recipe: Mapping[str, Any] | None = None  # [tool.pyjib.base] when no `from` is set: the base is made from it
     name: str | None = None  # an app folder's name (a package's comes from its metadata)
@@ -244,6 +251,13 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
             raise ConfigError(f"invalid port {port!r}: expected a number from 1 to 65535, optionally /tcp or /udp")
     if options.get("compression", "gzip") not in ("gzip", "zstd"):
         raise ConfigError(f"invalid compression {options['compression']!r}: use gzip or zstd")
+    if options.get("registry-cache-trust", "key") not in TRUST_MODES:
+        raise ConfigError(f"invalid registry-cache-trust {options['registry-cache-trust']!r}: use key (records authenticated with "
+                          "PYJIB_CACHE_KEY) or repository (any record: trusts everyone who can push to the repository)")
+    if (cache_repository := options.get("registry-cache-repository")) is not None:
+        named = parse_reference(cache_repository)
+        if named.tag or named.digest or "/" not in cache_repository:
+            raise ConfigError(f"invalid registry-cache-repository {cache_repository!r}: name a repository, as in registry.example.com/team/pyjib-cache")
     if options.get("bytecode", "auto") not in BYTECODE_MODES:
         raise ConfigError(f"invalid bytecode {options['bytecode']!r}: use one of {', '.join(BYTECODE_MODES)}")
     for platform in options.get("platforms", ()):
