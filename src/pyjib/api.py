@@ -83,7 +83,7 @@ class Builder:
         """The image; fleet names the registry target whose fleet cache may be used (when the settings allow it)."""
         repository = self.fleet_repository(fleet.reference if fleet is not None else None)
         if self.settings.base_recipe is not None:
-            from .debian.build import project_base  # only projects with a [tool.pyjib.base] pay for importing it
+            from .debian.projectbase import project_base  # only projects with a [tool.pyjib.base] pay for importing it
 
             base = project_base(self.settings.base_recipe, self.settings.project_dir, self.settings.platforms, cache_root=self.cache.root,
                                 clients=self.clients, log=self.log)
