@@ -99,7 +99,7 @@ def test_a_project_pushed_onto_it_runs(libpq_base: dict[str, Any], pyjib: Pyjib,
 
 def test_unknown_package_is_one_line_and_nothing_written(pyjib: Pyjib, tmp_path: Path) -> None:
     target = tmp_path / "layout"
-    result = pyjib("base", "--to", f"oci:{target}", "--package", "no-such-package-pyjib", "--lock", str(tmp_path / "l.json"),
+    result = pyjib("base", "-q", "--to", f"oci:{target}", "--package", "no-such-package-pyjib", "--lock", str(tmp_path / "l.json"),
                    cwd=tmp_path, check=False)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "no-such-package-pyjib" in result.stderr

@@ -67,13 +67,13 @@ def test_an_incompatible_base_is_refused_and_nothing_pushed(images: dict[str, st
                                                              registry_reader: RegistryReader, base_args: list[str], message: str) -> None:
     host = registry.host
     pyjib("base", "--to", f"{host}/bases/other:1", *base_args, cwd=images["work"])
-    result = pyjib("rebase", f"{host}/team/greet:v1", "--from", f"{host}/bases/other:1", "--to", f"{host}/team/refused:1", check=False)
+    result = pyjib("rebase", "-q", f"{host}/team/greet:v1", "--from", f"{host}/bases/other:1", "--to", f"{host}/team/refused:1", check=False)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert message in result.stderr
     assert "team/refused" not in registry_reader.repositories()
 
 
 def test_an_image_without_a_recorded_base_is_refused(images: dict[str, str], pyjib: Pyjib, registry: Registry) -> None:
-    result = pyjib("rebase", f"{registry.host}/bases/py:v1", "--from", f"{registry.host}/bases/py:v2",
+    result = pyjib("rebase", "-q", f"{registry.host}/bases/py:v1", "--from", f"{registry.host}/bases/py:v2",
                    "--to", f"{registry.host}/team/nobase:1", check=False)
     assert result.returncode == 2 and "records no base" in result.stderr and len(result.stderr.strip().splitlines()) == 1
