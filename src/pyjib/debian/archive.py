@@ -41,7 +41,9 @@ class Suite:
 
 
 def _get(client: httpx.Client, url: str) -> Iterator[bytes]:
-    """The body of url in chunks; transport errors and 5xx answers are tried again."""
+    """The body of url in chunks; transport errors and 5xx answers are tried again (until the first byte is passed on:
+    after that, a new try would repeat bytes the caller has taken)."""
+    started = False
     for attempt in range(1, _TRIES + 1):
         try:
             with client.stream("GET", url) as response:
@@ -52,10 +54,12 @@ def _get(client: httpx.Client, url: str) -> Iterator[bytes]:
                     continue
                 if response.status_code != 200:
                     raise ArchiveError(f"GET {url} answered {response.status_code}; check the mirror")
-                yield from response.iter_bytes(_CHUNK)
+                for chunk in response.iter_bytes(_CHUNK):
+                    started = True
+                    yield chunk
                 return
         except httpx.TransportError as exc:
-            if attempt == _TRIES:
+            if attempt == _TRIES or started:
                 raise ArchiveError(f"cannot reach {url}: {exc}; check the mirror and the network") from exc
             time.sleep(0.5 * attempt)
 
