@@ -77,3 +77,17 @@ def test_an_image_without_a_recorded_base_is_refused(images: dict[str, str], pyj
     result = pyjib("rebase", "-q", f"{registry.host}/bases/py:v1", "--from", f"{registry.host}/bases/py:v2",
                    "--to", f"{registry.host}/team/nobase:1", check=False)
     assert result.returncode == 2 and "records no base" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_index_is_rebased_platform_by_platform(pyjib: Pyjib, registry: Registry, registry_reader: RegistryReader,
+                                                  images: dict[str, str]) -> None:
+    host, both = registry.host, ["--platform", "linux/amd64", "--platform", "linux/arm64"]
+    pyjib("base", "--to", f"{host}/bases/multi:v1", *both, cwd=images["work"])
+    pyjib("base", "--to", f"{host}/bases/multi:v2", "--package", "libpq5", *both, cwd=images["work"])
+    project = str(EXAMPLES / "greet-cli")
+    pyjib("push", project, "--from", f"{host}/bases/multi:v1", "--to", f"{host}/team/greet-multi:v1", *both)
+    rebased = pyjib("rebase", f"{host}/team/greet-multi:v1", "--from", f"{host}/bases/multi:v2", "--to", f"{host}/team/greet-multi:rebased")
+    fresh = pyjib("push", project, "--from", f"{host}/bases/multi:v2", "--to", f"{host}/team/greet-multi:fresh", *both)
+    assert _last_line(rebased.stdout).split("@")[1] == _last_line(fresh.stdout).split("@")[1]
+    index = _manifest(registry_reader, "team/greet-multi", "rebased")
+    assert [m["platform"]["architecture"] for m in index["manifests"]] == ["amd64", "arm64"]
