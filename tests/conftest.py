@@ -71,6 +71,15 @@ def base_ref(registry: Registry, base_layout: Path) -> str:
 
 
 @pytest.fixture(scope="session")
+def base_without_cxx_ref(registry: Registry) -> str:
+    """The base without libstdc++6 (as one assembled without distroless' "cc" layer), in the session's registry."""
+    reference = f"{registry.host}/distroless/python3:{base_image.NO_CXX_TAG}"
+    layout = base_image.base_layout(packages=base_image.PACKAGES_WITHOUT_CXX, tag=base_image.NO_CXX_TAG)
+    base_image.push_with_skopeo(layout, reference, base_image.NO_CXX_TAG)
+    return reference
+
+
+@pytest.fixture(scope="session")
 def multiarch_base_ref(registry: Registry) -> str:
     """An index of the amd64 and arm64 bases, as distroless publishes them."""
     reference = f"{registry.host}/distroless/python3:{base_image.MULTI_TAG}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,7 @@ from .log import SILENT, Log
 from .publish import Target, parse_target, push, push_index, write_archive, write_layout
 from .reference import TAG_PATTERN, Reference, parse_reference
 from .registry import Access, ClientPool, login_registry
+from .scratch import scratch_space
 from .settings import Settings
 from .tagtemplates import fill, with_placeholders
 
@@ -64,12 +66,15 @@ class Builder:
             login_registry=login_registry(with_placeholders(settings.to) if settings.to else None, settings.base),
         )
         self.log = log
+        self._scratch = contextlib.ExitStack()
 
     def __enter__(self) -> Builder:
+        self._scratch.enter_context(scratch_space(self.cache.root))
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.clients.close()
+        self._scratch.close()
 
     def fleet_repository(self, target: Reference | None) -> Reference | None:
         """Where the fleet cache records live: the repository the user names, else the target's; None when off."""

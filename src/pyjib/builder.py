@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from . import fleetcache
+from . import fleetcache, imagechecks
 from .base import BaseImage, open_base
 from .bytecode import compiler_for
 from .cache import BlobCache, cache_key
@@ -23,7 +22,7 @@ from .image import Blob, Image, ImageIndex
 from .imageconfig import container_config, image_annotations
 from .indexes import IndexConfig, index_config
 from .install import PREFIX, Environment
-from .interpreter import Interpreter, cached_interpreter, detect_interpreter, remember_interpreter
+from .interpreter import BaseFacts, Interpreter, cached_facts, detect_base, remember_facts
 from .layer import Compression
 from .locks.core import FoundLock, LockRequest
 from .locks.find import find_lock
@@ -39,9 +38,10 @@ from .settings import Settings, creation_timestamp, read_pyproject
 from .sources import local_folders_identity
 from .wheelbuild import project_fingerprint
 from .wheelmeta import WheelMetadata
+from .workers import worker_pool
 from .workspace import UvSources, uv_sources
 
-FLEET_RECIPE = "fleet-2"
+FLEET_RECIPE = "fleet-3"
 
 
 @dataclass(frozen=True)
@@ -157,24 +157,27 @@ def _blob(layer: NamedLayer, cache: BlobCache, fleet: Reference | None, clients:
 
 
 def _lower_layers(
-    base: BaseImage, project: WheelMetadata, settings: Settings, extras: tuple[str, ...], requires: list[str], sources: Sources,
-    cache: BlobCache, clients: ClientPool, log: Log, refresh: bool, fleet: Reference | None,
-) -> tuple[Interpreter, list[NamedLayer], list[LockedWheel], FleetEntry | None]:
+    base: BaseImage, project: WheelMetadata, wheel_name: str | None, settings: Settings, extras: tuple[str, ...], requires: list[str],
+    sources: Sources, cache: BlobCache, clients: ClientPool, log: Log, refresh: bool, fleet: Reference | None,
+) -> tuple[BaseFacts, list[NamedLayer], list[LockedWheel], FleetEntry | None]:
     """The environment and dependency layers: from the fleet record when local caches know nothing, else built (or cached)."""
     key = fleet_key(base, project, settings, extras, sources)
-    interpreter = cached_interpreter(base.image, cache)
-    if fleet is not None and not refresh and interpreter is None:
+    facts = cached_facts(base.image, cache)
+    if fleet is not None and not refresh and facts is None:
         trust = fleetcache.Trust.of(settings.registry_cache_trust)
         if not trust.reads:
             log.info(f"the fleet cache in {fleet.repository_ref} is not read: set {fleetcache.KEY_VARIABLE} (a CI secret of trusted builds), "
                      'or registry-cache-trust = "repository" to trust everyone who can push there')
         record = fleetcache.load(clients, fleet, key, cache, trust, log.warn)
         if record is not None:
+            imagechecks.check_base(project, wheel_name, record.base, base.name)
             log.info(f"fleet cache hit in {fleet.repository_ref}: skipping base inspection, resolution and dependency install")
-            remember_interpreter(base.image, cache, record.interpreter)
-            return record.interpreter, [NamedLayer.from_json(layer) for layer in record.layers], record.locked, None
-    if interpreter is None:
-        interpreter = detect_interpreter(base.image, cache)
+            remember_facts(base.image, cache, record.base)
+            return record.base, [NamedLayer.from_json(layer) for layer in record.layers], record.locked, None
+    if facts is None:
+        facts = detect_base(base.image, cache)
+    imagechecks.check_base(project, wheel_name, facts, base.name)  # before resolving for a Python or platform that does not fit
+    interpreter = facts.interpreter
     log.info(f"base has Python {interpreter.version} at {interpreter.path} for {interpreter.platform}")
     environment = Environment(interpreter)
     requirements = top_level_requirements(requires, extras, interpreter)
@@ -191,8 +194,8 @@ def _lower_layers(
     layers = [environment_layer(environment, cache, compression),
               *dependency_layers(locked, environment, compiler, cache, settings.layers, settings.layer_threshold_mb * 1_000_000,
                                  sources.indexes, compression, log)]
-    record = fleetcache.FleetRecord(interpreter, locked, [layer.to_json() for layer in layers], time.time())
-    return interpreter, layers, locked, FleetEntry(key, record)
+    record = fleetcache.FleetRecord(facts, locked, [layer.to_json() for layer in layers], time.time())
+    return facts, layers, locked, FleetEntry(key, record)
 
 
 _warned_no_compiler: set[str] = set()
@@ -204,8 +207,9 @@ def _platform_image(
 ) -> PlatformImage:
     project = source.metadata
     requires, extras = expand_self_extras(project, settings.extras)
-    interpreter, lower, locked, entry = _lower_layers(base, project, settings, extras, requires, sources, cache, clients, log, refresh,
-                                                      fleet)
+    facts, lower, locked, entry = _lower_layers(base, project, source.wheel_name, settings, extras, requires, sources, cache, clients, log,
+                                                refresh, fleet)
+    interpreter = facts.interpreter
     environment = Environment(interpreter)
     compiler = compiler_for(interpreter.version, settings.bytecode)
     if compiler is None and settings.bytecode == "auto" and interpreter.minor not in _warned_no_compiler:
@@ -213,6 +217,7 @@ def _platform_image(
         log.info(f"this host has no Python {interpreter.minor}: the image ships without precompiled bytecode")
     layers = [*lower, *source.top_layers(environment, compiler, cache, Compression(settings.compression))]
     check_layer_count(len(base.image.layers), len(layers))
+    imagechecks.check_libraries(layers, facts, base.name)
 
     created = creation_timestamp(settings.creation_time)
     image = base.image
@@ -251,7 +256,7 @@ def build_image(
     indexes = index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links)
     # The lock and the sources are settled first: a lock pyjib cannot use stops the build before any work.
     found_lock, sourced = find_lock(settings.project_dir, settings.lock_file, log), uv_sources(settings.project_dir)
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with worker_pool(1) as pool:
         # The wheel builds in a subprocess while the base's manifests come over the network.
         source_job = start_source(settings, cache.root, log, pool, wheel, indexes)
         bases = [open_base(settings.base, platform=platform, cache=cache, clients=clients) for platform in platforms]

@@ -11,6 +11,7 @@ output depends on reference counts, so compiling inside pyjib (or inside hatch) 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -67,15 +68,51 @@ def compiler_for(version: str, mode: str) -> Compiler | None:
     return compiler
 
 
-def compile_tree(tree: Path, compiler: Compiler) -> None:
+@dataclass(frozen=True)
+class CompileFailure:
+    """The first file under a tree that does not compile: its path relative to the tree, its line, what is wrong."""
+
+    path: str
+    line: int | None
+    message: str
+
+
+# Run by the compiler only after compileall failed, to name the first file and line (compileall's own report is prose).
+_FIRST_FAILURE = """
+import json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+for path in sorted(root.rglob("*.py")):
+    try:
+        compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        print(json.dumps([path.relative_to(root).as_posix(), exc.lineno, f"{type(exc).__name__}: {exc.msg}"]))
+        break
+    except Exception as exc:
+        print(json.dumps([path.relative_to(root).as_posix(), None, f"{type(exc).__name__}: {exc}"]))
+        break
+"""
+
+
+def _first_failure(tree: Path, compiler: Compiler) -> CompileFailure | None:
+    result = subprocess.run([compiler.executable, "-I", "-c", _FIRST_FAILURE, str(tree)], capture_output=True, text=True, check=False)
+    try:
+        path, line, message = json.loads(result.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return None
+    return CompileFailure(str(path), line if isinstance(line, int) else None, str(message))
+
+
+def compile_tree(tree: Path, compiler: Compiler) -> CompileFailure | None:
     """Write __pycache__/*.pyc beside every .py under tree, recording each file's path as the image will see it.
 
-    A file that does not compile just ships without its .pyc, as pip does.
+    A file that does not compile ships without its .pyc, as pip does; the first such file is returned, so that the
+    caller can refuse the project's own code (a dependency's test data with Python 2 syntax is no reason to fail).
     """
     if not any(tree.rglob("*.py")):
-        return
-    subprocess.run(
+        return None
+    result = subprocess.run(
         [compiler.executable, "-m", "compileall", "-qq", "-j", "0", "--invalidation-mode", "unchecked-hash",
          "-s", str(tree), "-p", "/", str(tree)],
         capture_output=True, check=False,
     )
+    return _first_failure(tree, compiler) if result.returncode != 0 else None

@@ -9,6 +9,7 @@ where every local user could read their credentials in /proc.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 
 from .indexes import IndexConfig
@@ -21,6 +22,7 @@ def child_environment(indexes: IndexConfig | None = None, extra: Mapping[str, st
     env = {name: value for name, value in os.environ.items() if name not in SECRET_VARIABLES}
     env["UV_PYTHON_DOWNLOADS"] = "never"  # never fetch an interpreter: builds run on this host's Python
     env["NO_COLOR"] = "1"
+    env["TMPDIR"] = tempfile.gettempdir()  # the build's scratch space (scratch.py), swept if the build is killed
     if indexes is not None:
         env.update(indexes.uv_environment())
     env.update(extra or {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -245,5 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pyjib: error: {exc.strerror or exc}{where}; check the path and its permissions", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("pyjib: interrupted", file=sys.stderr)
-        return 130
+        print("pyjib: interrupted", file=sys.stderr, flush=True)
+        # Uploads in flight run in worker threads that the interpreter would join at exit (a stuck one for minutes).
+        # Nothing is half published (a manifest goes up only after its blobs), and the next build sweeps what this
+        # one leaves in the cache, so the process ends here.
+        sys.stdout.flush()
+        os._exit(130)

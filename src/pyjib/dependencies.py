@@ -1,14 +1,14 @@
 """The layers under the project's own: the environment, then the dependencies grouped as grouping.py plans them.
 
 Each layer is cached by what it holds (wheel hashes, interpreter, bytecode compiler), never by its name or the project,
-so the same wheels give the same layer, and the same digest, in every project and on every platform they fit.
+so the same wheels give the same layer, and the same digest, in every project and on every platform they fit. Next to
+each layer's record sits its linkage (what its ELF files need and provide), scanned once when the layer is built.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,16 +17,19 @@ from .bytecode import Compiler, compile_tree
 from .cache import BlobCache, Records, cache_key
 from .descriptor import Descriptor
 from .digest import sha256_file
+from .errors import BuildError
 from .grouping import LayerGroup, LayerPlan, WheelInfo, plan_layers, unpacked_size
 from .image import Blob
 from .indexes import IndexConfig
 from .install import Environment, SharedFile, install_all, install_wheel, write_skeleton
 from .layer import GZIP, Compression, Layer, tree_layer
 from .layering import split_resources
+from .linkage import NO_LINKAGE, Linkage, scan_tree
 from .log import SILENT, Log
 from .resolve import LockedWheel, download
+from .workers import worker_pool
 
-LAYER_RECIPE = "layers-2"  # bump when what goes into a layer changes, so cached layers are rebuilt
+LAYER_RECIPE = "layers-3"  # bump when what goes into a layer changes, so cached layers are rebuilt
 
 
 @dataclass(frozen=True)
@@ -37,17 +40,19 @@ class NamedLayer:
     comment: str
     descriptor: Descriptor
     diff_id: str
+    linkage: Linkage = NO_LINKAGE  # what its ELF files need and provide, for the image checks
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "comment": self.comment, "diff_id": self.diff_id, **self.descriptor.to_json()}
+        return {"name": self.name, "comment": self.comment, "diff_id": self.diff_id, **self.descriptor.to_json(),
+                "linkage": self.linkage.to_json()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> NamedLayer:
-        return cls(data["name"], data["comment"], Descriptor.from_json(data), data["diff_id"])
+        return cls(data["name"], data["comment"], Descriptor.from_json(data), data["diff_id"], Linkage.from_json(data["linkage"]))
 
     @classmethod
-    def of(cls, name: str, comment: str, layer: Layer) -> NamedLayer:
-        return cls(name, comment, Descriptor(layer.media_type, layer.digest, layer.size), layer.diff_id)
+    def of(cls, name: str, comment: str, layer: Layer, linkage: Linkage = NO_LINKAGE) -> NamedLayer:
+        return cls(name, comment, Descriptor(layer.media_type, layer.digest, layer.size), layer.diff_id, linkage)
 
     def local_blob(self, cache: BlobCache) -> Blob:
         path = cache.path(self.descriptor.digest)
@@ -58,11 +63,18 @@ def _record(layer: Layer) -> dict[str, Any]:
     return {"digest": layer.digest, "size": layer.size, "diff_id": layer.diff_id, "media_type": layer.media_type}
 
 
-def _cached(records: Records, key: str, cache: BlobCache) -> Layer | None:
-    record = records.get(key)
+def _cached(record: dict[str, Any] | None, cache: BlobCache) -> Layer | None:
     if not record or not cache.has(record["digest"]):
         return None
     return Layer(cache.path(record["digest"]), record["digest"], record["size"], record["diff_id"], record["media_type"])
+
+
+def _linkage_of(record: dict[str, Any] | None) -> Linkage | None:
+    """The linkage a layer record holds; None when it has none this pyjib can read (the layer is then built again)."""
+    try:
+        return Linkage.from_json(record["linkage"]) if record else None
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _interpreter_key(environment: Environment, compiler: Compiler | None, compression: Compression) -> list[object]:
@@ -75,7 +87,7 @@ def environment_layer(environment: Environment, cache: BlobCache, compression: C
     """pyvenv.cfg and bin/python at the prefix: what makes it an environment of the base's interpreter."""
     records = Records(cache.root, "layers")
     key = cache_key(*_interpreter_key(environment, None, compression), "environment")
-    layer = _cached(records, key, cache)
+    layer = _cached(records.get(key), cache)
     if layer is None:
         with tempfile.TemporaryDirectory(prefix="pyjib-env-") as work:
             write_skeleton(Path(work), environment)
@@ -108,18 +120,20 @@ def _build_dependency_layer(plan: LayerPlan, environment: Environment, compiler:
                             indexes: IndexConfig, compression: Compression, log: Log) -> NamedLayer:
     records = Records(cache.root, "layers")
     key = cache_key(*_interpreter_key(environment, compiler, compression), "dependencies", sorted(w.sha256 for w in plan.wheels))
-    layer = _cached(records, key, cache)
-    if layer is None:
+    record = records.get(key)
+    layer, linkage = _cached(record, cache), _linkage_of(record)
+    if layer is None or linkage is None:
         wheels = download(list(plan.wheels), cache.root / "wheels", indexes)
         with tempfile.TemporaryDirectory(prefix="pyjib-deps-") as work:
             tree = Path(work)
             _warn_shared(plan.name, install_all(wheels, tree, environment), log)
             if compiler:
-                compile_tree(tree, compiler)
+                compile_tree(tree, compiler)  # a dependency's file that does not compile ships without .pyc, as pip does
+            linkage = scan_tree(tree)
             layer = tree_layer(tree, cache.blobs, compression=compression)
-        records.put(key, _record(layer))
+        records.put(key, {**_record(layer), "linkage": linkage.to_json()})
     comment = f"{len(plan.wheels)} distributions: " + ", ".join(f"{w.name}=={w.version}" for w in plan.wheels)
-    return NamedLayer.of(plan.name, comment, layer)
+    return NamedLayer.of(plan.name, comment, layer, linkage)
 
 
 def dependency_layers(
@@ -128,34 +142,46 @@ def dependency_layers(
 ) -> list[NamedLayer]:
     plans = plan_layers(wheel_infos(locked, cache, indexes), groups, threshold)
     # zlib releases the GIL, so two layers compress at once on two cores.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with worker_pool(2) as pool:
         return list(pool.map(lambda plan: _build_dependency_layer(plan, environment, compiler, cache, indexes, compression, log), plans))
+
+
+def _image_relative(path: str, environment: Environment) -> str:
+    """A path of the staging tree as the user knows it: inside site-packages, else as the image has it."""
+    site_packages = environment.site_packages.lstrip("/") + "/"
+    return path.removeprefix(site_packages) if path.startswith(site_packages) else "/" + path
 
 
 def code_layers(key: list[object], write_tree: Callable[[Path], object], project_name: str, version: str, environment: Environment,
                 compiler: Compiler | None, cache: BlobCache, compression: Compression = GZIP) -> list[NamedLayer]:
     """The project's resources (left out when it has none) and its application layer, from the tree write_tree fills
-    (a mirror of the image's filesystem); rebuilt only when key, what identifies that tree's inputs, changes."""
+    (a mirror of the image's filesystem); rebuilt only when key, what identifies that tree's inputs, changes.
+    The project's own code must compile: a syntax error stops the build (a dependency's does not, as with pip)."""
     records = Records(cache.root, "layers")
     record_key = cache_key(*_interpreter_key(environment, compiler, compression), *key)
-    record = records.get(record_key)
-    if record is not None:
-        layers = [NamedLayer.from_json(r) for r in record]
-        if all(cache.has(layer.descriptor.digest) for layer in layers):
-            return layers
+    try:
+        layers = [NamedLayer.from_json(r) for r in records.get(record_key) or []]
+    except (KeyError, TypeError, ValueError):  # a record this pyjib cannot read is a miss
+        layers = []
+    if layers and all(cache.has(layer.descriptor.digest) for layer in layers):
+        return layers
     with tempfile.TemporaryDirectory(prefix="pyjib-app-") as work:
         installed, resources_tree = Path(work) / "application", Path(work) / "resources"
         installed.mkdir()
         write_tree(installed)
+        linkage = scan_tree(installed)
         moved = split_resources(installed, resources_tree, Path(environment.bin.lstrip("/")))
-        if compiler:
-            compile_tree(installed, compiler)
+        if compiler and (failure := compile_tree(installed, compiler)):
+            raise BuildError(f"{project_name}'s {_image_relative(failure.path, environment)}"
+                             + (f" line {failure.line}" if failure.line else "")
+                             + f" does not compile with Python {compiler.version}: {failure.message}; fix it, "
+                             "or choose a base whose Python runs it")
         layers = []
         if moved:  # as Jib does, an empty layer is left out
             resources = tree_layer(resources_tree, cache.blobs, compression=compression)
             layers.append(NamedLayer.of("resources", f"non-code files of {project_name}", resources))
         application = tree_layer(installed, cache.blobs, compression=compression)
-        layers.append(NamedLayer.of("application", f"{project_name} {version}: code, metadata and scripts", application))
+        layers.append(NamedLayer.of("application", f"{project_name} {version}: code, metadata and scripts", application, linkage))
     records.put(record_key, [layer.to_json() for layer in layers])
     return layers
 

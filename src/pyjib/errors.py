@@ -55,3 +55,7 @@ def one_line(text: str, limit: int = 200) -> str:
     limit characters."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+class ImageCheckError(PyjibError):
+    """The image would not run on its base: caught before anything is published."""

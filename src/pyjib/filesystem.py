@@ -111,8 +111,11 @@ class MergedFilesystem:
                 self._forget(child)
                 pending.append(child)
 
-    def resolve(self, path: str, depth: int = 0) -> str | None:
-        """The path with symlinks in every component resolved, as the kernel would inside the image; None if absent."""
+    def resolve(self, path: str, depth: int = 0, strict: bool = True) -> str | None:
+        """The path with symlinks in every component resolved, as the kernel would inside the image; None if absent.
+
+        strict=False resolves what it can and returns the rest as it is (tars need not list the folders they fill).
+        """
         if depth > 40:
             return None
         parts = [p for p in path.strip("/").split("/") if p]
@@ -123,9 +126,9 @@ class MergedFilesystem:
             if entry is not None and entry.kind == "link":
                 target = entry.linkname if entry.linkname.startswith("/") else posixpath.join("/" + current, entry.linkname)
                 rest = "/".join(parts[index + 1:])
-                return self.resolve(posixpath.normpath(posixpath.join(target, rest) if rest else target), depth + 1)
+                return self.resolve(posixpath.normpath(posixpath.join(target, rest) if rest else target), depth + 1, strict)
             current = candidate
-        return current if current in self.entries else None
+        return current if current in self.entries or not strict else None
 
     def kind(self, path: str) -> str | None:
         entry = self.entries.get(path)

@@ -1,7 +1,7 @@
 """A cache that lives in the registry, for fleets of ephemeral CI runners.
 
 After a push, pyjib stores in the target repository a small OCI artifact, tagged pyjib-cache-KEY, whose config records
-what a fresh runner would otherwise recompute: the base's interpreter, the resolved wheels and the environment and
+what a fresh runner would otherwise recompute: the base's interpreter and libraries, the resolved wheels and the environment and
 dependency layers (digest, size, diff_id). Its manifest lists those layers, so registry garbage collection keeps it. KEY hashes the inputs
 (base config digest, the project's requirements and extras, index settings, layer options), so a runner with empty local caches finds
 the record with one GET and skips detecting, resolving, downloading, installing and compressing.
@@ -28,7 +28,7 @@ from . import mediatypes
 from .cache import BlobCache
 from .descriptor import Descriptor, canonical_json
 from .errors import PyjibError, RegistryError
-from .interpreter import Interpreter
+from .interpreter import BaseFacts
 from .reference import Reference
 from .registry import CONFIG_LIMIT, ClientPool
 from .resolve import RESOLUTION_TTL, LockedWheel
@@ -71,14 +71,14 @@ class Trust:
 
 @dataclass(frozen=True)
 class FleetRecord:
-    interpreter: Interpreter
+    base: BaseFacts  # the interpreter, and what the image checks need to know of the base
     locked: list[LockedWheel]
     layers: list[dict[str, Any]]  # environment and dependency layers: name, comment, descriptor fields, diff_id
     created: float
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "interpreter": self.interpreter.to_json(),
+            "base": self.base.to_json(),
             "locked": [w.__dict__ for w in self.locked],
             "layers": self.layers,
             "created": self.created,
@@ -87,7 +87,7 @@ class FleetRecord:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FleetRecord:
         return cls(
-            Interpreter.from_json(data["interpreter"]),
+            BaseFacts.from_json(data["base"]),
             [LockedWheel(**w) for w in data["locked"]],
             [dict(layer) for layer in data["layers"]],
             float(data["created"]),

@@ -1,7 +1,9 @@
 """What Python the base image holds, read from its config and files (never from the host).
 
 One pass over the base's layers builds a merged view of paths (applying whiteouts) and keeps the bytes of the few
-files that tell the interpreter's path and version and the C library the image's wheels must match.
+files that tell the interpreter's path and version and the C library the image's wheels must match. The same pass
+records what the image checks need (imagechecks.py): the shared libraries the dynamic loader finds in the base, and the
+Python X.Y its files hold, whatever the Env advertises. All of it is cached by the base's config digest.
 """
 
 from __future__ import annotations
@@ -25,11 +27,17 @@ _KEEP = re.compile(
     r"^(?:usr/(?:local/)?bin/python3(?:\.\d+)?"
     r"|usr/(?:local/)?lib/(?:[^/]+/)?libpython3\.\d+\.so[.\d]*"
     r"|(?:usr/)?lib(?:64)?/(?:[^/]+/)?libc\.so\.6"
-    r"|var/lib/dpkg/status(?:\.d/[^/]+)?)$"
+    r"|var/lib/dpkg/status(?:\.d/[^/]+)?"
+    r"|etc/ld\.so\.conf(?:\.d/[^/]+)?)$"
 )
 _STDLIB = re.compile(r"^usr/(?:local/)?lib/python(3\.\d+)/os\.py$")
 _MUSL = re.compile(r"^(?:usr/)?lib/ld-musl-[^/]+\.so\.1$")
 _MAX_KEPT = 64 << 20
+# Where the dynamic loader looks: its built-in folders, Debian's multiarch ones, and /usr/local/lib, which ld.so.conf names.
+_LIBRARY_DIRS = ("lib", "lib64", "usr/lib", "usr/lib64", "usr/local/lib", "usr/local/lib64")
+_MULTIARCH_DIR = re.compile(r"^(?:usr/(?:local/)?)?lib/[^/]+-linux-[^/]+$")
+_SHARED_OBJECT = re.compile(r"\.so(?:\.[\w.-]*)?$")
+_RECORD_VERSION = 2  # of the cached base facts; a record of another version is read again from the base
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,7 @@ def _version(config: dict[str, Any], view: MergedFilesystem, interpreter: str) -
     minors = {m.group(1) for path in view.entries if (m := _STDLIB.match(path))}
     if not minors:
         raise BaseImageError("the base image has a python binary but no standard library (no lib/python3.X/os.py); choose a Python base image")
-    env = dict(e.split("=", 1) for e in (config.get("config") or {}).get("Env") or [] if "=" in e)
+    env = _env(config)
     if re.fullmatch(r"3\.\d+\.\d+", env.get("PYTHON_VERSION", "")):
         return str(env["PYTHON_VERSION"])
     name_minor = re.search(r"python(3\.\d+)$", interpreter)
@@ -136,37 +144,109 @@ def _libc(view: MergedFilesystem) -> tuple[str, tuple[int, int]]:
     raise BaseImageError("cannot find the base image's C library (glibc's libc.so.6 or musl's loader); choose a Linux Python base")
 
 
+def _env(config: dict[str, Any]) -> dict[str, str]:
+    return dict(e.split("=", 1) for e in (config.get("config") or {}).get("Env") or [] if "=" in e)
+
+
+def _loader_dirs(config: dict[str, Any], view: MergedFilesystem) -> set[str]:
+    """The folders the dynamic loader searches in the base, symlinks resolved, without the leading slash."""
+    wanted = set(_LIBRARY_DIRS)
+    wanted |= {directory for path in view.entries if _MULTIARCH_DIR.match(directory := posixpath.dirname(path))}
+    for path, data in view.contents.items():
+        if path.startswith("etc/ld.so.conf"):
+            for line in data.decode("utf-8", "replace").splitlines():
+                line = line.split("#", 1)[0].strip()
+                if line.startswith("/"):
+                    wanted.add(line)
+    wanted |= {d for d in _env(config).get("LD_LIBRARY_PATH", "").split(":") if d.startswith("/")}
+    resolved = set()
+    for directory in wanted:
+        normal = posixpath.normpath("/" + directory).lstrip("/")
+        resolved.add(view.resolve(normal, strict=False) or normal)
+    return resolved
+
+
+def _libraries(config: dict[str, Any], view: MergedFilesystem) -> frozenset[str]:
+    """The names of the shared objects (files and symlinks) in the loader's folders."""
+    folders = _loader_dirs(config, view)
+    found = set()
+    for path, entry in view.entries.items():
+        directory, name = posixpath.split(path)
+        if directory in folders and entry.kind != "dir" and _SHARED_OBJECT.search(name):
+            found.add(name)
+    return frozenset(found)
+
+
+def _found_python(view: MergedFilesystem, interpreter: str) -> str | None:
+    """The X.Y of the interpreter from its files alone: its name, its one standard library, or its binary's version."""
+    if named := re.search(r"python(3\.\d+)$", interpreter):
+        return named.group(1)
+    minors = {m.group(1) for path in view.entries if (m := _STDLIB.match(path))}
+    if len(minors) == 1:
+        return minors.pop()
+    if found := re.search(rb"\x00(3\.\d+)\.\d+[\x00 +]", view.contents.get(interpreter.lstrip("/"), b"")):
+        return found.group(1).decode()
+    return None
+
+
+@dataclass(frozen=True)
+class BaseFacts:
+    """What pyjib knows of a base from its config and files: its interpreter, and what the image checks compare."""
+
+    interpreter: Interpreter
+    libraries: frozenset[str] = frozenset()  # shared objects the dynamic loader finds in the base
+    found_python: str | None = None  # X.Y of the interpreter's own files (None: cannot tell)
+    advertised_python: str | None = None  # PYTHON_VERSION in the base's Env, as written
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": _RECORD_VERSION, "interpreter": self.interpreter.to_json(), "libraries": sorted(self.libraries),
+                "found_python": self.found_python, "advertised_python": self.advertised_python}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BaseFacts:
+        if data.get("version") != _RECORD_VERSION:
+            raise ValueError(f"base facts of version {data.get('version')}")
+        return cls(Interpreter.from_json(data["interpreter"]), frozenset(data["libraries"]), data["found_python"],
+                   data["advertised_python"])
+
+
 def _record_path(image: Image, cache: BlobCache) -> Path:
     # The config's digest names every layer's diff_id, so it identifies the base's files.
     return cache.root / "interpreters" / f"{image.config_descriptor().digest.split(':', 1)[1]}.json"
 
 
-def cached_interpreter(image: Image, cache: BlobCache) -> Interpreter | None:
+def cached_facts(image: Image, cache: BlobCache) -> BaseFacts | None:
     record = _record_path(image, cache)
     if record.is_file():
         try:
-            return Interpreter.from_json(json.loads(record.read_text()))
+            return BaseFacts.from_json(json.loads(record.read_text()))
         except (ValueError, KeyError, TypeError):
             pass
     return None
 
 
-def remember_interpreter(image: Image, cache: BlobCache, interpreter: Interpreter) -> None:
+def remember_facts(image: Image, cache: BlobCache, facts: BaseFacts) -> None:
     record = _record_path(image, cache)
     record.parent.mkdir(parents=True, exist_ok=True)
     tmp = record.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(interpreter.to_json()))
+    tmp.write_text(json.dumps(facts.to_json()))
     tmp.replace(record)
 
 
-def detect_interpreter(image: Image, cache: BlobCache) -> Interpreter:
-    """The base's interpreter, from the local cache or by reading the base's layers."""
-    if (known := cached_interpreter(image, cache)) is not None:
+def detect_base(image: Image, cache: BlobCache) -> BaseFacts:
+    """The base's facts, from the local cache or by reading the base's layers once."""
+    if (known := cached_facts(image, cache)) is not None:
         return known
     view = _read_layers(image)
     path = _interpreter_path(image.config, view)
     libc, libc_version = _libc(view)
     interpreter = Interpreter(path, _version(image.config, view, path), libc, libc_version, platform_of_config(image.config))
-    remember_interpreter(image, cache, interpreter)
-    return interpreter
+    facts = BaseFacts(interpreter, _libraries(image.config, view), _found_python(view, path),
+                      _env(image.config).get("PYTHON_VERSION"))
+    remember_facts(image, cache, facts)
+    return facts
 
+
+def detect_interpreter(image: Image, cache: BlobCache) -> Interpreter:
+    """The base's interpreter (see detect_base)."""
+    return detect_base(image, cache).interpreter

@@ -125,6 +125,10 @@ class PlainApp:
         site_packages.mkdir(parents=True, exist_ok=True)
         (site_packages / _PTH_NAME).write_text(APP_DIR + "\n")
 
+    @property
+    def wheel_name(self) -> str | None:
+        return None  # its files go in as they are
+
     def top_layers(self, environment: Environment, compiler: Compiler | None, cache: BlobCache,
                    compression: Compression) -> list[NamedLayer]:
         """Its non-code files (templates, static...) as the resources layer and its code as the application layer."""

@@ -32,6 +32,11 @@ class ProjectSource(Protocol):
         """Name, version, requirements (as Requires-Dist lines), console scripts and URLs."""
         ...
 
+    @property
+    def wheel_name(self) -> str | None:
+        """The project's wheel file name, whose tags must fit the image; None for an app folder, which has no wheel."""
+        ...
+
     def image_settings(self, settings: Settings, environment: Environment) -> Settings:
         """The settings with this kind of project's defaults filled in where the user set nothing (entrypoint, workdir)."""
         ...
@@ -52,6 +57,10 @@ class Package:
     @classmethod
     def of_wheel(cls, wheel: Path) -> Package:
         return cls(wheel, read_wheel_metadata(wheel))
+
+    @property
+    def wheel_name(self) -> str | None:
+        return self.wheel.name
 
     def image_settings(self, settings: Settings, environment: Environment) -> Settings:
         return settings

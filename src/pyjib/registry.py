@@ -109,6 +109,11 @@ def _certificate_problem(exc: BaseException) -> str:
     return "certificate verify failed"
 
 
+# getaddrinfo's words (glibc, musl, macOS) as the connection error carries them.
+_NAME_RESOLUTION_FAILURES = ("Name or service not known", "Temporary failure in name resolution", "nodename nor servname",
+                             "No address associated with hostname", "Name does not resolve", "[Errno -2]", "[Errno -3]", "[Errno -5]")
+
+
 class RegistryClient:
     """Talks to one registry host. Plain HTTP only for loopback hosts and those named insecure; credentials never go
     over plain HTTP to any other host. Thread-safe: parallel uploads share one client (and its tokens and connections)."""
@@ -176,6 +181,8 @@ class RegistryClient:
             self._ping(https, retry=not self.plain_http_allowed)
             return https
         except Interrupted as exc:
+            if unresolvable := self._unresolvable_host(exc.detail):
+                raise RegistryError(unresolvable) from exc
             if not self.plain_http_allowed:
                 raise RegistryError(
                     f"cannot reach registry {self.registry} over HTTPS ({exc.detail}); if it serves plain HTTP, add it to insecure-registries"
@@ -186,6 +193,13 @@ class RegistryClient:
         except Interrupted as exc:
             raise RegistryError(f"cannot reach registry {self.registry} ({exc.detail}); check the address and that the registry is up") from exc
         return http
+
+    def _unresolvable_host(self, detail: str) -> str | None:
+        """Why the registry cannot be reached when its name does not resolve: advice about plain HTTP would mislead."""
+        if not any(sign in detail for sign in _NAME_RESOLUTION_FAILURES):
+            return None
+        host = urlsplit(f"//{self.registry}").hostname or self.registry
+        return f"cannot resolve the registry host {host} (DNS): check the name in the image reference and the machine's DNS"
 
     def _ping(self, base: str, *, retry: bool) -> None:
         response = self._send("GET", f"{base}/v2/", headers={}, body=None, stream=False, retry=retry, step="reach /v2/", raise_interrupt=True)

@@ -13,9 +13,9 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import tomllib
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from .interpreter import Interpreter
 from .sources import Source, build_source, local_folders_identity
 from .uvtool import uv_binary
 from .wheelchoice import best_wheel, filename_of
+from .workers import worker_pool
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,11 @@ def resolution_key(requirements: list[str], interpreter: Interpreter, indexes: I
                      no_deps, str(project_dir), local_folders_identity(requirements), constraints.identity())
 
 
+class TransientDownloadError(ResolveError):
+    """A download that failed in a way another try can fix (a connection reset, a 503)."""
+
+
+DOWNLOAD_TRIES = 3
 RESOLUTION_TTL = 24 * 3600  # re-resolve daily, so new releases arrive without a lock file; --refresh forces it
 
 
@@ -251,6 +257,18 @@ def _download_file(url: str, sha256: str, filename: str, directory: Path, indexe
     if destination.is_file():
         return destination
     destination.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(DOWNLOAD_TRIES):
+        try:
+            _fetch_checked(url, sha256, filename, destination, indexes, client)
+            return destination
+        except TransientDownloadError:
+            if attempt == DOWNLOAD_TRIES - 1:
+                raise
+            time.sleep(0.5 * 2**attempt)  # a proxy's hiccup or an index's 503: the next try usually goes through
+    return destination
+
+
+def _fetch_checked(url: str, sha256: str, filename: str, destination: Path, indexes: IndexConfig, client: httpx.Client | None) -> None:
     tmp = destination.with_name(f".{filename}.{os.getpid()}.{threading.get_ident()}.part")
     digest = hashlib.sha256()
     try:
@@ -264,7 +282,6 @@ def _download_file(url: str, sha256: str, filename: str, directory: Path, indexe
         os.replace(tmp, destination)
     finally:
         tmp.unlink(missing_ok=True)
-    return destination
 
 
 def _chunks(url: str, filename: str, indexes: IndexConfig, client: httpx.Client | None) -> Iterator[bytes]:
@@ -283,10 +300,13 @@ def _chunks(url: str, filename: str, indexes: IndexConfig, client: httpx.Client 
     try:
         with client.stream("GET", url, auth=credentials) as response:
             if response.status_code != 200:
-                raise ResolveError(f"downloading {filename} from {redact(url)} failed: HTTP {response.status_code}")
+                error = TransientDownloadError if response.status_code in (429, 500, 502, 503, 504) else ResolveError
+                raise error(f"downloading {filename} from {redact(url)} failed: HTTP {response.status_code}")
             yield from response.iter_bytes(1 << 20)
     except httpx.TransportError as exc:
-        raise ResolveError(f"downloading {filename} from {redact(url)} failed: {redact_text(str(exc), indexes)}") from exc
+        # Every transport failure is worth another try here (TLS alerts from a proxy included): the bytes are checked
+        # against the lock's sha256 whatever path they took.
+        raise TransientDownloadError(f"downloading {filename} from {redact(url)} failed: {redact_text(str(exc), indexes)}") from exc
     finally:
         if own:
             client.close()
@@ -298,5 +318,5 @@ def download(wheels: list[LockedWheel], wheel_dir: Path, indexes: IndexConfig | 
         return []
     indexes = indexes or IndexConfig()
     client = httpx.Client(timeout=httpx.Timeout(120.0, connect=15.0), follow_redirects=True)
-    with client, ThreadPoolExecutor(max_workers=4) as pool:
+    with client, worker_pool(4) as pool:
         return list(pool.map(lambda w: _download_file(w.url, w.sha256, w.filename, wheel_dir, indexes, client), wheels))

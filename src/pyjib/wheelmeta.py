@@ -19,6 +19,7 @@ class WheelMetadata:
     requires_dist: tuple[str, ...]
     console_scripts: tuple[str, ...]
     project_urls: dict[str, str]
+    requires_python: str | None = None  # the Requires-Python specifier, as written
 
 
 def read_wheel_metadata(wheel: Path) -> WheelMetadata:
@@ -40,6 +41,7 @@ def read_wheel_metadata(wheel: Path) -> WheelMetadata:
                 requires_dist=tuple(metadata.get_all("Requires-Dist") or []),
                 console_scripts=scripts,
                 project_urls=urls,
+                requires_python=(metadata.get_all("Requires-Python") or [None])[0],
             )
     except (zipfile.BadZipFile, KeyError) as exc:
         raise BuildError(f"cannot read the metadata of {wheel.name}: {exc}") from exc

@@ -18,8 +18,11 @@ from pyjib.layout import write_image
 
 from . import debian_base
 
-RECIPE_VERSION = "1"  # bump when the base's recipe changes, so cached layouts are rebuilt
+RECIPE_VERSION = "2"  # bump when the base's recipe changes, so cached layouts are rebuilt
 TAG = "3.11-nonroot"
+NO_CXX_TAG = "3.11-nonroot-no-cxx"
+# The base without libstdc++6, as a base assembled without distroless' "cc" layer would be.
+PACKAGES_WITHOUT_CXX = tuple(p for p in debian_base.PACKAGES if p != "libstdc++6")
 OWNERSHIP = {"tmp": Ownership(0o1777), "home/nonroot": Ownership(0o700, 65532, 65532)}
 
 
@@ -48,17 +51,31 @@ def rootfs_image(rootfs: Path, work: Path, config: dict[str, Any], created_by: s
     return Image(config=config, layers=()).append_layer(layer, created_by=created_by, comment=comment, created="1970-01-01T00:00:00Z")
 
 
-def base_layout(cache: Path | None = None, arch: str = "amd64") -> Path:
-    """An OCI layout holding the base under TAG, built only when the packages or the recipe changed."""
+def base_layout(cache: Path | None = None, arch: str = "amd64", packages: tuple[str, ...] = debian_base.PACKAGES,
+                tag: str = TAG) -> Path:
+    """An OCI layout holding the base under tag, built only when the packages or the recipe changed."""
     cache = cache or test_cache_dir()
-    debs = debian_base.download_packages(cache / "debs", arch)
+    debs = debian_base.download_packages(cache / "debs", arch, packages)
 
     def make_image(work: Path) -> Image:
-        debian_base.build_rootfs(work / "rootfs", arch, download_dir=cache / "debs")
+        debian_base.build_rootfs(work / "rootfs", arch, download_dir=cache / "debs", packages=packages)
         return rootfs_image(work / "rootfs", work, debian_base.base_config(arch),
-                            "debian bookworm packages: " + " ".join(debian_base.PACKAGES), "distroless-like python base")
+                            "debian bookworm packages: " + " ".join(packages), "distroless-like python base")
 
-    return cached_layout(cache, f"base-{arch}", [RECIPE_VERSION, arch, sorted(d.name for d in debs)], TAG, make_image)
+    return cached_layout(cache, f"base-{arch}", [RECIPE_VERSION, arch, sorted(d.name for d in debs), tag], tag, make_image)
+
+
+def with_config(layout: Path, tag: str, new_tag: str, change: Callable[[dict[str, Any]], None]) -> Path:
+    """A layout next to layout holding its image under new_tag with the config changed by change(config), the layers kept."""
+    from pyjib.base import open_base
+    from pyjib.cache import BlobCache
+    from pyjib.registry import ClientPool
+
+    cache = layout.parent
+    image = open_base(f"oci:{layout}:{tag}", platform=None, cache=BlobCache(cache / "blobs"), clients=ClientPool()).image
+    config = json.loads(json.dumps(image.config))
+    change(config)
+    return cached_layout(cache, f"{layout.name}-{new_tag}", [config], new_tag, lambda _work: Image(config, image.layers))
 
 
 MULTI_TAG = "3.11-nonroot-multiarch"

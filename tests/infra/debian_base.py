@@ -25,7 +25,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 # The minimum for ssl, json, sqlite3, zlib, hashlib, http.client, plus what
-# distroless python3-debian12 also ships (certificates, zoneinfo, /etc/services...).
+# distroless python3-debian12 also ships (certificates, zoneinfo, /etc/services...,
+# and its "cc" layer: libgcc-s1, libgomp1, libstdc++6, which numpy, pandas and grpcio need).
 PACKAGES: tuple[str, ...] = (
     "python3.11-minimal",
     "libpython3.11-minimal",
@@ -36,6 +37,8 @@ PACKAGES: tuple[str, ...] = (
     "libssl3",
     "libsqlite3-0",
     "libgcc-s1",
+    "libgomp1",
+    "libstdc++6",
     "libffi8",
     "libbz2-1.0",
     "liblzma5",
@@ -201,13 +204,15 @@ def _parse_control(text: str) -> dict[str, str]:
 # --------------------------------------------------------------------------- rootfs
 
 
-def build_rootfs(dest: pathlib.Path, arch: str = "amd64", download_dir: pathlib.Path | None = None) -> None:
+def build_rootfs(dest: pathlib.Path, arch: str = "amd64", download_dir: pathlib.Path | None = None,
+                 packages: Sequence[str] = PACKAGES) -> None:
     """Build the base rootfs into ``dest`` (which must not exist or be empty). Needs root (chroot, chown).
 
     A foreign ``arch`` downloads ``PKG:ARCH`` but the stdlib precompile step runs the
     image's interpreter, so it would also need qemu-user/binfmt (or a matching host python3.11).
 
     ``download_dir`` caches the .deb files between runs (a temporary directory otherwise).
+    ``packages`` defaults to PACKAGES; the tests also build a base without libstdc++6.
     Deterministic for the same .deb files: sorted iteration, no timestamps written,
     every mtime set to 0.
     """
@@ -216,9 +221,9 @@ def build_rootfs(dest: pathlib.Path, arch: str = "amd64", download_dir: pathlib.
     dest.mkdir(parents=True, exist_ok=True)
     if download_dir is None:
         with _temporary_dir(dest.parent) as tmp:
-            _build(dest, arch, tmp)
+            _build(dest, arch, tmp, packages)
     else:
-        _build(dest, arch, download_dir)
+        _build(dest, arch, download_dir, packages)
 
 
 @contextlib.contextmanager
@@ -227,8 +232,8 @@ def _temporary_dir(near: pathlib.Path) -> Iterator[pathlib.Path]:
         yield pathlib.Path(tmp)
 
 
-def _build(dest: pathlib.Path, arch: str, download_dir: pathlib.Path) -> None:
-    debs = sorted(download_packages(download_dir, arch))
+def _build(dest: pathlib.Path, arch: str, download_dir: pathlib.Path, packages: Sequence[str]) -> None:
+    debs = sorted(download_packages(download_dir, arch, packages))
     for deb in debs:
         subprocess.run(["dpkg-deb", "-x", str(deb), str(dest)], check=True)
     _merge_usr(dest)

@@ -10,7 +10,6 @@ the same PEP 751 path as pylock.toml, so hashes are checked and sdists, folders 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from packaging.utils import canonicalize_name
 from ..errors import ResolveError
 from ..resolve import LockedWheel, pylock_wheels
 from ..wheelchoice import best_wheel
+from ..workers import worker_pool
 from .core import LockRequest, applies
 from .indexfiles import IndexFiles
 
@@ -124,7 +124,7 @@ def _package(entry: Entry, request: LockRequest, files: IndexFiles) -> dict[str,
 def locked_wheels(entries: list[Entry], request: LockRequest, where: str, base: Path) -> list[LockedWheel]:
     files = IndexFiles(request.indexes, request.cache_root, where)
     try:
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with worker_pool(4) as pool:
             packages = list(pool.map(lambda entry: _package(entry, request, files), entries))
     finally:
         files.close()
