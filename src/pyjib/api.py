@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -87,6 +87,12 @@ class Builder:
     def build(self, wheel: Path | None = None, fleet: Target | None = None, refresh: bool = False) -> Build:
         """The image; fleet names the registry target whose fleet cache may be used (when the settings allow it)."""
         repository = self.fleet_repository(fleet.reference if fleet is not None else None)
+        if self.settings.base_recipe is not None:
+            from .debian.projectbase import project_base  # only projects with a [tool.pyjib.base] pay for importing it
+
+            base = project_base(self.settings.base_recipe, self.settings.project_dir, self.settings.platforms, cache_root=self.cache.root,
+                                clients=self.clients, log=self.log)
+            self.settings = replace(self.settings, base=base, base_recipe=None)
         return build_image(self.settings, cache=self.cache, clients=self.clients, log=self.log, wheel=wheel, fleet=repository,
                            refresh=refresh)
 

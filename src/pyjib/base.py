@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tarfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,6 +28,7 @@ class BaseImage:
     name: str  # as the user wrote it
     digest: str  # the manifest's digest, for org.opencontainers.image.base.digest
     reference: Reference | None = None  # set when the base lives in a registry
+    annotations: dict[str, str] = field(default_factory=dict)  # the manifest's (rebase reads org.opencontainers.image.base.*)
 
 
 def _manifest_to_image(manifest: dict[str, Any], read_config: Any, layer_blob: Any, where: str) -> Image:
@@ -94,7 +95,7 @@ def _open_registry(reference: Reference, platform: Platform | None, cache: BlobC
             raise
         raise BaseImageError(f"cannot read base image {name}: {exc}") from exc
     _check_platform(image, platform, name)
-    return BaseImage(image, name, digest, reference)
+    return BaseImage(image, name, digest, reference, dict(document.get("annotations") or {}))
 
 
 def _split_layout_spec(spec: str) -> tuple[Path, str | None]:
@@ -137,7 +138,7 @@ def _open_layout(spec: str, platform: Platform | None, name: str) -> BaseImage:
     except (FileNotFoundError, ValueError) as exc:
         raise BaseImageError(f"base {name}: {exc}") from exc
     _check_platform(image, platform, name)
-    return BaseImage(image, name, descriptor.digest)
+    return BaseImage(image, name, descriptor.digest, annotations=dict(document.get("annotations") or {}))
 
 
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:

@@ -10,7 +10,7 @@ from . import archive, layout, mediatypes
 from .cache import BlobCache
 from .digest import sha256_bytes
 from .errors import ConfigError
-from .image import Blob, Image
+from .image import Blob, Image, ImageIndex
 from .log import Log
 from .progress import Progress
 from .reference import Reference, parse_reference
@@ -115,3 +115,26 @@ def write_layout(image: Image, directory: Path, tags: list[str]) -> str:
 def write_archive(image: Image, path: Path, repo_tags: list[str]) -> str:
     archive.write_archive(path, image, repo_tags)
     return image.digest
+
+
+def deliver_images(images: list[Image], target: Target, clients: ClientPool, cache: BlobCache, log: Log,
+                   index_annotations: dict[str, str] | None = None, archive_name: str = "image:latest") -> tuple[str, str]:
+    """(location, digest) of one image, or an index of several, pushed (blobs, manifests, then the tag) or written."""
+    index = ImageIndex(tuple(images), index_annotations or {})
+    if target.reference is not None:
+        reference, tags = target.reference, [target.reference.tag or "latest"]
+        if len(images) == 1:
+            digest = push(images[0], reference, tags, clients, cache, log)
+        else:
+            for image in images:
+                push(image, reference, [], clients, cache, log)
+            digest = push_index(clients.get(reference.registry), reference.repository, index.index_bytes(), [], tags)
+        return f"{reference.repository_ref}@{digest}", digest
+    assert target.path is not None
+    if target.kind == "oci":
+        names = [target.tag or "latest"]
+        digest = (layout.write_image(target.path, images[0], names) if len(images) == 1 else layout.write_index(target.path, index, names)).digest
+    else:
+        digest = write_archive(images[0], target.path, [archive_name])
+    log.info(f"wrote {target.path}")
+    return f"{target.path}@{digest}", digest

@@ -95,6 +95,7 @@ class Settings:
     constraint: tuple[str, ...] = ()  # constraint files (pip's -c); default: PIP_CONSTRAINT, else pip.conf
     lock_file: str | None = None  # default: pylock.toml, uv.lock, poetry.lock, pdm.lock or requirements.txt in the project
     compression: str = "gzip"  # or "zstd"
+    base_recipe: Mapping[str, Any] | None = None  # [tool.pyjib.base] when no `from` is set: the base is made from it
     name: str | None = None  # an app folder's name (a package's comes from its metadata)
 
 
@@ -237,6 +238,12 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
     for name in look_alike_tables(tool):
         warn(f"{project_dir / 'pyproject.toml'} has [tool.{name}], which pyjib does not read: did you mean [tool.pyjib]?")
     table = tool.get("pyjib") or {}
+    recipe = None
+    if isinstance(table, Mapping):  # [tool.pyjib.base] is `pyjib base`'s recipe (pyjib.debian.request), not a build option
+        recipe = table.get("base")
+        table = {key: value for key, value in table.items() if key != "base"}
+    if recipe is not None and not isinstance(recipe, Mapping):
+        raise ConfigError(f"{project_dir / 'pyproject.toml'}: [tool.pyjib] base must be a table ([tool.pyjib.base]), not {recipe!r}")
     options = merge(options_from_table(table, f"{project_dir / 'pyproject.toml'} [tool.pyjib]"), cli_options)
     check_values(options)
     for port in options.get("ports", ()):
@@ -262,6 +269,8 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ConfigError(f"invalid environment variable name {name!r}")
     renamed = {key.replace("-", "_"): value for key, value in options.items()}
+    if "from" not in renamed and recipe is not None:
+        renamed["base_recipe"] = dict(recipe)
     renamed["base"] = renamed.pop("from", DEFAULT_BASE)
     return Settings(project_dir=project_dir, **renamed)
 
