@@ -90,9 +90,9 @@ class Builder:
         if self.settings.base_recipe is not None:
             from .debian.projectbase import project_base  # only projects with a [tool.pyjib.base] pay for importing it
 
-            base = project_base(self.settings.base_recipe, self.settings.project_dir, self.settings.platforms, cache_root=self.cache.root,
+            base, name = project_base(self.settings.base_recipe, self.settings.project_dir, self.settings.platforms, cache_root=self.cache.root,
                                 clients=self.clients, log=self.log)
-            self.settings = replace(self.settings, base=base, base_recipe=None)
+            self.settings = replace(self.settings, base=base, base_recipe=None, base_name=name)
         return build_image(self.settings, cache=self.cache, clients=self.clients, log=self.log, wheel=wheel, fleet=repository,
                            refresh=refresh)
 

@@ -230,7 +230,7 @@ def _platform_image(
     image = image.with_container_config(**container_config(image_settings, project, environment, base.image.container_config, log))
     image = image.with_created(created).with_annotations({
         **image_annotations(settings, project, created),
-        "org.opencontainers.image.base.name": base.name,
+        "org.opencontainers.image.base.name": settings.base_name or base.name,
         "org.opencontainers.image.base.digest": base.digest,
     })
     return PlatformImage(image, base, interpreter, tuple(locked), entry)

@@ -96,6 +96,7 @@ class Settings:
     lock_file: str | None = None  # default: pylock.toml, uv.lock, poetry.lock, pdm.lock or requirements.txt in the project
     compression: str = "gzip"  # or "zstd"
     base_recipe: Mapping[str, Any] | None = None  # [tool.pyjib.base] when no `from` is set: the base is made from it
+    base_name: str | None = None  # the base's name in the image's annotations, when `base` is a path of pyjib's own
     name: str | None = None  # an app folder's name (a package's comes from its metadata)
 
 

@@ -20,8 +20,10 @@ PROJECT_BASE_MAX_AGE = 86400.0  # seconds: an unlocked project base is resolved 
 
 
 def project_base(recipe: Mapping[str, Any], project_dir: Path, platforms: tuple[str, ...], *, cache_root: Path, clients: ClientPool,
-                 log: Log = SILENT) -> str:
-    """The base a project's [tool.pyjib.base] describes, made into an OCI layout in the cache; returns its oci: spec.
+                 log: Log = SILENT) -> tuple[str, str]:
+    """The base a project's [tool.pyjib.base] describes, made into an OCI layout in the cache; returns its oci: spec and
+    the name the app's annotations give it (the spec is a path on this machine: the same app must get the same digest
+    wherever it is built).
 
     With a lock the layout is kept as long as the lock is unchanged (the lock is written next to pyproject.toml the first
     time); without one it is made again after a day. The recipe's `to` is ignored: this base is the project's own.
@@ -50,4 +52,4 @@ def project_base(recipe: Mapping[str, Any], project_dir: Path, platforms: tuple[
         shutil.rmtree(directory, ignore_errors=True)
         build_base(replace(request, to=spec, lock=lock), cache_root=cache_root, clients=clients, log=log)
         marker.write_text(sha256_file(lock) if lock is not None else "unlocked")
-    return spec
+    return spec, "pyjib-base/" + "-".join(["debian", request.suite, f"python{request.python}", *request.packages])
