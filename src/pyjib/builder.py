@@ -34,6 +34,7 @@ from .resolve import LockedWheel, lock, top_level_requirements
 from .settings import Settings, creation_timestamp
 from .sources import local_folders_identity
 from .wheelbuild import build_wheel, project_name
+from .wheelfacts import WheelFacts, read_facts, wheel_facts
 from .wheelmeta import WheelMetadata, read_wheel_metadata
 
 FLEET_RECIPE = "fleet-2"
@@ -52,12 +53,16 @@ class PlatformImage:
     interpreter: Interpreter
     locked: tuple[LockedWheel, ...] = ()
     fleet_entry: FleetEntry | None = None  # what to store in the registry's fleet cache after a push
+    facts: tuple[WheelFacts, ...] = ()  # of each locked wheel, in the same order (for the SBOM)
+    requirements: tuple[str, ...] = ()  # the project's requirements that apply on this platform (its DEPENDS_ON)
 
 
 @dataclass(frozen=True)
 class Build:
     project: WheelMetadata
     images: tuple[PlatformImage, ...]
+    project_facts: WheelFacts | None = None  # the project's own licence, for the SBOM
+    sources: Sources | None = None  # where dependencies came from, for the provenance
 
     @property
     def image(self) -> Image:
@@ -148,7 +153,7 @@ def _blob(layer: NamedLayer, cache: BlobCache, fleet: Reference | None, clients:
 def _lower_layers(
     base: BaseImage, project: WheelMetadata, settings: Settings, extras: tuple[str, ...], requires: list[str], sources: Sources,
     cache: BlobCache, clients: ClientPool, log: Log, refresh: bool, fleet: Reference | None,
-) -> tuple[Interpreter, list[NamedLayer], list[LockedWheel], FleetEntry | None]:
+) -> tuple[Interpreter, list[NamedLayer], list[LockedWheel], tuple[WheelFacts, ...], FleetEntry | None]:
     """The environment and dependency layers: from the fleet record when local caches know nothing, else built (or cached)."""
     key = fleet_key(base, project, settings, extras, sources)
     interpreter = cached_interpreter(base.image, cache)
@@ -157,7 +162,7 @@ def _lower_layers(
         if record is not None:
             log.info(f"fleet cache hit in {fleet.repository_ref}: skipping base inspection, resolution and dependency install")
             remember_interpreter(base.image, cache, record.interpreter)
-            return record.interpreter, [NamedLayer.from_json(layer) for layer in record.layers], record.locked, None
+            return record.interpreter, [NamedLayer.from_json(layer) for layer in record.layers], record.locked, record.facts, None
     if interpreter is None:
         interpreter = detect_interpreter(base.image, cache)
     log.info(f"base has Python {interpreter.version} at {interpreter.path} for {interpreter.platform}")
@@ -176,8 +181,9 @@ def _lower_layers(
     layers = [environment_layer(environment, cache, compression),
               *dependency_layers(locked, environment, compiler, cache, settings.layers, settings.layer_threshold_mb * 1_000_000,
                                  sources.indexes, compression, log)]
-    record = fleetcache.FleetRecord(interpreter, locked, [layer.to_json() for layer in layers], time.time())
-    return interpreter, layers, locked, FleetEntry(key, record)
+    facts = wheel_facts(locked, cache, sources.indexes)
+    record = fleetcache.FleetRecord(interpreter, locked, [layer.to_json() for layer in layers], time.time(), facts)
+    return interpreter, layers, locked, facts, FleetEntry(key, record)
 
 
 _warned_no_compiler: set[str] = set()
@@ -188,7 +194,7 @@ def _platform_image(
     clients: ClientPool, log: Log, refresh: bool, fleet: Reference | None,
 ) -> PlatformImage:
     requires, extras = expand_self_extras(project, settings.extras)
-    interpreter, lower, locked, entry = _lower_layers(base, project, settings, extras, requires, sources, cache, clients, log, refresh,
+    interpreter, lower, locked, facts, entry = _lower_layers(base, project, settings, extras, requires, sources, cache, clients, log, refresh,
                                                       fleet)
     environment = Environment(interpreter)
     compiler = compiler_for(interpreter.version, settings.bytecode)
@@ -210,7 +216,8 @@ def _platform_image(
         "org.opencontainers.image.base.name": base.name,
         "org.opencontainers.image.base.digest": base.digest,
     })
-    return PlatformImage(image, base, interpreter, tuple(locked), entry)
+    requirements = tuple(top_level_requirements(requires, extras, interpreter))
+    return PlatformImage(image, base, interpreter, tuple(locked), entry, facts, requirements)
 
 
 def build_image(
@@ -248,4 +255,4 @@ def build_image(
     for platform, base in zip(platforms, bases, strict=True):
         log.info(f"building for {platform or 'the base platform'} on {settings.base}")
         images.append(_platform_image(settings, base, wheel, project, sources, cache, clients, log, refresh, fleet))
-    return Build(project, tuple(images))
+    return Build(project, tuple(images), read_facts(wheel, ""), sources)

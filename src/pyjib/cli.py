@@ -11,10 +11,11 @@ from typing import Any
 
 from . import __version__
 from .api import publish
-from .cache import default_cache_dir
+from .cache import BlobCache, default_cache_dir
 from .errors import ConfigError, PyjibError
 from .log import Log
-from .registry import Access
+from .referrers import read_sbom
+from .registry import Access, ClientPool
 from .settings import OPTIONS, load_settings, options_from_table
 
 
@@ -87,6 +88,9 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     dependencies.add_argument("--layer-threshold-mb", type=int, metavar="MB", help="a distribution bigger than this gets its own layer (50)")
     dependencies.add_argument("--registry-cache", action=argparse.BooleanOptionalAction, default=None,
                               help="keep a fleet cache record in the target repository (default: yes)")
+    parser.add_argument("--sbom", choices=("spdx", "cyclonedx", "false"), help="the SBOM attached to each image (default: spdx)")
+    parser.add_argument("--provenance", action=argparse.BooleanOptionalAction, default=None,
+                        help="attach an unsigned SLSA provenance statement (default: yes)")
     parser.add_argument("--image-refs", type=Path, metavar="FILE", help="write every pushed REF:TAG@DIGEST to FILE, one a line (as ko does)")
 
 
@@ -99,6 +103,12 @@ def make_parser() -> argparse.ArgumentParser:
     _add_build_options(build)
     push_parser = commands.add_parser("push", help="build the image and push it to a registry")
     _add_build_options(push_parser)
+    sbom = commands.add_parser("sbom", help="print the SBOM attached to an image (a registry reference or oci:DIR[:TAG])")
+    sbom.add_argument("image", metavar="IMAGE", help="REGISTRY/REPO[:TAG|@DIGEST] or oci:DIR[:TAG]")
+    sbom.add_argument("--platform", metavar="OS/ARCH", help="the platform's SBOM, for a multi-platform image")
+    sbom.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
+    sbom.add_argument("--ca-cert", action="append", type=Path, metavar="FILE", help="a PEM CA to trust for registries (repeatable)")
+    sbom.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
     return parser
 
 
@@ -136,8 +146,21 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     return namespace
 
 
+def print_sbom(namespace: argparse.Namespace) -> int:
+    clients = ClientPool(frozenset(namespace.insecure_registries or ()), ca_certs=tuple(namespace.ca_cert or ()))
+    try:
+        document = read_sbom(namespace.image, namespace.platform, clients, BlobCache(namespace.cache_dir or default_cache_dir()))
+    finally:
+        clients.close()
+    sys.stdout.buffer.write(document + b"\n")
+    sys.stdout.flush()
+    return 0
+
+
 def run(argv: Sequence[str]) -> int:
     namespace = parse(argv)
+    if namespace.command == "sbom":
+        return print_sbom(namespace)
     settings = load_settings(Path(namespace.project), cli_options(namespace))
     access = registry_access(namespace)
     published = publish(settings, mode=namespace.command, cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet), access=access,

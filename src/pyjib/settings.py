@@ -26,7 +26,7 @@ from .tagtemplates import with_placeholders
 DEFAULT_BASE = "gcr.io/distroless/python3-debian13:nonroot"
 
 # name -> kind; kinds: "str", "list" (of strings), "dict" (string to string), "argv" (a list, or a string split like a shell),
-# "bool", "int", and "layers" ([[tool.pyjib.layers]] tables)
+# "bool", "int", "layers" ([[tool.pyjib.layers]] tables) and "sbom" (a format name, or false for none)
 OPTIONS: dict[str, str] = {
     "from": "str",
     "to": "str",
@@ -54,7 +54,10 @@ OPTIONS: dict[str, str] = {
     "constraint": "list",
     "lock-file": "str",
     "compression": "str",
+    "sbom": "sbom",
+    "provenance": "bool",
 }
+SBOM_FORMATS = ("spdx", "cyclonedx")
 BYTECODE_MODES = ("auto", "required", "off")
 
 
@@ -87,6 +90,8 @@ class Settings:
     constraint: tuple[str, ...] = ()  # constraint files (pip's -c); default: PIP_CONSTRAINT, else pip.conf
     lock_file: str | None = None  # default: pylock.toml, uv.lock or a hashed requirements.txt in the project
     compression: str = "gzip"  # or "zstd"
+    sbom: str = "spdx"  # "spdx", "cyclonedx" or "none" (sbom = false)
+    provenance: bool = True  # attach an in-toto SLSA provenance statement
 
 
 def read_pyproject(project_dir: Path) -> dict[str, Any]:
@@ -110,6 +115,14 @@ def _coerce(name: str, kind: str, value: Any, where: str) -> Any:
 
     if kind == "layers":
         return parse_groups(value, where)
+    if kind == "sbom":
+        if value is False or value in ("false", "none"):
+            return "none"
+        if value is True:
+            return SBOM_FORMATS[0]
+        if value not in SBOM_FORMATS:
+            raise bad('"spdx", "cyclonedx" or false')
+        return value
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise bad("a whole number")
