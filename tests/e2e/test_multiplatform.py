@@ -14,7 +14,7 @@ from tests.conftest import EXAMPLES, Pyjib, RegistryReader
 from tests.helpers import free_port, get_when_up, write_project
 from tests.infra.podman import Podman
 from tests.infra.registry import Registry
-from tests.oci_checks import check_image, check_layout, layer_members, read_layer_file, validate
+from tests.oci_checks import check_image, check_layout, images_of, layer_members, read_layer_file, validate
 
 pytestmark = pytest.mark.e2e
 
@@ -84,7 +84,7 @@ def test_index_in_an_oci_layout(pyjib: Pyjib, multiarch_base_ref: str, tmp_path:
     layout = tmp_path / "quotes"
     pyjib("build", str(EXAMPLES / "quotes-api"), "--from", multiarch_base_ref, "--to", f"oci:{layout}")
     index = check_layout(layout)
-    (entry,) = index["manifests"]
+    (entry,) = images_of(index)
     assert entry["mediaType"] == "application/vnd.oci.image.index.v1+json"
     inner = json.loads((layout / "blobs" / "sha256" / entry["digest"].split(":")[1]).read_text())
     validate(inner, "index")
