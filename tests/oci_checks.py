@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "shared" / "oci-image-spec-schema"
+# ../shared beside the checkout; a worktree under /work/wt/NAME finds it one level further up.
+SCHEMA_DIR = next((p / "shared" / "oci-image-spec-schema" for p in Path(__file__).resolve().parents[2:4]
+                   if (p / "shared" / "oci-image-spec-schema").is_dir()), Path(__file__).resolve().parents[2] / "shared" / "oci-image-spec-schema")
 SCHEMAS = {
     "manifest": "image-manifest-schema.json",
     "index": "image-index-schema.json",
@@ -104,8 +106,10 @@ def read_layer_file(blob: bytes, name: str) -> bytes:
 EMPTY_CONFIG_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"  # of the two bytes {}
 
 
-def check_artifact(manifest_bytes: bytes, read_blob: Callable[[str], bytes]) -> dict[str, Any]:
-    """Validate an OCI 1.1 artifact manifest: the empty config, one document layer that matches, a subject that exists."""
+def check_artifact(manifest_bytes: bytes, read_blob: Callable[[str], bytes],
+                   read_manifest: Callable[[str], bytes] | None = None) -> dict[str, Any]:
+    """Validate an OCI 1.1 artifact manifest: the empty config, one document layer that matches, a subject that exists
+    (read_manifest reads it from a registry; in a layout, manifests are blobs)."""
     manifest = json.loads(manifest_bytes)
     validate(manifest, "manifest")
     assert manifest["config"] == {"mediaType": "application/vnd.oci.empty.v1+json", "digest": EMPTY_CONFIG_DIGEST, "size": 2}
@@ -114,7 +118,7 @@ def check_artifact(manifest_bytes: bytes, read_blob: Callable[[str], bytes]) -> 
     assert layer["mediaType"] == manifest["artifactType"]
     document = read_blob(layer["digest"])
     assert sha256(document) == layer["digest"] and len(document) == layer["size"]
-    subject = read_blob(manifest["subject"]["digest"])
+    subject = (read_manifest or read_blob)(manifest["subject"]["digest"])
     assert sha256(subject) == manifest["subject"]["digest"] and len(subject) == manifest["subject"]["size"]
     return manifest
 

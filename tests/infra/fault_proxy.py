@@ -3,7 +3,8 @@
 Requests are forwarded unchanged (the Host header too, so the registry's Location headers point back at the proxy),
 except where a Fault matches: answer a status (503, 429 with Retry-After, ...), drop the connection part-way through
 the request body (optionally after passing part of it on to the registry), or stall. It can also make the registry
-look like one that wants chunked uploads (OCI-Chunk-Min-Length) or sends relative Location headers.
+look like one that wants chunked uploads (OCI-Chunk-Min-Length), sends relative Location headers, or has the
+referrers API of distribution-spec 1.1 (it answers a stored manifest's subject with OCI-Subject).
 Every request is recorded.
 """
 
@@ -58,10 +59,12 @@ class Seen:
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, *, chunk_min_length: int | None = None, relative_locations: bool = False) -> None:
+    def __init__(self, upstream: str, *, chunk_min_length: int | None = None, relative_locations: bool = False,
+                 oci_subject: bool = False) -> None:
         self.upstream = upstream  # host:port of the real registry (plain HTTP)
         self.chunk_min_length = chunk_min_length
         self.relative_locations = relative_locations
+        self.oci_subject = oci_subject
         self.faults: list[Fault] = []
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
@@ -110,6 +113,13 @@ class FaultProxy:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+def _subject_of(manifest: bytes) -> str | None:
+    try:
+        return str(json.loads(manifest)["subject"]["digest"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
@@ -224,9 +234,12 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         def _forward(self) -> int:
             chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
             upstream = self._open_upstream(self.command, self.path, chunked=chunked)
+            body = bytearray()
             try:
                 for piece in self._body_pieces():
                     upstream.send(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+                    if proxy.oci_subject and "/manifests/" in self.path:
+                        body += piece
                 if chunked:
                     upstream.send(b"0\r\n\r\n")
                 response = upstream.getresponse()
@@ -238,6 +251,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             uploads_started = self.command == "POST" and "/blobs/uploads/" in self.path and response.status == 202
             if proxy.chunk_min_length and uploads_started:
                 headers.append(("OCI-Chunk-Min-Length", str(proxy.chunk_min_length)))
+            if proxy.oci_subject and self.command == "PUT" and response.status == 201 and (subject := _subject_of(bytes(body))):
+                headers.append(("OCI-Subject", subject))
             self._reply(response.status, headers, data, head=self.command == "HEAD", length=response.getheader("Content-Length"))
             return response.status
 
