@@ -144,6 +144,7 @@ class Artifact:
     document: bytes
     subject: Descriptor
     annotations: dict[str, str] = field(default_factory=dict)
+    filename: str = ""  # the layer's title: the file `oras pull` writes the document to (it skips untitled layers)
 
     @property
     def config_descriptor(self) -> Descriptor:
@@ -151,7 +152,8 @@ class Artifact:
 
     @property
     def document_descriptor(self) -> Descriptor:
-        return Descriptor.of_bytes(self.artifact_type, self.document)
+        title = {"org.opencontainers.image.title": self.filename} if self.filename else {}
+        return Descriptor.of_bytes(self.artifact_type, self.document, annotations=title)
 
     def manifest(self) -> dict[str, Any]:
         document: dict[str, Any] = {

@@ -33,6 +33,7 @@ from .settings import Settings
 CREATED = "org.opencontainers.image.created"
 DESCRIPTION = "org.opencontainers.image.description"
 _FORMAT_NAMES = {"spdx": "SPDX 2.3", "cyclonedx": "CycloneDX 1.6"}
+_FILENAMES = {"spdx": "sbom.spdx.json", "cyclonedx": "sbom.cdx.json"}
 
 
 def artifacts_for(build: Build, platform_image: PlatformImage, settings: Settings) -> tuple[Artifact, ...]:
@@ -45,10 +46,11 @@ def artifacts_for(build: Build, platform_image: PlatformImage, settings: Setting
     if settings.sbom in FORMATS:
         document = sbom_bytes(image_contents(build, platform_image), settings.sbom)
         artifacts.append(Artifact(FORMATS[settings.sbom], document, subject,
-                                  {CREATED: created, DESCRIPTION: f"{_FORMAT_NAMES[settings.sbom]} SBOM of {what}"}))
+                                  {CREATED: created, DESCRIPTION: f"{_FORMAT_NAMES[settings.sbom]} SBOM of {what}"},
+                                  _FILENAMES[settings.sbom]))
     if settings.provenance:
         artifacts.append(Artifact(mediatypes.IN_TOTO_JSON, statement(build, platform_image, settings), subject,
-                                  {CREATED: created, DESCRIPTION: f"SLSA provenance v1 of {what}, unsigned"}))
+                                  {CREATED: created, DESCRIPTION: f"SLSA provenance v1 of {what}, unsigned"}, "provenance.intoto.json"))
     return tuple(artifacts)
 
 

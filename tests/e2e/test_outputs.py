@@ -194,6 +194,10 @@ def test_fresh_runner_uses_the_fleet_cache_in_the_registry(pyjib: Pyjib, registr
     assert "fleet cache hit" in second.stderr
     assert "resolving" not in second.stderr  # neither resolved, nor installed, nor compressed
     assert "2 uploaded" in second.stderr  # the application layer and the config
+    # The fresh runner's SBOM lists what the first one's did: the record carries the base's packages and the licences.
+    sboms = [json.loads(pyjib("sbom", f"{registry.host}/team/fleet@{run.stdout.strip().split('@')[1]}").stdout) for run in (first, second)]
+    contents = [[p for p in sbom["packages"] if p.get("primaryPackagePurpose") != "CONTAINER"] for sbom in sboms]
+    assert contents[0] == contents[1] and any(p["name"] == "python3.11-minimal" for p in contents[0])
     old = json.loads(registry_reader.manifest("team/fleet", first.stdout.strip().split("@")[1]))
     new = json.loads(registry_reader.manifest("team/fleet", "1"))
     assert old["layers"][:5] == new["layers"][:5] and old["layers"][5] != new["layers"][5]

@@ -205,6 +205,7 @@ def test_artifacts_follow_the_settings_and_name_the_image_as_subject(tmp_path: P
                                   "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"}
     assert manifest["subject"]["digest"] == platform_image.image.digest
     assert manifest["layers"][0]["mediaType"] == mediatypes.SPDX_JSON
+    assert manifest["layers"][0]["annotations"] == {"org.opencontainers.image.title": "sbom.spdx.json"}  # oras pull names it so
     listed = artifact.descriptor().to_json()
     assert listed["artifactType"] == mediatypes.SPDX_JSON and listed["annotations"] == manifest["annotations"]
     cyclonedx = artifacts_for(build, platform_image, Settings(project_dir=tmp_path, sbom="cyclonedx", provenance=False))
