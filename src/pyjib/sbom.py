@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import __version__, mediatypes
 from .contents import ImageContents, PythonPackage
@@ -17,6 +18,8 @@ from .interpreter import OsPackage
 
 FORMATS = {"spdx": mediatypes.SPDX_JSON, "cyclonedx": mediatypes.CYCLONEDX_JSON}
 NOASSERTION = "NOASSERTION"
+_SPDX_HOST = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*\.[a-z]{2,5}$", re.IGNORECASE)
+_SPDX_SCHEMES = {"http", "https", "ssh", "git", "svn", "sftp", "ftp"}
 _TOOL = f"pyjib-{__version__}"
 _SOURCE_NOTES = {
     "sdist": "pyjib built this wheel from the sdist on the build host; the checksum is that wheel's",
@@ -52,18 +55,28 @@ def _spdx_package(spdx_id: str, name: str, version: str, purl: str, **extra: Any
     return package
 
 
+def spdx_location(url: str) -> bool:
+    """Whether SPDX 2.3's download-location pattern accepts url: it wants a DNS name ending in a 2-5 letter TLD, so an
+    index at an IP address, localhost or a .internal name is named in sourceInfo instead (the document stays valid)."""
+    parts = urlsplit(url)
+    return parts.scheme.split("+")[-1] in _SPDX_SCHEMES and _SPDX_HOST.match(parts.hostname or "") is not None
+
+
 def _spdx_python(spdx_id: str, package: PythonPackage) -> dict[str, Any]:
     extra: dict[str, Any] = {"primaryPackagePurpose": "APPLICATION" if package.source == "project" else "LIBRARY"}
-    if package.download:
+    notes = [note] if (note := _SOURCE_NOTES.get(package.source)) else []
+    if package.download and spdx_location(package.download):
         extra["downloadLocation"] = package.download
+    elif package.download:
+        notes.append(f"downloaded from {package.download}")
     if package.sha256:
         extra["checksums"] = [{"algorithm": "SHA256", "checksumValue": package.sha256}]
     if package.license_expression:
         extra["licenseDeclared"] = package.license_expression
     elif package.license_text:
         extra["licenseComments"] = f"the metadata says: {package.license_text}"
-    if note := _SOURCE_NOTES.get(package.source):
-        extra["sourceInfo"] = note
+    if notes:
+        extra["sourceInfo"] = "; ".join(notes)
     return _spdx_package(spdx_id, package.name, package.version, package.purl, **extra)
 
 

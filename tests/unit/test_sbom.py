@@ -6,6 +6,7 @@ import email.message
 import hashlib
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from pyjib.provenance import statement
 from pyjib.reference import Reference
 from pyjib.referrers import artifacts_for
 from pyjib.resolve import LockedWheel
-from pyjib.sbom import sbom_bytes
+from pyjib.sbom import sbom_bytes, spdx_location
 from pyjib.settings import Settings, load_settings
 from pyjib.wheelfacts import WheelFacts, declared_license
 from pyjib.wheelmeta import WheelMetadata
@@ -89,7 +90,7 @@ BASE_DIGEST = "sha256:" + "b" * 64
 
 
 def _wheel(name: str, version: str, source: str = "index", origin: str = "", url: str = "") -> LockedWheel:
-    return LockedWheel(name, version, url or f"https://user:secret@pypi.example/{name}-{version}-py3-none-any.whl",
+    return LockedWheel(name, version, url or f"https://user:secret@pypi.example.org/{name}-{version}-py3-none-any.whl",
                        hashlib.sha256(name.encode()).hexdigest(), f"{name}-{version}-py3-none-any.whl", source, origin)
 
 
@@ -123,7 +124,7 @@ def test_spdx_document_is_valid_and_says_what_is_in_the_image() -> None:
     flask = spdx_package(document, "flask")
     assert purl_of(flask) == "pkg:pypi/flask@3.0.3"
     assert flask["checksums"] == [{"algorithm": "SHA256", "checksumValue": platform_image.locked[0].sha256}]
-    assert flask["downloadLocation"] == "https://pypi.example/flask-3.0.3-py3-none-any.whl"  # no credentials
+    assert flask["downloadLocation"] == "https://pypi.example.org/flask-3.0.3-py3-none-any.whl"  # no credentials
     assert flask["licenseDeclared"] == "BSD-3-Clause"
     assert "secret" not in json.dumps(document)
     assert spdx_package(document, "werkzeug")["licenseComments"] == "the metadata says: BSD License"
@@ -147,6 +148,17 @@ def test_spdx_document_is_valid_and_says_what_is_in_the_image() -> None:
     assert purl_of(spdx_package(document, "python3.11-minimal")) == "pkg:deb/debian/python3.11-minimal@3.11.2-6?arch=amd64&distro=debian-12"
     assert purl_of(spdx_package(document, "zlib1g")) == "pkg:deb/debian/zlib1g@1.2.13.dfsg-1?arch=amd64&distro=debian-12&epoch=1"
     assert spdx_package(document, "libc6")["sourceInfo"] == "built from the source package glibc 2.36-9+deb12u4"
+
+
+def test_download_locations_spdx_cannot_take_are_said_in_source_info() -> None:
+    assert spdx_location("https://files.pythonhosted.org/packages/x.whl") and spdx_location("git+https://github.com/a/b@c")
+    assert not spdx_location("http://127.0.0.1:8080/x.whl") and not spdx_location("http://pypi.corp.internal/x.whl")
+    build, platform_image = _build()
+    private = _wheel("acme", "1.0", url="http://deploy:pw@10.0.0.5:8080/files/acme-1.0-py3-none-any.whl")
+    platform_image = replace(platform_image, locked=(*platform_image.locked, private),
+                             facts=(*platform_image.facts, WheelFacts(private.sha256, "", "", ())))
+    acme = spdx_package(valid_spdx(sbom_bytes(image_contents(build, platform_image), "spdx")), "acme")
+    assert acme["downloadLocation"] == "NOASSERTION" and acme["sourceInfo"] == "downloaded from http://10.0.0.5:8080/files/acme-1.0-py3-none-any.whl"
 
 
 def test_cyclonedx_document_is_valid() -> None:
