@@ -105,6 +105,13 @@ def spdx_document(contents: ImageContents) -> dict[str, Any]:
         packages.append(_spdx_python(python_ids[package.name], package))
         relationships.append(_relationship(image_id, "CONTAINS", python_ids[package.name]))
         relationships += [_relationship(python_ids[package.name], "DEPENDS_ON", python_ids[d]) for d in package.depends_on]
+    if contents.distro:  # scanners (trivy) tell which advisories apply to the OS packages from this package
+        os_id = _spdx_id("OperatingSystem", contents.distro, taken)
+        name, _, version = contents.distro.partition("-")
+        packages.append({"SPDXID": os_id, "name": name, "versionInfo": version, "downloadLocation": NOASSERTION, "filesAnalyzed": False,
+                         "licenseConcluded": NOASSERTION, "licenseDeclared": NOASSERTION, "copyrightText": NOASSERTION,
+                         "primaryPackagePurpose": "OPERATING-SYSTEM"})
+        relationships.append(_relationship(image_id, "CONTAINS", os_id))
     for deb in contents.os_packages:
         deb_id = _spdx_id("deb", f"{deb.name}-{deb.architecture}", taken)
         packages.append(_spdx_deb(deb_id, deb, contents))
@@ -153,6 +160,9 @@ def cyclonedx_document(contents: ImageContents) -> dict[str, Any]:
     image = {"type": "container", "bom-ref": contents.purl, "name": contents.name, "version": contents.version, "purl": contents.purl,
              "hashes": [{"alg": "SHA-256", "content": contents.digest.split(":", 1)[1]}], "pedigree": {"ancestors": [base]}}
     components = [_cdx_python(p) for p in contents.python] + [_cdx_deb(d, contents) for d in contents.os_packages]
+    if contents.distro:
+        name, _, version = contents.distro.partition("-")
+        components.append({"type": "operating-system", "bom-ref": f"os:{contents.distro}", "name": name, "version": version})
     dependencies = [{"ref": contents.purl, "dependsOn": sorted(c["bom-ref"] for c in components)}]
     dependencies += [{"ref": p.purl, "dependsOn": sorted(python[d].purl for d in p.depends_on)} for p in contents.python]
     return {

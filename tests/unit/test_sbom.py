@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import email.message
 import hashlib
+import io
 import json
 import subprocess
+import tarfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,9 +18,10 @@ from pyjib.base import BaseImage
 from pyjib.builder import Build, PlatformImage, Sources
 from pyjib.contents import image_contents
 from pyjib.errors import ConfigError
+from pyjib.filesystem import MergedFilesystem
 from pyjib.image import Image
 from pyjib.indexes import IndexConfig
-from pyjib.interpreter import Interpreter, OsPackage, parse_dpkg_status
+from pyjib.interpreter import Interpreter, OsPackage, _keep, distro, os_packages, parse_dpkg_status
 from pyjib.platforms import Platform
 from pyjib.provenance import statement
 from pyjib.reference import Reference
@@ -233,3 +236,25 @@ def test_sbom_setting(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1"\n[tool.pyjib]\nsbom = "syft"\n')
     with pytest.raises(ConfigError, match='sbom must be "spdx", "cyclonedx" or false'):
         load_settings(tmp_path, {})
+
+
+def test_base_packages_and_distribution_are_read_from_the_layers(tmp_path: Path) -> None:
+    layer = tmp_path / "layer.tar"
+    with tarfile.open(layer, "w") as tar:
+        for name, data in (("usr/lib/os-release", b'ID=debian\nVERSION_ID="12"\n'), ("var/lib/dpkg/status.d/libc6", STATUS.split("\n\n")[0].encode()),
+                           ("var/lib/dpkg/status.d/libc6.md5sums", b"0123  usr/lib/libc.so.6\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("etc/os-release")
+        link.type, link.linkname = tarfile.SYMTYPE, "../usr/lib/os-release"
+        tar.addfile(link)
+    view = MergedFilesystem.read([layer], keep=_keep)
+    assert distro(view) == "debian-12"
+    assert [p.name for p in os_packages(view)] == ["libc6"]
+    build, platform_image = _build()
+    document = valid_spdx(sbom_bytes(image_contents(build, platform_image), "spdx"))
+    (system,) = [p for p in document["packages"] if p.get("primaryPackagePurpose") == "OPERATING-SYSTEM"]
+    assert (system["name"], system["versionInfo"]) == ("debian", "12")
+    cyclonedx = valid_cyclonedx(sbom_bytes(image_contents(build, platform_image), "cyclonedx"))
+    assert {"type": "operating-system", "bom-ref": "os:debian-12", "name": "debian", "version": "12"} in cyclonedx["components"]
