@@ -124,7 +124,7 @@ def image_contents(build: Build, platform_image: PlatformImage) -> ImageContents
         ))
     return ImageContents(
         name=build.project.name, version=build.project.version, digest=image.digest, architecture=image.platform["architecture"],
-        created=str(image.config.get("created") or "1970-01-01T00:00:00Z"), base_name=base.name, base_digest=base.digest,
+        created=image.created, base_name=base.name, base_digest=base.digest,
         base_repository=base.reference.repository_ref if base.reference else "",
         python=(project, *dependencies), os_packages=interpreter.os_packages, distro=interpreter.distro,
     )

@@ -62,6 +62,11 @@ class Image:
         return self.manifest_descriptor().digest
 
     @property
+    def created(self) -> str:
+        """The config's creation time; the epoch when the config has none (what pyjib writes without SOURCE_DATE_EPOCH)."""
+        return str(self.config.get("created") or "1970-01-01T00:00:00Z")
+
+    @property
     def platform(self) -> dict[str, str]:
         platform = {"architecture": self.config.get("architecture", "amd64"), "os": self.config.get("os", "linux")}
         if variant := self.config.get("variant"):

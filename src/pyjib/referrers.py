@@ -40,7 +40,7 @@ def artifacts_for(build: Build, platform_image: PlatformImage, settings: Setting
     """The SBOM (unless sbom = false) and the provenance (unless provenance = false) of one platform image."""
     image = platform_image.image
     subject = image.manifest_descriptor()
-    created = str(image.config.get("created") or "1970-01-01T00:00:00Z")
+    created = image.created
     what = f"{build.project.name} {build.project.version} ({image.platform['os']}/{image.platform['architecture']})"
     artifacts = []
     if settings.sbom in FORMATS:
@@ -170,9 +170,10 @@ def _layout_entry(directory: Path, tag: str | None, where: str) -> Descriptor:
     entries = [m for m in read_index(directory).get("manifests") or [] if isinstance(m, dict) and not m.get("artifactType")]
     if tag is not None:
         entries = [m for m in entries if (m.get("annotations") or {}).get(REF_NAME) == tag]
+    if tag is not None and not entries:
+        raise ConfigError(f"{where}: the layout has no image tagged {tag!r}")
     if len({m.get("digest") for m in entries}) != 1:
-        raise ConfigError(f"{where}: the layout {'has no image tagged ' + repr(tag) if tag and not entries else 'holds ' + str(len(entries)) + ' images'}"
-                          f"; name one as oci:{directory}:TAG")
+        raise ConfigError(f"{where}: the layout holds {len(entries)} images; name one as oci:{directory}:TAG")
     return Descriptor.from_json(entries[0])
 
 
