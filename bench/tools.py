@@ -70,6 +70,7 @@ class Runner:
             UV_CACHE_DIR=str(cache / "uv"),
             HATCH_DATA_DIR=str(self.root / "hatch" / "data"),  # hatch's build environments
             HATCH_CACHE_DIR=str(self.root / "hatch" / "cache"),
+            PYJIB_CACHE_KEY="bench-fleet-key",  # as a CI secret would: pyjib reads only fleet cache records authenticated with it
         )
         env["PYTHONPATH"] = ctx.pythonpath
         # A user's machine keeps bytecode caches; without them every run would compile hatch's build environment again.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -9,12 +10,13 @@ from typing import Literal
 from . import fleetcache, layout, mediatypes, referrers
 from .builder import Build, build_image
 from .cache import BlobCache, Records, cache_key, default_cache_dir
-from .errors import ConfigError
-from .lockfiles import write_pylock
+from .errors import ConfigError, PyjibError
+from .locks.write import write_pylock
 from .log import SILENT, Log
 from .publish import Target, parse_target, push, push_index, tag_manifest, write_archive, write_layout
-from .reference import TAG_PATTERN, Reference
+from .reference import TAG_PATTERN, Reference, parse_reference
 from .registry import Access, ClientPool, login_registry
+from .scratch import scratch_space
 from .settings import Settings
 from .tagtemplates import fill, with_placeholders
 
@@ -64,16 +66,27 @@ class Builder:
             login_registry=login_registry(with_placeholders(settings.to) if settings.to else None, settings.base),
         )
         self.log = log
+        self._scratch = contextlib.ExitStack()
 
     def __enter__(self) -> Builder:
+        self._scratch.enter_context(scratch_space(self.cache.root))
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.clients.close()
+        self._scratch.close()
+
+    def fleet_repository(self, target: Reference | None) -> Reference | None:
+        """Where the fleet cache records live: the repository the user names, else the target's; None when off."""
+        if not self.settings.registry_cache:
+            return None
+        if self.settings.registry_cache_repository:
+            return parse_reference(self.settings.registry_cache_repository)
+        return target
 
     def build(self, wheel: Path | None = None, fleet: Target | None = None, refresh: bool = False) -> Build:
         """The image; fleet names the registry target whose fleet cache may be used (when the settings allow it)."""
-        repository = fleet.reference if fleet is not None and self.settings.registry_cache else None
+        repository = self.fleet_repository(fleet.reference if fleet is not None else None)
         return build_image(self.settings, cache=self.cache, clients=self.clients, log=self.log, wheel=wheel, fleet=repository,
                            refresh=refresh)
 
@@ -90,15 +103,17 @@ class Builder:
 
     def _store_fleet_entries(self, build: Build, reference: Reference) -> None:
         """Record each platform's lower layers in the registry, once per repository (a local marker remembers it was done)."""
-        if not self.settings.registry_cache:
+        repository = self.fleet_repository(reference)
+        if repository is None:
             return
         stored = Records(self.cache.root, "fleet-stored")
+        trust = fleetcache.Trust.of(self.settings.registry_cache_trust)
         for entry in (p.fleet_entry for p in build.images):
             if entry is None:
                 continue
-            marker = cache_key(entry.key, reference.repository_ref)
+            marker = cache_key(entry.key, repository.repository_ref)
             if stored.get(marker) is None:
-                fleetcache.store(self.clients, reference, entry.key, entry.record, self.cache)
+                fleetcache.store(self.clients, repository, entry.key, entry.record, self.cache, trust, pushed_to=reference)
                 stored.put(marker, {"tag": fleetcache.tag_for(entry.key)})
 
     def deliver(self, build: Build, target: Target) -> Published:
@@ -119,7 +134,10 @@ class Builder:
             else:
                 digest = build.image.digest
                 tag_manifest(client, reference, build.image.manifest_bytes(), mediatypes.OCI_MANIFEST, tags, self.log)
-            self._store_fleet_entries(build, reference)
+            try:
+                self._store_fleet_entries(build, reference)
+            except PyjibError as exc:  # the cache is optional: the image and its tags are pushed, and that result stands
+                self.log.warn(f"the fleet cache record was not stored in {reference.repository_ref} ({exc}); the push itself succeeded")
             references = tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags)
             return Published(build, digest, f"{reference.repository_ref}@{digest}", references)
         assert target.path is not None

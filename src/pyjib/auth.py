@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -20,6 +22,12 @@ class Credentials:
         return f"Credentials(username={self.username!r}, source={self.source!r}{kind})"
 
     __str__ = __repr__
+
+    def secrets(self) -> list[str]:
+        """Every form in which this login may come back in a registry's words: the secrets, and their base64."""
+        plain = [s for s in (self.password, self.identity_token, f"{self.username}:{self.password}") if s]
+        encoded = [encode(p.encode()) for p in plain for encode in (base64.b64encode, base64.urlsafe_b64encode)]
+        return [*plain, *(e.decode() for e in encoded), *(e.decode().rstrip("=") for e in encoded)]
 
 
 @dataclass(frozen=True)
@@ -75,3 +83,17 @@ def parse_challenge(header: str) -> Challenge:
             if challenge.scheme == wanted:
                 return challenge
     return challenges[0] if challenges else Challenge("", {})
+
+
+# What an Authorization header or a JWT looks like, whoever's it is: a registry echoing a request has no business showing it.
+_AUTHORIZATION = re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_SHORTEST_SECRET = 4  # shorter strings are everywhere in ordinary text; blanking them would hide the message, not a secret
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """text with every secret, anything after Basic or Bearer, and any JWT replaced by [redacted]."""
+    for secret in sorted({s for s in secrets if len(s) >= _SHORTEST_SECRET}, key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    text = _AUTHORIZATION.sub(lambda m: f"{m.group(1)} [redacted]", text)
+    return _JWT.sub("[redacted]", text)

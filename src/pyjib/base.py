@@ -19,7 +19,7 @@ from .image import Blob, Image
 from .layout import REF_NAME, read_index, verify_blob
 from .platforms import Platform, platform_of_config
 from .reference import Reference, parse_reference
-from .registry import ClientPool
+from .registry import CONFIG_LIMIT, ClientPool
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,14 @@ def _open_registry(reference: Reference, platform: Platform | None, cache: BlobC
             raise BaseImageError(f"base {name} has an unsupported manifest type {media_type or 'unknown'}")
 
         def read_config(descriptor: Descriptor) -> bytes:
-            return client.fetch_blob(reference.repository, descriptor.digest, cache).read_bytes()
+            if descriptor.size > CONFIG_LIMIT:
+                raise BaseImageError(f"base {name} has a config of {descriptor.size} bytes, more than the {CONFIG_LIMIT >> 20} MiB pyjib reads")
+            return client.fetch_blob(reference.repository, descriptor.digest, descriptor.size, cache).read_bytes()
 
         def layer_blob(descriptor: Descriptor) -> Blob:
             return Blob(
                 descriptor,
-                lambda: client.fetch_blob(reference.repository, descriptor.digest, cache),
+                lambda: client.fetch_blob(reference.repository, descriptor.digest, descriptor.size, cache),
                 origin=reference,
             )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from .base import BaseImage, open_base
 from .bytecode import compiler_for
 from .cache import BlobCache, cache_key
 from .constraints import Constraints, find_constraints
-from .dependencies import LAYER_RECIPE, NamedLayer, dependency_layers, environment_layer, project_layers
+from .dependencies import LAYER_RECIPE, NamedLayer, dependency_layers, environment_layer
 from .digest import sha256_file
 from .errors import ResolveError
 from .grouping import check_layer_count
@@ -25,17 +24,23 @@ from .indexes import IndexConfig, index_config
 from .install import PREFIX, Environment
 from .interpreter import Interpreter, cached_interpreter, detect_interpreter, remember_interpreter
 from .layer import Compression
-from .lockfiles import find_lock, read_lock
+from .locks.core import FoundLock, LockRequest
+from .locks.find import find_lock
+from .locks.groups import group_requirements
+from .locks.read import read_lock
 from .log import Log
 from .platforms import Platform, parse_platform
+from .projectsource import Package, ProjectSource, start_source
 from .reference import Reference
 from .registry import ClientPool
 from .resolve import LockedWheel, lock, top_level_requirements
-from .settings import Settings, creation_timestamp
+from .settings import Settings, creation_timestamp, read_pyproject
 from .sources import local_folders_identity
-from .wheelbuild import build_wheel, project_name
+from .wheelbuild import project_fingerprint
 from .wheelfacts import WheelFacts, read_facts, wheel_facts
-from .wheelmeta import WheelMetadata, read_wheel_metadata
+from .wheelmeta import WheelMetadata
+from .workers import worker_pool
+from .workspace import UvSources, uv_sources
 
 FLEET_RECIPE = "fleet-2"
 
@@ -97,48 +102,54 @@ def expand_self_extras(metadata: WheelMetadata, extras: tuple[str, ...]) -> tupl
 
 @dataclass(frozen=True)
 class Sources:
-    """Where dependencies come from, settled once per build: the indexes, and the lock file if the project has one."""
+    """Where dependencies come from, settled once per build: the indexes, the lock file if the project has one, and
+    its [tool.uv.sources] (workspace siblings, folders, git)."""
 
     indexes: IndexConfig
-    lock_path: Path | None
+    lock: FoundLock | None
+    uv_sources: UvSources = field(default_factory=UvSources)
     constraints: Constraints = field(default_factory=Constraints)  # for a fresh resolution; a lock pins exactly
 
     def identity(self) -> list[object]:
-        lock_digest = sha256_file(self.lock_path) if self.lock_path else None
-        return [self.indexes.cache_identity(), lock_digest, self.constraints.identity()]
+        lock_digest = sha256_file(self.lock.path) if self.lock else None
+        folders = [f"{folder}={project_fingerprint(folder)}" for folder in self.uv_sources.local_folders() if folder.is_dir()]
+        return [self.indexes.cache_identity(), lock_digest, folders, self.constraints.identity()]
 
 
 def fleet_key(base: BaseImage, project: WheelMetadata, settings: Settings, extras: tuple[str, ...], sources: Sources) -> str:
     """What a fleet cache record depends on, all known before the base is read or anything is resolved."""
     return cache_key(FLEET_RECIPE, LAYER_RECIPE, PREFIX, base.image.config_descriptor().digest, sorted(project.requires_dist),
                      local_folders_identity(project.requires_dist),
-                     sorted(extras), sources.identity(), settings.bytecode, [g.__dict__ for g in settings.layers],
+                     sorted(extras), sorted(settings.groups), sources.identity(), settings.bytecode, [g.__dict__ for g in settings.layers],
                      settings.layer_threshold_mb, settings.only_binary, settings.compression)
 
 
+def fresh_requirements(requirements: list[str], extras: tuple[str, ...], interpreter: Interpreter, settings: Settings,
+                       sources: Sources) -> list[str]:
+    """Without a lock: the project's requirements and the groups asked for, each [tool.uv.sources] entry as its direct URL."""
+    if settings.groups:
+        where = str(settings.project_dir / "pyproject.toml")
+        grouped = group_requirements(read_pyproject(settings.project_dir), settings.groups, where)
+        requirements = sorted({*requirements, *top_level_requirements(grouped, extras, interpreter)})
+    return sources.uv_sources.apply(requirements, interpreter)
+
+
 def locked_wheels(requirements: list[str], interpreter: Interpreter, settings: Settings, sources: Sources, cache: BlobCache,
-                  refresh: bool) -> list[LockedWheel]:
+                  refresh: bool, project: str, extras: tuple[str, ...]) -> list[LockedWheel]:
     """The wheels to install: exactly the lock's when the project has one (every hash checked), else a fresh resolution."""
     project_dir = settings.project_dir.resolve()
-    if sources.lock_path is None:
-        return lock(requirements, interpreter, cache.root, indexes=sources.indexes, only_binary=settings.only_binary,
-                    project_dir=project_dir, refresh=refresh, constraints=sources.constraints)
-    found = read_lock(sources.lock_path, interpreter)
-    if isinstance(found, dict):  # a requirements file with hashes: choose each pin's wheel for the image, then check its hash
-        pins = [f"{name}=={version}" for name, (version, _hashes) in sorted(found.items())]
-        wheels = lock(pins, interpreter, cache.root, indexes=sources.indexes, only_binary=True, project_dir=project_dir,
-                      refresh=refresh, no_deps=True)
-        for wheel in wheels:
-            if wheel.sha256 not in found[wheel.name][1]:
-                raise ResolveError(f"{wheel.filename} has sha256 {wheel.sha256}, which {sources.lock_path} does not allow; "
-                                   "update the lock's hashes if this release is the one you want")
-    else:
-        wheels = found
+    if sources.lock is None:
+        return lock(fresh_requirements(requirements, extras, interpreter, settings, sources), interpreter, cache.root,
+                    indexes=sources.indexes, only_binary=settings.only_binary, project_dir=project_dir, refresh=refresh,
+                    constraints=sources.constraints)
+    request = LockRequest(interpreter, project_dir, canonicalize_name(project), tuple(requirements), extras, settings.groups,
+                          sources.indexes, cache.root, settings.only_binary, refresh)
+    wheels = read_lock(sources.lock, request)
     locked_names = {w.name for w in wheels}
     for requirement in requirements:
         name = canonicalize_name(Requirement(requirement).name)
         if name not in locked_names:
-            raise ResolveError(f"{project_name(settings.project_dir)} requires {name}, which {sources.lock_path} does not pin; update the lock")
+            raise ResolveError(f"{project} requires {name}, which {sources.lock.path} does not pin; update the lock")
     return wheels
 
 
@@ -147,7 +158,7 @@ def _blob(layer: NamedLayer, cache: BlobCache, fleet: Reference | None, clients:
     if cache.has(layer.descriptor.digest) or fleet is None:
         return layer.local_blob(cache)
     client = clients.get(fleet.registry)
-    return Blob(layer.descriptor, lambda: client.fetch_blob(fleet.repository, layer.descriptor.digest, cache), origin=fleet)
+    return Blob(layer.descriptor, lambda: client.fetch_blob(fleet.repository, layer.descriptor.digest, layer.descriptor.size, cache), origin=fleet)
 
 
 def _lower_layers(
@@ -158,7 +169,11 @@ def _lower_layers(
     key = fleet_key(base, project, settings, extras, sources)
     interpreter = cached_interpreter(base.image, cache)
     if fleet is not None and not refresh and interpreter is None:
-        record = fleetcache.load(clients, fleet, key, cache)
+        trust = fleetcache.Trust.of(settings.registry_cache_trust)
+        if not trust.reads:
+            log.info(f"the fleet cache in {fleet.repository_ref} is not read: set {fleetcache.KEY_VARIABLE} (a CI secret of trusted builds), "
+                     'or registry-cache-trust = "repository" to trust everyone who can push there')
+        record = fleetcache.load(clients, fleet, key, cache, trust, log.warn)
         if record is not None:
             log.info(f"fleet cache hit in {fleet.repository_ref}: skipping base inspection, resolution and dependency install")
             remember_interpreter(base.image, cache, record.interpreter)
@@ -168,14 +183,14 @@ def _lower_layers(
     log.info(f"base has Python {interpreter.version} at {interpreter.path} for {interpreter.platform}")
     environment = Environment(interpreter)
     requirements = top_level_requirements(requires, extras, interpreter)
-    if sources.lock_path:
+    if sources.lock:
         unused = f" (the constraints of {sources.constraints.source} do not apply: a lock pins exactly)" if sources.constraints.files else ""
-        log.info(f"installing what {sources.lock_path.name} pins, for {interpreter.uv_platform}{unused}")
+        log.info(f"installing what {sources.lock.path.name} pins, for {interpreter.uv_platform}{unused}")
     else:
         constrained = sources.constraints
         with_constraints = f", constrained by {', '.join(map(str, constrained.files))} ({constrained.source})" if constrained.files else ""
         log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform} from {sources.indexes.source}{with_constraints}")
-    locked = locked_wheels(requirements, interpreter, settings, sources, cache, refresh)
+    locked = locked_wheels(requirements, interpreter, settings, sources, cache, refresh, project.name, extras)
     compiler = compiler_for(interpreter.version, settings.bytecode)
     compression = Compression(settings.compression)
     layers = [environment_layer(environment, cache, compression),
@@ -190,9 +205,10 @@ _warned_no_compiler: set[str] = set()
 
 
 def _platform_image(
-    settings: Settings, base: BaseImage, wheel: Path, project: WheelMetadata, sources: Sources, cache: BlobCache,
+    settings: Settings, base: BaseImage, source: ProjectSource, sources: Sources, cache: BlobCache,
     clients: ClientPool, log: Log, refresh: bool, fleet: Reference | None,
 ) -> PlatformImage:
+    project = source.metadata
     requires, extras = expand_self_extras(project, settings.extras)
     interpreter, lower, locked, facts, entry = _lower_layers(base, project, settings, extras, requires, sources, cache, clients, log, refresh,
                                                       fleet)
@@ -201,7 +217,7 @@ def _platform_image(
     if compiler is None and settings.bytecode == "auto" and interpreter.minor not in _warned_no_compiler:
         _warned_no_compiler.add(interpreter.minor)
         log.info(f"this host has no Python {interpreter.minor}: the image ships without precompiled bytecode")
-    layers = [*lower, *project_layers(wheel, project.name, project.version, environment, compiler, cache, Compression(settings.compression))]
+    layers = [*lower, *source.top_layers(environment, compiler, cache, Compression(settings.compression))]
     check_layer_count(len(base.image.layers), len(layers))
 
     created = creation_timestamp(settings.creation_time)
@@ -210,7 +226,8 @@ def _platform_image(
         log.info(f"layer {layer.name}: {layer.descriptor.digest[:19]} ({layer.descriptor.size} bytes)")
         image = image.append_blob(_blob(layer, cache, fleet, clients), layer.diff_id, created_by=f"pyjib: {layer.name}",
                                   comment=layer.comment, created=created)
-    image = image.with_container_config(**container_config(settings, project, environment, base.image.container_config, log))
+    image_settings = source.image_settings(settings, environment)
+    image = image.with_container_config(**container_config(image_settings, project, environment, base.image.container_config, log))
     image = image.with_created(created).with_annotations({
         **image_annotations(settings, project, created),
         "org.opencontainers.image.base.name": base.name,
@@ -232,27 +249,36 @@ def build_image(
 ) -> Build:
     """The image for each platform of settings (one: the base's, or linux/amd64 for an index).
 
-    wheel, when given, is the project's already-built wheel (the hatch plugin builds it in-process). fleet, when given,
+    wheel, when given, is the project's already-built wheel (the hatch plugin builds it in-process); without it the
+    project's wheel is built, or, for an app folder that is not a package, its files are taken as they are. fleet, when given,
     is the repository whose fleet cache record is consulted when local caches miss. Every platform is built before
     anything is delivered, so a platform that cannot be built stops the build with nothing published.
     """
     platforms: list[Platform | None] = [parse_platform(p) for p in settings.platforms] or [None]
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    indexes = index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links)
+    # The lock and the sources are settled first: a lock pyjib cannot use stops the build before any work.
+    found_lock, sourced = find_lock(settings.project_dir, settings.lock_file, log), uv_sources(settings.project_dir)
+    with worker_pool(1) as pool:
         # The wheel builds in a subprocess while the base's manifests come over the network.
-        wheel_job = pool.submit(build_wheel, settings.project_dir, cache.root) if wheel is None else None
-        if wheel_job is not None:
-            log.info(f"building the wheel of {project_name(settings.project_dir)} in {settings.project_dir}")
+        source_job = start_source(settings, cache.root, log, pool, wheel, indexes)
         bases = [open_base(settings.base, platform=platform, cache=cache, clients=clients) for platform in platforms]
-        wheel = wheel_job.result() if wheel_job is not None else wheel
-    assert wheel is not None
-    project = read_wheel_metadata(wheel)
+        source = source_job.result()
     sources = Sources(
-        index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links),
-        find_lock(settings.project_dir, settings.lock_file),
+        indexes,
+        found_lock,
+        sourced,
         find_constraints(settings.constraint, settings.project_dir),
     )
+    if sources.lock is not None:
+        log.info(f"lock: {sources.lock.path} ({sources.lock.format}"
+                 + (f", workspace member {source.metadata.name})" if sources.lock.workspace_root else ")"))
+        if sources.lock.format == "requirements" and not sources.lock.hashed:
+            log.info(f"{sources.lock.path.name} has no hashes to check: its == pins are installed as they are, "
+                     "its other lines resolved with the project's requirements")
     images = []
     for platform, base in zip(platforms, bases, strict=True):
         log.info(f"building for {platform or 'the base platform'} on {settings.base}")
-        images.append(_platform_image(settings, base, wheel, project, sources, cache, clients, log, refresh, fleet))
-    return Build(project, tuple(images), read_facts(wheel, ""), sources)
+        images.append(_platform_image(settings, base, source, sources, cache, clients, log, refresh, fleet))
+    # The project's own licence, for the SBOM: a package's wheel says it; an app folder has no metadata to say one.
+    project_facts = read_facts(source.wheel, "") if isinstance(source, Package) else None
+    return Build(source.metadata, tuple(images), project_facts, sources)

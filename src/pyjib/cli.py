@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from .errors import ConfigError, PyjibError
 from .log import Log
 from .referrers import read_sbom
 from .registry import Access, ClientPool
-from .settings import OPTIONS, load_settings, options_from_table
+from .settings import OPTIONS, TRUST_MODES, load_settings, options_from_table
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -61,12 +62,14 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", type=_key_value, action="append", metavar="KEY=VALUE", help="a label (repeatable)")
     parser.add_argument("--ports", action="append", metavar="PORT[/PROTO]", help="an exposed port (repeatable)")
     parser.add_argument("--user", help="user to run as (default: the base's)")
-    parser.add_argument("--workdir", help="working directory (default: the base's)")
+    parser.add_argument("--workdir", help="working directory (default: the base's; /app/src for an app folder)")
+    parser.add_argument("--name", help="an app folder's name for the image's title (default: the folder's name)")
     parser.add_argument("--creation-time", metavar="TIME", help="ISO 8601, 'now' or epoch seconds (default: SOURCE_DATE_EPOCH, else the epoch)")
     parser.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
     parser.add_argument("--platform", dest="platforms", action="append", metavar="OS/ARCH",
                         help="platform to build for, repeatable for a multi-platform index (default: the base's, or linux/amd64)")
     parser.add_argument("--extras", action="append", metavar="EXTRA", help="extras of the project to install (repeatable)")
+    parser.add_argument("--groups", action="append", metavar="GROUP", help="dependency groups to install too (repeatable; default: none)")
     parser.add_argument("--digest-file", type=Path, metavar="FILE", help="also write the image digest to FILE")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -80,7 +83,7 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     dependencies.add_argument("--constraint", type=_absolute, action="append", metavar="FILE",
                               help="a constraint file, as pip's -c (repeatable; default: PIP_CONSTRAINT, else pip.conf's constraint)")
     dependencies.add_argument("--only-binary", action="store_true", default=None, help="never build a dependency from its sdist")
-    dependencies.add_argument("--lock-file", metavar="FILE", help="install exactly what FILE pins (default: pylock.toml, uv.lock, hashed requirements.txt)")
+    dependencies.add_argument("--lock-file", metavar="FILE", help="install exactly what FILE pins (default: a lock in the project)")
     dependencies.add_argument("--write-lock", type=Path, metavar="FILE", help="write what was installed as a pylock.toml to FILE")
     dependencies.add_argument("--refresh", action="store_true", help="resolve again, ignoring cached resolutions and the registry's fleet cache")
     dependencies.add_argument("--compression", choices=("gzip", "zstd"), help="how layers are compressed (default: gzip)")
@@ -88,6 +91,10 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     dependencies.add_argument("--layer-threshold-mb", type=int, metavar="MB", help="a distribution bigger than this gets its own layer (50)")
     dependencies.add_argument("--registry-cache", action=argparse.BooleanOptionalAction, default=None,
                               help="keep a fleet cache record in the target repository (default: yes)")
+    dependencies.add_argument("--registry-cache-repository", metavar="REGISTRY/REPO",
+                              help="keep fleet cache records in this repository, not the target's (as BuildKit's cache-to)")
+    dependencies.add_argument("--registry-cache-trust", choices=TRUST_MODES,
+                              help="read fleet cache records authenticated with PYJIB_CACHE_KEY (key, the default), or any (repository)")
     parser.add_argument("--sbom", choices=("spdx", "cyclonedx", "false"), help="the SBOM attached to each image (default: spdx)")
     parser.add_argument("--provenance", action=argparse.BooleanOptionalAction, default=None,
                         help="attach an unsigned SLSA provenance statement (default: yes)")
@@ -186,5 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pyjib: error: {exc.strerror or exc}{where}; check the path and its permissions", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("pyjib: interrupted", file=sys.stderr)
-        return 130
+        print("pyjib: interrupted", file=sys.stderr, flush=True)
+        # Uploads in flight run in worker threads that the interpreter would join at exit (a stuck one for minutes).
+        # Nothing is half published (a manifest goes up only after its blobs), and the next build sweeps what this
+        # one leaves in the cache, so the process ends here.
+        sys.stdout.flush()
+        os._exit(130)

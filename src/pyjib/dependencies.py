@@ -7,7 +7,7 @@ so the same wheels give the same layer, and the same digest, in every project an
 from __future__ import annotations
 
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from .layer import GZIP, Compression, Layer, tree_layer
 from .layering import split_resources
 from .log import SILENT, Log
 from .resolve import LockedWheel, download
+from .workers import worker_pool
 
 LAYER_RECIPE = "layers-2"  # bump when what goes into a layer changes, so cached layers are rebuilt
 
@@ -127,23 +128,25 @@ def dependency_layers(
 ) -> list[NamedLayer]:
     plans = plan_layers(wheel_infos(locked, cache, indexes), groups, threshold)
     # zlib releases the GIL, so two layers compress at once on two cores.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with worker_pool(2) as pool:
         return list(pool.map(lambda plan: _build_dependency_layer(plan, environment, compiler, cache, indexes, compression, log), plans))
 
 
-def project_layers(wheel: Path, project_name: str, version: str, environment: Environment, compiler: Compiler | None,
-                   cache: BlobCache, compression: Compression = GZIP) -> list[NamedLayer]:
-    """The project's resources (left out when it has none) and its application layer; rebuilt only when its wheel changes."""
+def code_layers(key: list[object], write_tree: Callable[[Path], object], project_name: str, version: str, environment: Environment,
+                compiler: Compiler | None, cache: BlobCache, compression: Compression = GZIP) -> list[NamedLayer]:
+    """The project's resources (left out when it has none) and its application layer, from the tree write_tree fills
+    (a mirror of the image's filesystem); rebuilt only when key, what identifies that tree's inputs, changes."""
     records = Records(cache.root, "layers")
-    key = cache_key(*_interpreter_key(environment, compiler, compression), "project", sha256_file(wheel))
-    record = records.get(key)
+    record_key = cache_key(*_interpreter_key(environment, compiler, compression), *key)
+    record = records.get(record_key)
     if record is not None:
         layers = [NamedLayer.from_json(r) for r in record]
         if all(cache.has(layer.descriptor.digest) for layer in layers):
             return layers
     with tempfile.TemporaryDirectory(prefix="pyjib-app-") as work:
         installed, resources_tree = Path(work) / "application", Path(work) / "resources"
-        install_wheel(wheel, installed, environment)
+        installed.mkdir()
+        write_tree(installed)
         moved = split_resources(installed, resources_tree, Path(environment.bin.lstrip("/")))
         if compiler:
             compile_tree(installed, compiler)
@@ -153,6 +156,12 @@ def project_layers(wheel: Path, project_name: str, version: str, environment: En
             layers.append(NamedLayer.of("resources", f"non-code files of {project_name}", resources))
         application = tree_layer(installed, cache.blobs, compression=compression)
         layers.append(NamedLayer.of("application", f"{project_name} {version}: code, metadata and scripts", application))
-    records.put(key, [layer.to_json() for layer in layers])
+    records.put(record_key, [layer.to_json() for layer in layers])
     return layers
 
+
+def project_layers(wheel: Path, project_name: str, version: str, environment: Environment, compiler: Compiler | None,
+                   cache: BlobCache, compression: Compression = GZIP) -> list[NamedLayer]:
+    """The layers of the project's installed wheel; rebuilt only when its wheel changes."""
+    return code_layers(["project", sha256_file(wheel)], lambda tree: install_wheel(wheel, tree, environment), project_name, version,
+                       environment, compiler, cache, compression)

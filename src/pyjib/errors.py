@@ -48,3 +48,10 @@ def cache_damaged(path: Path, digest: str) -> CacheDamagedError:
     path.unlink(missing_ok=True)
     return CacheDamagedError(f"the cached blob {digest} at {path} was damaged (its bytes no longer match its digest); "
                              "it has been removed: run the build again to rebuild it")
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Someone else's text (a registry's error) fit for the one line a user sees: whitespace runs collapsed, at most
+    limit characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -40,11 +40,27 @@ class IndexConfig:
             arguments += ["--index-strategy", "unsafe-best-match"]
         return arguments
 
+    def uv_environment(self) -> dict[str, str]:
+        """The same settings as uv's variables, for child processes: credentials stay off argv (readable in /proc)."""
+        env: dict[str, str] = {}
+        if self.index_url:
+            env["UV_INDEX_URL"] = self.index_url
+        if self.extra_index_urls:
+            env["UV_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
+        if self.find_links:
+            env["UV_FIND_LINKS"] = ",".join(self.find_links)
+        if self.best_match:
+            env["UV_INDEX_STRATEGY"] = "unsafe-best-match"
+        return env
+
     def urls(self) -> list[str]:
         return [u for u in (self.index_url, *self.extra_index_urls, *self.find_links) if u]
 
     def cache_identity(self) -> list[object]:
-        return [self.uv_arguments(), sorted(self.uv_env.items())]
+        """What the indexes are, for cache keys: their locations without credentials, so a per-job token in a URL (CI job
+        tokens) neither leaks into keys nor makes every key new."""
+        return [[without_credentials(a) if "://" in a else a for a in self.uv_arguments()],
+                sorted((k, without_credentials(v) if "://" in v else v) for k, v in self.uv_env.items())]
 
 
 def split_list(value: str | None) -> tuple[str, ...]:

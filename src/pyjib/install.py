@@ -18,7 +18,8 @@ from typing import BinaryIO
 
 import installer
 from installer.destinations import SchemeDictionaryDestination
-from installer.records import RecordEntry
+from installer.exceptions import InvalidWheelSource
+from installer.records import InvalidRecordEntry, RecordEntry
 from installer.sources import WheelFile
 from installer.utils import Scheme
 
@@ -153,8 +154,9 @@ def install_wheel(wheel: Path, staging: Path, environment: Environment, owners: 
             destination.shared = shared
             destination.distribution = source.distribution
             installer.install(source, destination, additional_metadata={"INSTALLER": b"pyjib\n"})
-    except (ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise InstallError(f"cannot install {wheel.name}: {exc}") from exc
+    except (ValueError, KeyError, zipfile.BadZipFile, InvalidRecordEntry, InvalidWheelSource, UnicodeDecodeError) as exc:
+        # A wheel with a malformed RECORD or METADATA is the wheel's fault: one line naming it, not a traceback.
+        raise InstallError(f"cannot install {wheel.name}: {' '.join(str(exc).split())[:200]}") from exc
     return shared
 
 

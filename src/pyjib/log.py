@@ -22,19 +22,26 @@ def write_line(text: str, stream: TextIO | None = None) -> None:
 
 
 class Log:
-    def __init__(self, quiet: bool = False, stream: TextIO | None = None) -> None:
+    def __init__(self, quiet: bool = False, stream: TextIO | None = None, *, warnings: bool = True) -> None:
         self.quiet = quiet
         self.stream = stream
+        self.warnings = warnings
         self._start = time.monotonic()
 
     def info(self, message: str) -> None:
         if not self.quiet:
             write_line(f"pyjib [{time.monotonic() - self._start:5.1f}s] {message}", self.stream)
 
+    def warn(self, message: str) -> None:
+        """Something went wrong that the result does not depend on; shown even with --quiet, as pip's warnings are."""
+        if self.warnings:
+            write_line(f"pyjib: warning: {message}", self.stream)
 
-SILENT = Log(quiet=True)
+
+SILENT = Log(quiet=True, warnings=False)  # for library callers that want no output at all
 
 
 def warn(message: str) -> None:
-    """Something the user should fix but that does not stop the build; shown even with --quiet."""
+    """Something the user should fix but that does not stop the build (a typo'd [tool.*] table, read before any Log
+    exists); shown even with --quiet."""
     write_line(f"pyjib: warning: {message}")

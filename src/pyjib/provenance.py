@@ -102,8 +102,8 @@ def statement(build: Build, platform_image: PlatformImage, settings: Settings, e
         external["source"] = source
     if sources is not None:
         external["indexes"] = [without_credentials(url) for url in sources.indexes.urls()]
-        if sources.lock_path is not None:
-            external["lockFile"] = sources.lock_path.name
+        if sources.lock is not None:
+            external["lockFile"] = {"name": sources.lock.path.name, "format": sources.lock.format}
     document = {
         "_type": STATEMENT_TYPE,
         "subject": [{"name": build.project.name, "digest": {"sha256": image.digest.split(":", 1)[1]}}],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from .log import Log
 from .progress import Progress
 from .reference import Reference, parse_reference
 from .registry import ClientPool, RegistryClient
+from .workers import worker_pool
 
 PARALLEL_UPLOADS = 4  # enough to fill a CI runner's uplink; more mostly adds registry load
 
@@ -66,7 +67,7 @@ def push_blobs(client: RegistryClient, repository: str, blobs: list[Blob], log: 
     """Every blob, PARALLEL_UPLOADS at a time; returns only when the registry has confirmed each one (else raises)."""
     progress = Progress(log)
     try:
-        with ThreadPoolExecutor(max_workers=PARALLEL_UPLOADS) as pool:
+        with worker_pool(PARALLEL_UPLOADS) as pool:
             futures = [pool.submit(_push_blob, client, repository, blob, progress) for blob in blobs]
             wait(futures, return_when=FIRST_EXCEPTION)
             for future in futures:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from .errors import InvalidReferenceError
 
@@ -46,10 +48,39 @@ class Reference:
         return text
 
 
+def is_loopback_host(host: str) -> bool:
+    """A bare host name or address (no port, no brackets): `localhost` is the one name, else a loopback IP address.
+    Names that merely start like one (127.attacker.example, 127.0.0.1.example) resolve wherever their owner says."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def is_loopback(registry: str) -> bool:
-    host = registry.rsplit(":", 1)[0] if not registry.endswith("]") else registry
-    host = host.strip("[]")
-    return host in {"localhost", "::1"} or host.startswith("127.")
+    """host[:port] as in an image reference; anything with userinfo (user@host) is not a registry host at all."""
+    if "@" in registry or "/" in registry:
+        return False
+    if registry.startswith("["):
+        host, sep, rest = registry[1:].partition("]")
+        return bool(sep) and (rest == "" or (rest[:1] == ":" and rest[1:].isdigit())) and is_loopback_host(host)
+    if registry.count(":") > 1:  # a bare IPv6 address
+        return is_loopback_host(registry)
+    host, sep, port = registry.rpartition(":")
+    if not sep:
+        return is_loopback_host(registry)
+    return port.isdigit() and ":" not in host and is_loopback_host(host)
+
+
+def url_is_loopback(url: str) -> bool:
+    """Whether a URL's host (parsed: userinfo dropped, as the connection will see it) is loopback."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    return host is not None and is_loopback_host(host)
 
 
 def parse_reference(text: str) -> Reference:

@@ -163,7 +163,7 @@ def sbom_from_registry(reference: Reference, platform: Platform | None, clients:
     chosen = sbom_descriptor(referrers_in_registry(client, repository, digest), f"{reference.repository_ref}@{digest}")
     manifest, _type, _digest = client.get_manifest(repository, chosen.digest)
     layer = document_of(manifest, str(reference))
-    return client.fetch_blob(repository, layer.digest, cache).read_bytes()
+    return client.fetch_blob(repository, layer.digest, layer.size, cache).read_bytes()
 
 
 def _layout_entry(directory: Path, tag: str | None, where: str) -> Descriptor:

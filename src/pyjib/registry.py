@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,18 +14,24 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import httpx
 
 from . import mediatypes
-from .auth import Challenge, Credentials, parse_challenge
+from .auth import Challenge, Credentials, parse_challenge, redact
 from .cache import BlobCache, DigestMismatch
 from .credentials import explicit_credentials, places_looked, stored_credentials
 from .digest import sha256_bytes
-from .errors import ConfigError, PyjibError, RegistryError
-from .reference import is_loopback, parse_reference
+from .errors import ConfigError, PyjibError, RegistryError, one_line
+from .reference import is_loopback, parse_reference, url_is_loopback
 from .retry import RETRYABLE_STATUSES, RetryPolicy, is_transient, parse_retry_after, policy_from_environment, timeout_from_environment, tls_failure
 from .tls import find_tls_files, ssl_context
 from .tokens import TokenCache
 from .upload import BlobUpload, FileSlice, Interrupted
 
 _CHUNK = 1 << 20
+# Caps on what is read into memory (go-containerregistry caps tokens and error bodies at 64 KiB; manifests here at the
+# 4 MiB that registries accept, as distribution and the OCI distribution spec's "at least 4 MiB" put it).
+MANIFEST_LIMIT = 4 << 20  # any body read whole that is not a token or an error: manifests, indexes, upload answers
+TOKEN_LIMIT = 64 << 10
+ERROR_LIMIT = 64 << 10  # of an error answer's body, the rest is not read
+CONFIG_LIMIT = 16 << 20  # a config blob, read into memory (image configs, fleet cache records)
 DEFAULT_CHUNK_SIZE = 8 << 20  # PATCH size when a registry asks for chunks (at least its OCI-Chunk-Min-Length)
 _ACCEPT_MANIFESTS = ", ".join((*mediatypes.MANIFESTS, *mediatypes.INDEXES))
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -41,6 +48,46 @@ def _basic_authorization(credentials: Credentials) -> str:
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc.lower()
+
+
+class BodyTooLarge(RegistryError):
+    """A registry sent more than was asked for or than may be held in memory."""
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
+
+
+def _raw_chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The body as it came (no decoding: pyjib asks for identity), in chunks as they arrive."""
+    try:
+        content = response.content  # already read: an in-process transport hands over bytes, not a stream
+    except httpx.ResponseNotRead:
+        yield from response.iter_raw(_CHUNK)
+        return
+    yield content
+
+
+def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    """At most limit bytes of the body, and whether there was more (which is not read)."""
+    parts: list[bytes] = []
+    total = 0
+    for chunk in _raw_chunks(response):
+        parts.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            break
+    return b"".join(parts)[:limit], total > limit
+
+
+def _at_most(chunks: Iterator[bytes], size: int, what: str) -> Iterator[bytes]:
+    """The chunks, cut off with an error as soon as they go past size: nothing past it is ever written."""
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > size:
+            raise BodyTooLarge(f"{what} is longer than the {size} bytes its descriptor gives; refusing it")
+        yield chunk
 
 
 def _describe(exc: BaseException) -> str:
@@ -60,6 +107,11 @@ def _certificate_problem(exc: BaseException) -> str:
             return str(reason)
         current = current.__cause__ or current.__context__
     return "certificate verify failed"
+
+
+# getaddrinfo's words (glibc, musl, macOS) as the connection error carries them.
+_NAME_RESOLUTION_FAILURES = ("Name or service not known", "Temporary failure in name resolution", "nodename nor servname",
+                             "No address associated with hostname", "Name does not resolve", "[Errno -2]", "[Errno -3]", "[Errno -5]")
 
 
 class RegistryClient:
@@ -88,8 +140,10 @@ class RegistryClient:
         # Registries named insecure may also be HTTPS with a certificate nobody can verify, as with Docker.
         # A given transport brings its own TLS settings (httpx ignores verify then), so none is built.
         verify: Any = False if insecure or transport is not None else ssl_context(find_tls_files(registry, ca_certs))
+        # identity: bodies are read as sent, so a cap counts what arrives (no decompression bomb), and blobs keep their digest.
         self._client = httpx.Client(
-            transport=transport, verify=verify, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), follow_redirects=False
+            transport=transport, verify=verify, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), follow_redirects=False,
+            headers={"Accept-Encoding": "identity"},
         )
         self._explicit = credentials
         self._lookup = lookup
@@ -97,6 +151,9 @@ class RegistryClient:
         self._looked = False
         self._tokens = token_cache or TokenCache()
         self._challenge: Challenge | None = None  # the registry's last challenge, answered before it is asked again
+        # Anonymous tokens of other hosts the registry sends requests to (an upload Location elsewhere), by origin:
+        # the registry's credentials and tokens never go there.
+        self._foreign_tokens: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
         self._base: str | None = None
 
@@ -124,6 +181,8 @@ class RegistryClient:
             self._ping(https, retry=not self.plain_http_allowed)
             return https
         except Interrupted as exc:
+            if unresolvable := self._unresolvable_host(exc.detail):
+                raise RegistryError(unresolvable) from exc
             if not self.plain_http_allowed:
                 raise RegistryError(
                     f"cannot reach registry {self.registry} over HTTPS ({exc.detail}); if it serves plain HTTP, add it to insecure-registries"
@@ -134,6 +193,13 @@ class RegistryClient:
         except Interrupted as exc:
             raise RegistryError(f"cannot reach registry {self.registry} ({exc.detail}); check the address and that the registry is up") from exc
         return http
+
+    def _unresolvable_host(self, detail: str) -> str | None:
+        """Why the registry cannot be reached when its name does not resolve: advice about plain HTTP would mislead."""
+        if not any(sign in detail for sign in _NAME_RESOLUTION_FAILURES):
+            return None
+        host = urlsplit(f"//{self.registry}").hostname or self.registry
+        return f"cannot resolve the registry host {host} (DNS): check the name in the image reference and the machine's DNS"
 
     def _ping(self, base: str, *, retry: bool) -> None:
         response = self._send("GET", f"{base}/v2/", headers={}, body=None, stream=False, retry=retry, step="reach /v2/", raise_interrupt=True)
@@ -150,18 +216,40 @@ class RegistryClient:
             f"give its CA with --ca-cert FILE or put it in /etc/containers/certs.d/{self.registry}/ca.crt"
         )
 
+    def _buffer(self, response: httpx.Response, limit: int, step: str) -> httpx.Response:
+        """The response with its body read, at most limit bytes of it: more is refused; an error answer's body is cut
+        at ERROR_LIMIT instead (it is only shown, cut again, in one line)."""
+        try:
+            failed = response.status_code >= 300
+            cap = ERROR_LIMIT if failed else limit
+            # A HEAD answer's Content-Length is that of the thing asked about; no body follows.
+            declared = response.headers.get("content-length", "") if response.request.method != "HEAD" else ""
+            if not failed and declared.isdigit() and int(declared) > cap:
+                raise BodyTooLarge(f"registry {self.registry}: the answer to {step} is {declared} bytes, more than the {_size(cap)} pyjib reads; "
+                                   "refusing it")
+            data, more = _read_capped(response, cap)
+            if more and not failed:
+                raise BodyTooLarge(f"registry {self.registry}: the answer to {step} is more than the {_size(cap)} pyjib reads; refusing it")
+        except httpx.TransportError as exc:
+            raise RegistryError(f"registry {self.registry}: {step} failed while reading the answer: {_describe(exc)}") from exc
+        finally:
+            response.close()
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in ("content-length", "content-encoding", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=headers, content=data, request=response.request, extensions=response.extensions)
+
     def _send(
         self, method: str, url: str, *, headers: Mapping[str, str], body: Body | None, stream: bool, retry: bool, step: str,
-        raise_interrupt: bool = False,
+        raise_interrupt: bool = False, limit: int = MANIFEST_LIMIT,
     ) -> httpx.Response:
         """One request, tried again on transient failures when retry is set. A body from a file is re-read on every try.
-        Without retry (or when tries run out with raise_interrupt), a transient failure raises Interrupted."""
+        Without retry (or when tries run out with raise_interrupt), a transient failure raises Interrupted. Unless stream
+        is set, the answer's body is read here, at most limit bytes of it."""
         tries = self.retry.tries if retry else 1
         for attempt in range(1, tries + 1):
             content = body.chunks() if isinstance(body, FileSlice) else body
             try:
                 request = self._client.build_request(method, url, headers=dict(headers), content=content)
-                response = self._client.send(request, stream=stream)
+                response = self._client.send(request, stream=True)
             except httpx.TransportError as exc:
                 tls = tls_failure(exc)
                 if tls == "certificate":
@@ -186,7 +274,7 @@ class RegistryClient:
                 response.close()
                 self.retry.wait(attempt, retry_after)
                 continue
-            return response
+            return response if stream else self._buffer(response, limit, step)
         raise AssertionError("unreachable")
 
     # --- authentication ---------------------------------------------------------------------------------
@@ -200,6 +288,12 @@ class RegistryClient:
                 self._looked = True
             return self._found
 
+    def redact(self, text: str) -> str:
+        """A registry's words without the credentials and tokens of this client, should the registry echo them."""
+        credentials = self.credentials()
+        held = [*self._tokens.values(), *self._foreign_tokens.values()]
+        return redact(text, [*(credentials.secrets() if credentials else []), *held])
+
     def _credential_hint(self) -> str:
         if credentials := self.credentials():
             return f"credentials from {credentials.source} were tried: check them, or log in again"
@@ -207,12 +301,20 @@ class RegistryClient:
                 "or give --username with --password-stdin")
 
     def _may_send_credentials(self, url: str) -> bool:
-        scheme, netloc = _origin(url)
-        return scheme == "https" or is_loopback(netloc)
+        """Over HTTPS, or plain HTTP to a URL whose own host is loopback (a token realm too, whatever the registry is)."""
+        scheme = urlsplit(url).scheme.lower()
+        return scheme == "https" or (scheme == "http" and url_is_loopback(url))
+
+    def _is_own_origin(self, url: str) -> bool:
+        return _origin(url) == _origin(self.base_url)
 
     def _authorization(self, url: str, scopes: Sequence[str]) -> dict[str, str]:
-        """What to send before being asked: only to the registry's own origin, never to a redirect target."""
-        if _origin(url) != _origin(self.base_url) or self._challenge is None:
+        """What to send before being asked: the registry's credentials or tokens only to its own origin; another host
+        gets at most the anonymous token it asked for itself."""
+        if not self._is_own_origin(url):
+            token = self._foreign_tokens.get(_origin(url))
+            return {"Authorization": f"Bearer {token}"} if token else {}
+        if self._challenge is None:
             return {}
         if self._challenge.scheme == "basic":
             credentials = self.credentials()
@@ -248,18 +350,32 @@ class RegistryClient:
             raise RegistryError(f"registry {self.registry} asks for an unsupported authentication: {challenge.scheme or 'none given'}")
         self._challenge = challenge
 
+    def _answer_foreign(self, url: str, challenge: Challenge, scopes: Sequence[str]) -> None:
+        """A 401 from another host than the registry (an upload Location elsewhere): credentials belong to the host they
+        were given for, so that host gets an anonymous token request, as in go-containerregistry's cross-host handling."""
+        host = _origin(url)[1]
+        if challenge.scheme == "bearer" and "realm" in challenge.params:
+            wanted = challenge.params.get("scope", "").split() or list(scopes)
+            token, _ = self._request_token(challenge, wanted, None)
+            self._foreign_tokens[_origin(url)] = token
+            return
+        raise RegistryError(
+            f"registry {self.registry} sent a request to {host}, which asks for a login ({challenge.scheme or 'no scheme'}); "
+            f"pyjib sends the credentials of {self.registry} to {self.registry} only"
+        )
+
     def _fetch_token(self, challenge: Challenge, scopes: Sequence[str], force: bool = False) -> str:
         with self._tokens.fetch_lock:
             if not force and (cached := self._tokens.get(scopes)):
                 return cached  # another upload fetched it while this one waited
-            token, expires_in = self._request_token(challenge, scopes)
+            token, expires_in = self._request_token(challenge, scopes, self.credentials())
             self._tokens.put(scopes, token, expires_in)
             return token
 
-    def _request_token(self, challenge: Challenge, scopes: Sequence[str]) -> tuple[str, float | None]:
+    def _request_token(self, challenge: Challenge, scopes: Sequence[str], credentials: Credentials | None) -> tuple[str, float | None]:
+        """A token from the challenge's realm, asked for with credentials, or anonymously when they are None."""
         realm = challenge.params["realm"]
         service = challenge.params.get("service")
-        credentials = self.credentials()
         if credentials and not self._may_send_credentials(realm):
             raise RegistryError(
                 f"the token service {realm} of {self.registry} is plain HTTP; pyjib sends credentials only over HTTPS (or to loopback)"
@@ -270,7 +386,7 @@ class RegistryClient:
             form = {"grant_type": "refresh_token", "refresh_token": credentials.identity_token, "client_id": "pyjib",
                     "scope": " ".join(scopes), **({"service": service} if service else {})}
             response = self._send("POST", realm, headers={"Content-Type": "application/x-www-form-urlencoded"},
-                                  body=urlencode(form).encode(), stream=False, retry=True, step=step)
+                                  body=urlencode(form).encode(), stream=False, retry=True, step=step, limit=TOKEN_LIMIT)
         else:
             query = [*([("service", service)] if service else []), *(("scope", s) for s in scopes)]
             headers: dict[str, str] = {}
@@ -278,11 +394,11 @@ class RegistryClient:
                 query.append(("account", credentials.username))
                 headers["Authorization"] = _basic_authorization(credentials)
             url = f"{realm}{'&' if '?' in realm else '?'}{urlencode(query)}" if query else realm
-            response = self._send("GET", url, headers=headers, body=None, stream=False, retry=True, step=step)
+            response = self._send("GET", url, headers=headers, body=None, stream=False, retry=True, step=step, limit=TOKEN_LIMIT)
         if response.status_code in (401, 403):
             raise RegistryError(f"the token service of {self.registry} refused the login ({response.status_code}); {self._credential_hint()}")
         if response.status_code != 200:
-            raise RegistryError(f"the token service of {self.registry} answered {response.status_code} {response.reason_phrase}".rstrip())
+            raise RegistryError(f"the token service of {self.registry} answered {one_line(self.redact(f'{response.status_code} {response.reason_phrase}'))}")
         try:
             answer = response.json()
             token = answer.get("token") or answer.get("access_token")
@@ -317,11 +433,17 @@ class RegistryClient:
             response = self._send(method, url, headers={**(headers or {}), **authorization}, body=body, stream=stream, retry=retry, step=step)
             if response.status_code == 401 and not answered and (header := response.headers.get("www-authenticate")):
                 response.close()
-                self._answer(parse_challenge(header), scopes, authorization.get("Authorization"))
+                if self._is_own_origin(url):
+                    self._answer(parse_challenge(header), scopes, authorization.get("Authorization"))
+                else:
+                    self._answer_foreign(url, parse_challenge(header), scopes)
                 answered = True
                 continue
             if response.status_code == 401:
                 response.close()
+                if not self._is_own_origin(url):
+                    raise RegistryError(f"registry {self.registry} sent a request to {_origin(url)[1]}, which refused to {step} "
+                                        "(401 unauthorized) to an anonymous client")
                 raise RegistryError(f"registry {self.registry} refused to {step} (401 unauthorized); {self._credential_hint()}")
             if follow_redirects and response.status_code in _REDIRECTS:
                 return self._follow(method, response, step, stream, scopes)
@@ -342,12 +464,11 @@ class RegistryClient:
         """The error for an unexpected answer: the step, the status, the registry's own words."""
         detail = ""
         try:
-            response.read()
-            errors = response.json().get("errors") or []
+            errors = json.loads(_read_capped(response, ERROR_LIMIT)[0]).get("errors") or []
             detail = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors if isinstance(e, dict))
         except (ValueError, AttributeError, httpx.HTTPError, httpx.StreamError):
             pass
-        status = f"{response.status_code} {detail or response.reason_phrase}".strip()
+        status = one_line(self.redact(f"{response.status_code} {detail or response.reason_phrase}"))
         if response.status_code in (401, 403):
             return RegistryError(f"registry {self.registry} refused to {what} ({status}); {self._credential_hint()}")
         if response.status_code in RETRYABLE_STATUSES:
@@ -397,17 +518,22 @@ class RegistryClient:
             return False
         raise self.fail(response, f"check blob {digest[:19]} in {repository}")
 
-    def fetch_blob(self, repository: str, digest: str, cache: BlobCache) -> Path:
-        """Download a blob into the cache, streaming and verifying its digest; a broken download starts again."""
+    def fetch_blob(self, repository: str, digest: str, size: int, cache: BlobCache) -> Path:
+        """Download a blob into the cache, streaming and verifying its digest; a broken download starts again.
+        No more than size bytes (the descriptor's) are read: a longer answer is refused, not written to disk."""
         if cache.has(digest):
             return cache.path(digest)
+        what = f"blob {digest[:19]} from registry {self.registry}"
         for attempt in range(1, self.retry.tries + 1):
             response = self.request("GET", f"/v2/{repository}/blobs/{digest}", scopes=(f"repository:{repository}:pull",),
                                     stream=True, follow_redirects=True, step=f"download blob {digest[:19]} of {repository}")
             try:
                 if response.status_code != 200:
                     raise self.fail(response, f"download blob {digest[:19]} of {repository}")
-                return cache.put_stream(digest, response.iter_bytes(_CHUNK))
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) != size:
+                    raise BodyTooLarge(f"{what} is {declared} bytes long, but its descriptor gives {size}; refusing it")
+                return cache.put_stream(digest, _at_most(_raw_chunks(response), size, what))
             except DigestMismatch as exc:
                 raise RegistryError(f"registry {self.registry} sent blob {digest} with wrong content ({exc})") from exc
             except httpx.TransportError as exc:

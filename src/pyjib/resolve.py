@@ -13,9 +13,9 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import tomllib
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from .cache import Records, cache_key
+from .childenv import child_environment
 from .constraints import Constraints
 from .digest import sha256_file
 from .errors import ResolveError
@@ -35,6 +36,7 @@ from .interpreter import Interpreter
 from .sources import Source, build_source, local_folders_identity
 from .uvtool import uv_binary
 from .wheelchoice import best_wheel, filename_of
+from .workers import worker_pool
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,11 @@ def resolution_key(requirements: list[str], interpreter: Interpreter, indexes: I
                      no_deps, str(project_dir), local_folders_identity(requirements), constraints.identity())
 
 
+class TransientDownloadError(ResolveError):
+    """A download that failed in a way another try can fix (a connection reset, a 503)."""
+
+
+DOWNLOAD_TRIES = 3
 RESOLUTION_TTL = 24 * 3600  # re-resolve daily, so new releases arrive without a lock file; --refresh forces it
 
 
@@ -150,11 +157,12 @@ def _run_uv(requirements: list[str], interpreter: Interpreter, indexes: IndexCon
         # uv wants some interpreter to start from even when told the target's version: give it ours, not a PATH search.
         uv_binary(), "pip", "compile", "-", "--python", sys.executable, "--python-platform", interpreter.uv_platform,
         "--python-version", interpreter.version, "--only-binary", ":all:", "--format", "pylock.toml", "--no-header", "--quiet",
-        *indexes.uv_arguments(), *constraints.uv_arguments(), *(arg for name in built_from_source for arg in ("--no-binary", name)),
+        *constraints.uv_arguments(), *(arg for name in built_from_source for arg in ("--no-binary", name)),
         *(["--no-deps"] if no_deps else []),
     ]
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
-    return subprocess.run(command, input="\n".join(requirements), capture_output=True, text=True, env=env, cwd=project_dir)
+    # The indexes go in uv's variables, not argv: their credentials would be readable by every local user in /proc.
+    return subprocess.run(command, input="\n".join(requirements), capture_output=True, text=True, env=child_environment(indexes),
+                          cwd=project_dir)
 
 
 def _resolve(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, constraints: Constraints, only_binary: bool,
@@ -185,8 +193,18 @@ def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path, 
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ResolveError(f"the resolver's lock output does not parse: {exc}") from exc
+    return pylock_wheels(document.get("packages", []), cache_root, indexes, base, interpreter)
+
+
+def pylock_wheels(packages: list[dict[str, Any]], cache_root: Path, indexes: IndexConfig, base: Path, interpreter: Interpreter, *,
+                  where: str = "the resolver", only_binary: bool = False) -> list[LockedWheel]:
+    """PEP 751 package entries (markers already applied) to wheels: the one the image prefers, else one built from source.
+
+    Lock readers (pylock.toml, uv.lock, poetry.lock, pdm.lock) hand their entries here too, so every path picks, checks
+    and builds the same way; where names the lock in messages, and only_binary forbids building from an sdist.
+    """
     wheels = []
-    for package in document.get("packages", []):
+    for package in packages:
         name, version = canonicalize_name(package["name"]), str(package.get("version", "0"))
         candidates = {wheel.get("name") or filename_of(wheel.get("url") or wheel.get("path") or ""): wheel
                       for wheel in package.get("wheels") or []}
@@ -195,15 +213,18 @@ def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path, 
             url = without_credentials(wheel.get("url") or "") or (wheel.get("path") and (base / wheel["path"]).resolve().as_uri())
             sha256 = (wheel.get("hashes") or {}).get("sha256")
             if not url or not sha256:
-                raise ResolveError(f"the resolver gave no URL and sha256 for the wheel of {name} {version}")
+                raise ResolveError(f"{where} gives no URL and sha256 for the wheel of {name} {version}; a lock must pin every file's hash")
             wheels.append(LockedWheel(name, version, url, sha256, chosen))
             continue
-        source = _source_of(package, name, version, cache_root, indexes, base)
+        if only_binary and package.get("sdist"):
+            raise ResolveError(f"{where} pins {name} {version}, which has no wheel for {_target(interpreter)}, and only-binary "
+                               "forbids building its sdist; update the lock for this platform or choose another base")
+        source = _source_of(package, name, version, cache_root, indexes, base, where)
         if source is None:
             found = f" (its {len(candidates)} wheels do not fit)" if candidates else ""
             raise ResolveError(f"dependency {name} {version} has no wheel for {_target(interpreter)}{found}; "
                                "pin a version that publishes one, or choose another base")
-        built = build_source(source, cache_root)
+        built = build_source(source, cache_root, indexes)
         built_version = str(parse_wheel_filename(built.name)[1])  # a folder's pylock entry carries no version
         wheels.append(LockedWheel(name, built_version, built.as_uri(), sha256_file(built).split(":", 1)[1], built.name,
                                   source.kind, _origin(package, source)))
@@ -221,12 +242,13 @@ def _origin(package: dict[str, Any], source: Source) -> str:
     return ""
 
 
-def _source_of(package: dict[str, Any], name: str, version: str, cache_root: Path, indexes: IndexConfig, base: Path) -> Source | None:
+def _source_of(package: dict[str, Any], name: str, version: str, cache_root: Path, indexes: IndexConfig, base: Path,
+               where: str) -> Source | None:
     if sdist := package.get("sdist"):
         sha256 = (sdist.get("hashes") or {}).get("sha256")
         url = sdist.get("url") or (sdist.get("path") and (base / sdist["path"]).resolve().as_uri())
         if not url or not sha256:
-            raise ResolveError(f"the resolver gave no URL and sha256 for the sdist of {name} {version}")
+            raise ResolveError(f"{where} gives no URL and sha256 for the sdist of {name} {version}; a lock must pin every file's hash")
         return Source(name, version, "sdist", str(_fetch_sdist(url, sha256, cache_root, indexes)), sha256)
     if directory := package.get("directory"):
         return Source(name, version, "local", str((base / directory["path"]).resolve()), "")
@@ -238,10 +260,27 @@ def _source_of(package: dict[str, Any], name: str, version: str, cache_root: Pat
 def _download_file(url: str, sha256: str, filename: str, directory: Path, indexes: IndexConfig,
                    client: httpx.Client | None = None) -> Path:
     """A file kept by its hash; fetched over HTTP(S) (with the index's or ~/.netrc's credentials) or copied from file://."""
+    # Both come from a lock or an index, and name a path in the cache: a "hash" of ../../x would reach a planted file.
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ResolveError(f"{filename!r} has the sha256 {sha256[:80]!r}, which is not 64 hex digits; fix the lock or the index")
+    if not filename or "/" in filename or "\\" in filename or filename in (".", ".."):
+        raise ResolveError(f"the file name {filename[:80]!r} (from {redact(url)}) is not a plain file name; fix the lock or the index")
     destination = directory / sha256 / filename
     if destination.is_file():
         return destination
     destination.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(DOWNLOAD_TRIES):
+        try:
+            _fetch_checked(url, sha256, filename, destination, indexes, client)
+            return destination
+        except TransientDownloadError:
+            if attempt == DOWNLOAD_TRIES - 1:
+                raise
+            time.sleep(0.5 * 2**attempt)  # a proxy's hiccup or an index's 503: the next try usually goes through
+    return destination
+
+
+def _fetch_checked(url: str, sha256: str, filename: str, destination: Path, indexes: IndexConfig, client: httpx.Client | None) -> None:
     tmp = destination.with_name(f".{filename}.{os.getpid()}.{threading.get_ident()}.part")
     digest = hashlib.sha256()
     try:
@@ -250,11 +289,11 @@ def _download_file(url: str, sha256: str, filename: str, directory: Path, indexe
                 digest.update(chunk)
                 f.write(chunk)
         if digest.hexdigest() != sha256:
-            raise ResolveError(f"{filename} does not match its sha256 {sha256}: the index served other bytes")
+            raise ResolveError(f"{filename} has sha256 {digest.hexdigest()}, not the pinned {sha256}: the lock's hash was edited "
+                               "or the index served other bytes; check the lock and the index")
         os.replace(tmp, destination)
     finally:
         tmp.unlink(missing_ok=True)
-    return destination
 
 
 def _chunks(url: str, filename: str, indexes: IndexConfig, client: httpx.Client | None) -> Iterator[bytes]:
@@ -273,10 +312,13 @@ def _chunks(url: str, filename: str, indexes: IndexConfig, client: httpx.Client 
     try:
         with client.stream("GET", url, auth=credentials) as response:
             if response.status_code != 200:
-                raise ResolveError(f"downloading {filename} from {redact(url)} failed: HTTP {response.status_code}")
+                error = TransientDownloadError if response.status_code in (429, 500, 502, 503, 504) else ResolveError
+                raise error(f"downloading {filename} from {redact(url)} failed: HTTP {response.status_code}")
             yield from response.iter_bytes(1 << 20)
     except httpx.TransportError as exc:
-        raise ResolveError(f"downloading {filename} from {redact(url)} failed: {redact_text(str(exc), indexes)}") from exc
+        # Every transport failure is worth another try here (TLS alerts from a proxy included): the bytes are checked
+        # against the lock's sha256 whatever path they took.
+        raise TransientDownloadError(f"downloading {filename} from {redact(url)} failed: {redact_text(str(exc), indexes)}") from exc
     finally:
         if own:
             client.close()
@@ -288,5 +330,5 @@ def download(wheels: list[LockedWheel], wheel_dir: Path, indexes: IndexConfig | 
         return []
     indexes = indexes or IndexConfig()
     client = httpx.Client(timeout=httpx.Timeout(120.0, connect=15.0), follow_redirects=True)
-    with client, ThreadPoolExecutor(max_workers=4) as pool:
+    with client, worker_pool(4) as pool:
         return list(pool.map(lambda w: _download_file(w.url, w.sha256, w.filename, wheel_dir, indexes, client), wheels))

@@ -108,6 +108,6 @@ def timeout_from_environment(default: float = 60.0) -> float:
         seconds = float(text)
     except ValueError:
         seconds = 0.0
-    if not seconds > 0:
-        raise ConfigError(f"PYJIB_HTTP_TIMEOUT must be a positive number of seconds, not {text!r}")
+    if not 0 < seconds <= 24 * 3600:  # inf and nan would reach the socket layer and fail there with a traceback
+        raise ConfigError(f"PYJIB_HTTP_TIMEOUT must be a positive number of seconds up to a day, not {text!r}")
     return seconds

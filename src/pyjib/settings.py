@@ -20,7 +20,7 @@ from .errors import ConfigError
 from .grouping import BIG_DISTRIBUTION, LayerGroup, parse_groups
 from .log import warn
 from .platforms import parse_platform
-from .reference import TAG_PATTERN
+from .reference import TAG_PATTERN, parse_reference
 from .tagtemplates import with_placeholders
 
 DEFAULT_BASE = "gcr.io/distroless/python3-debian13:nonroot"
@@ -43,7 +43,10 @@ OPTIONS: dict[str, str] = {
     "insecure-registries": "list",
     "platforms": "list",
     "extras": "list",
+    "groups": "list",
     "registry-cache": "bool",
+    "registry-cache-trust": "str",
+    "registry-cache-repository": "str",
     "bytecode": "str",
     "layers": "layers",
     "layer-threshold-mb": "int",
@@ -56,9 +59,11 @@ OPTIONS: dict[str, str] = {
     "compression": "str",
     "sbom": "sbom",
     "provenance": "bool",
+    "name": "str",
 }
 SBOM_FORMATS = ("spdx", "cyclonedx")
 BYTECODE_MODES = ("auto", "required", "off")
+TRUST_MODES = ("key", "repository")  # registry-cache-trust: see fleetcache.py
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,10 @@ class Settings:
     insecure_registries: tuple[str, ...] = ()
     platforms: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # dependency groups to install too; none by default (never dev, nor a lock's default-groups)
     registry_cache: bool = True  # keep a fleet cache record in the target repository (see fleetcache.py)
+    registry_cache_trust: str = "key"  # read records authenticated with PYJIB_CACHE_KEY only, or ("repository") any record
+    registry_cache_repository: str | None = None  # keep the records there instead of in the target repository
     bytecode: str = "auto"
     layers: tuple[LayerGroup, ...] = ()
     layer_threshold_mb: int = BIG_DISTRIBUTION // 1_000_000
@@ -88,25 +96,41 @@ class Settings:
     find_links: tuple[str, ...] = ()
     only_binary: bool = False  # True: never build a dependency from source
     constraint: tuple[str, ...] = ()  # constraint files (pip's -c); default: PIP_CONSTRAINT, else pip.conf
-    lock_file: str | None = None  # default: pylock.toml, uv.lock or a hashed requirements.txt in the project
+    lock_file: str | None = None  # default: pylock.toml, uv.lock, poetry.lock, pdm.lock or requirements.txt in the project
     compression: str = "gzip"  # or "zstd"
     sbom: str = "spdx"  # "spdx", "cyclonedx" or "none" (sbom = false)
     provenance: bool = True  # attach an in-toto SLSA provenance statement
+    name: str | None = None  # an app folder's name (a package's comes from its metadata)
+
+
+def _looks_like_app(project_dir: Path) -> bool:
+    """A folder of the Dockerfile kind: requirements.txt, a Procfile or a .py file at its top."""
+    return any((project_dir / name).is_file() for name in ("requirements.txt", "Procfile")) or any(project_dir.glob("*.py"))
 
 
 def read_pyproject(project_dir: Path) -> dict[str, Any]:
-    """The parsed pyproject.toml; {} for a setup.py-only project; an error for a folder that is no project."""
+    """The parsed pyproject.toml; {} for a setup.py-only project or an app folder; an error for a folder that is neither."""
     path = project_dir / "pyproject.toml"
     if not project_dir.is_dir():
         raise ConfigError(f"project folder {project_dir} does not exist")
     if not path.is_file():
-        if (project_dir / "setup.py").is_file():
+        if (project_dir / "setup.py").is_file() or _looks_like_app(project_dir):
             return {}
-        raise ConfigError(f"{project_dir} has no pyproject.toml (nor setup.py): point pyjib at a Python project folder")
+        raise ConfigError(f"{project_dir} has no pyproject.toml (nor setup.py, requirements.txt or .py file): "
+                          "point pyjib at a Python project or app folder")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def is_plain_app(project_dir: Path) -> bool:
+    """A folder that is not a package: no setup.py or setup.cfg, and no pyproject.toml or one without [project] and
+    [build-system] (a [tool.pyjib] table alone holds settings; it does not make the folder a package)."""
+    if any((project_dir / name).is_file() for name in ("setup.py", "setup.cfg")):
+        return False
+    pyproject = read_pyproject(project_dir)
+    return "project" not in pyproject and "build-system" not in pyproject
 
 
 def _coerce(name: str, kind: str, value: Any, where: str) -> Any:
@@ -233,6 +257,13 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
             raise ConfigError(f"invalid port {port!r}: expected a number from 1 to 65535, optionally /tcp or /udp")
     if options.get("compression", "gzip") not in ("gzip", "zstd"):
         raise ConfigError(f"invalid compression {options['compression']!r}: use gzip or zstd")
+    if options.get("registry-cache-trust", "key") not in TRUST_MODES:
+        raise ConfigError(f"invalid registry-cache-trust {options['registry-cache-trust']!r}: use key (records authenticated with "
+                          "PYJIB_CACHE_KEY) or repository (any record: trusts everyone who can push to the repository)")
+    if (cache_repository := options.get("registry-cache-repository")) is not None:
+        named = parse_reference(cache_repository)
+        if named.tag or named.digest or "/" not in cache_repository:
+            raise ConfigError(f"invalid registry-cache-repository {cache_repository!r}: name a repository, as in registry.example.com/team/pyjib-cache")
     if options.get("bytecode", "auto") not in BYTECODE_MODES:
         raise ConfigError(f"invalid bytecode {options['bytecode']!r}: use one of {', '.join(BYTECODE_MODES)}")
     for platform in options.get("platforms", ()):

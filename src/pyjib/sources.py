@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -23,7 +24,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from .buildlog import failure_message, keep_log
+from .childenv import child_environment
 from .errors import ResolveError
+from .indexes import IndexConfig
 from .uvtool import uv_binary
 from .wheelbuild import project_fingerprint
 from .wheelchoice import is_pure
@@ -56,12 +59,12 @@ def local_folders_identity(requirements: Iterable[str]) -> list[str]:
     return sorted(identity)
 
 
-def _uv_build(source: Path, out_dir: Path, name: str, cache_root: Path) -> Path:
+def _uv_build(source: Path, out_dir: Path, name: str, cache_root: Path, indexes: IndexConfig | None) -> Path:
     # Not --quiet: the backend's own output is what explains a failure; it goes to the kept log, not the terminal.
     result = subprocess.run(
         [uv_binary(), "build", "--wheel", "--python", sys.executable, "--out-dir", str(out_dir), str(source)],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"},
+        env=child_environment(indexes),  # the build's requirements from pyjib's indexes; setup.py never sees pyjib's secrets
     )
     wheels = sorted(out_dir.glob("*.whl"))
     if result.returncode != 0 or not wheels:
@@ -74,25 +77,27 @@ def _uv_build(source: Path, out_dir: Path, name: str, cache_root: Path) -> Path:
 def _checkout(url: str, commit: str, into: Path) -> Path:
     """A clean checkout of commit, so the wheel is built from exactly what was resolved."""
     for command in (["git", "clone", "--quiet", "--no-checkout", url, str(into)], ["git", "-C", str(into), "checkout", "--quiet", commit]):
-        result = subprocess.run(command, capture_output=True, text=True)
+        result = subprocess.run(command, capture_output=True, text=True, env=child_environment())
         if result.returncode != 0:
             raise ResolveError(f"cannot check out {url} at {commit[:12]}: {result.stderr.strip().splitlines()[-1:] or ['git failed']}")
     return into
 
 
-def build_source(source: Source, cache_root: Path) -> Path:
-    """A pure wheel built from source, cached by the source's identity; an error naming the package if it is not pure."""
+def build_source(source: Source, cache_root: Path, indexes: IndexConfig | None = None) -> Path:
+    """A pure wheel built from source, cached by the source's identity and the indexes its build requirements come from;
+    an error naming the package if it is not pure."""
     identity = source.identity if source.kind != "local" else project_fingerprint(Path(source.location))
-    key = hashlib.sha256(f"{_RECIPE}\0{source.kind}\0{source.location if source.kind != 'sdist' else ''}\0{identity}".encode()).hexdigest()
+    where = json.dumps(indexes.cache_identity() if indexes else None, sort_keys=True)
+    key = hashlib.sha256(f"{_RECIPE}\0{source.kind}\0{source.location if source.kind != 'sdist' else ''}\0{identity}\0{where}".encode()).hexdigest()
     out_dir = cache_root / "built-wheels" / key[:32]
     if existing := sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []:
         return existing[0]
     with tempfile.TemporaryDirectory(prefix="pyjib-source-") as work:
         staging = Path(work) / "out"
         if source.kind == "vcs":
-            wheel = _uv_build(_checkout(source.location, source.identity, Path(work) / "checkout"), staging, source.name, cache_root)
+            wheel = _uv_build(_checkout(source.location, source.identity, Path(work) / "checkout"), staging, source.name, cache_root, indexes)
         else:
-            wheel = _uv_build(Path(source.location), staging, source.name, cache_root)
+            wheel = _uv_build(Path(source.location), staging, source.name, cache_root, indexes)
         if canonicalize_name(parse_wheel_filename(wheel.name)[0]) != canonicalize_name(source.name):
             raise ResolveError(f"building {source.name} from source produced {wheel.name}, a wheel of another distribution")
         if not is_pure(wheel.name):

@@ -61,6 +61,11 @@ class TokenCache:
         with self._lock:
             self._tokens.append(Token(value, frozenset(scopes), expires))
 
+    def values(self) -> list[str]:
+        """Every token held, live or not: for keeping them out of messages."""
+        with self._lock:
+            return [t.value for t in self._tokens]
+
     def forget(self, value: str) -> None:
         """Drop a token the registry refused, so the next request asks for a fresh one."""
         with self._lock:

@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urljoin
 
 import httpx
 
-from .errors import RegistryError
+from .errors import RegistryError, one_line
 from .retry import RETRYABLE_STATUSES, parse_retry_after
 
 if TYPE_CHECKING:
@@ -86,8 +86,18 @@ def next_offset(response: httpx.Response) -> int | None:
     return 0 if end == 0 else end + 1
 
 
+def _advanced(offset: int, end: int, reported: int | None, range_header: str) -> int:
+    """Where the next chunk starts, after one sent [offset, end): where the registry says, if that is progress.
+    A Range that does not move forward (or claims more than was sent) counts as a failed try, so it cannot loop forever."""
+    if reported is None or (reported == 0 and offset == 0):  # not said, or distribution's 0-0: take the chunk as received
+        return end
+    if offset < reported <= end:
+        return reported
+    raise Interrupted(f"the upload made no progress: the registry answered Range {range_header!r} to bytes {offset}-{end - 1}")
+
+
 def _interrupted_by(response: httpx.Response) -> Interrupted:
-    return Interrupted(f"{response.status_code} {response.reason_phrase}".strip(), parse_retry_after(response.headers.get("retry-after")))
+    return Interrupted(one_line(f"{response.status_code} {response.reason_phrase}"), parse_retry_after(response.headers.get("retry-after")))
 
 
 class BlobUpload:
@@ -176,8 +186,7 @@ class BlobUpload:
             if response.status_code != 202:
                 raise self.client.fail(response, f"upload blob {self.short} to {self.repository}")
             self.session = Session(location_of(response), self.session.chunk_min)
-            reported = next_offset(response)
-            offset = reported if reported is not None and reported > 0 else end
+            offset = _advanced(offset, end, next_offset(response), response.headers.get("range", ""))
 
     def _finish(self) -> None:
         response = self.client.request(

@@ -7,6 +7,7 @@ and git state are unchanged.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import os
@@ -14,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from .buildlog import failure_message, keep_log, tail
 from .cache import cache_key, file_lock
+from .childenv import child_environment
 from .errors import BuildError
+from .indexes import IndexConfig
 from .uvtool import uv_binary
 from .vcs import git
 
@@ -52,9 +55,11 @@ def bin_first_on_path(python: str, environ: Mapping[str, str]) -> dict[str, str]
     return {**environ, "PATH": os.pathsep.join([scripts, *rest])}
 
 
-def _run_hook(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None) -> None:
-    """Run a backend hook (cmd[0] is the build interpreter), keeping its chatter off our stdout and its output for a failure."""
-    environ = bin_first_on_path(cmd[0], {**os.environ, **(extra_environ or {})})
+def _run_hook(cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None, *,
+              indexes: IndexConfig | None = None) -> None:
+    """Run a backend hook (cmd[0] is the build interpreter), keeping its chatter off our stdout and its output for a failure.
+    The backend is third-party code: it gets pyjib's index settings, never pyjib's secrets (childenv)."""
+    environ = bin_first_on_path(cmd[0], child_environment(indexes, extra_environ))
     result = subprocess.run(list(cmd), cwd=cwd, env=environ, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if result.returncode != 0:
         raise BackendFailed(result.stdout.decode("utf-8", "replace"))
@@ -79,24 +84,30 @@ def build_system(project_dir: Path) -> dict[str, Any]:
     return table
 
 
-def _run(command: list[str], what: str, cache_root: Path) -> None:
+def _runner(indexes: IndexConfig | None) -> Callable[..., None]:
+    return functools.partial(_run_hook, indexes=indexes)
+
+
+def _run(command: list[str], what: str, cache_root: Path, indexes: IndexConfig | None) -> None:
     result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"})
+                            env=child_environment(indexes))
     if result.returncode != 0:
         raise BuildError(failure_message(what, keep_log(cache_root, what, result.stdout), result.stdout))
 
 
-def _install(environment: Path, requirements: Sequence[str], project: str, cache_root: Path) -> None:
+def _install(environment: Path, requirements: Sequence[str], project: str, cache_root: Path, indexes: IndexConfig | None) -> None:
+    # Build requirements come from the same indexes as the dependencies: a private backend must not be taken from the
+    # public index under its name (dependency confusion at build time).
     if requirements:
         _run([uv_binary(), "pip", "install", "--quiet", "--python", str(environment / "bin" / "python"), *requirements],
-             f"installing the build requirements of {project} ({', '.join(requirements)})", cache_root)
+             f"installing the build requirements of {project} ({', '.join(requirements)})", cache_root, indexes)
 
 
-def _environment_dir(project_dir: Path, cache_root: Path) -> Path:
+def _environment_dir(project_dir: Path, cache_root: Path, indexes: IndexConfig | None) -> Path:
     system = build_system(project_dir)
     # Per project: dynamic build requirements (setup_requires, say) differ between projects with one [build-system].
     key = cache_key(RECIPE, str(project_dir), sorted(system.get("requires") or []), system.get("build-backend"),
-                    system.get("backend-path"), sys.version)
+                    system.get("backend-path"), sys.version, indexes.cache_identity() if indexes else None)
     return cache_root / "build-envs" / key[:32]
 
 
@@ -114,13 +125,13 @@ def _satisfied_here(requirements: Iterable[str]) -> bool:
     return True
 
 
-def build_python(project_dir: Path, cache_root: Path) -> str:
+def build_python(project_dir: Path, cache_root: Path, indexes: IndexConfig | None = None) -> str:
     """The interpreter to run the project's backend with.
 
     The project's cached build environment when there is one; else this interpreter, when it already holds every build
     requirement (a fresh CI runner then skips creating an environment, about 0.8 s); else a new build environment.
     """
-    environment = _environment_dir(project_dir, cache_root)
+    environment = _environment_dir(project_dir, cache_root, indexes)
     if (environment / ".pyjib-ready").is_file():
         return str(environment / "bin" / "python")
     requires = build_system(project_dir).get("requires") or []
@@ -129,12 +140,12 @@ def build_python(project_dir: Path, cache_root: Path) -> str:
         marker = environment.with_name(environment.name + ".here." + cache_key(_versions_here(requires), sys.executable)[:16])
         if marker.is_file():
             return sys.executable
-        here = build.ProjectBuilder(project_dir, python_executable=sys.executable, runner=_run_hook)
+        here = build.ProjectBuilder(project_dir, python_executable=sys.executable, runner=_runner(indexes))
         if _satisfied_here(here.get_requires_for_build("wheel")):
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text("")
             return sys.executable
-    return str(build_environment(project_dir, cache_root) / "bin" / "python")
+    return str(build_environment(project_dir, cache_root, indexes) / "bin" / "python")
 
 
 def _versions_here(requirements: Iterable[str]) -> list[str]:
@@ -147,10 +158,10 @@ def _versions_here(requirements: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
-def build_environment(project_dir: Path, cache_root: Path) -> Path:
+def build_environment(project_dir: Path, cache_root: Path, indexes: IndexConfig | None = None) -> Path:
     """A virtual environment holding the project's build requirements, made once per [build-system] and reused."""
     requires = sorted(build_system(project_dir).get("requires") or [])
-    environment = _environment_dir(project_dir, cache_root)
+    environment = _environment_dir(project_dir, cache_root, indexes)
     ready = environment / ".pyjib-ready"
     if ready.is_file():
         return environment
@@ -160,11 +171,11 @@ def build_environment(project_dir: Path, cache_root: Path) -> Path:
         shutil.rmtree(environment, ignore_errors=True)
         name = project_name(project_dir)
         _run([uv_binary(), "venv", "--quiet", "--python", sys.executable, str(environment)], f"creating the build environment of {name}",
-             cache_root)
-        _install(environment, requires, name, cache_root)
-        builder = build.ProjectBuilder(project_dir, python_executable=str(environment / "bin" / "python"), runner=_run_hook)
+             cache_root, indexes)
+        _install(environment, requires, name, cache_root, indexes)
+        builder = build.ProjectBuilder(project_dir, python_executable=str(environment / "bin" / "python"), runner=_runner(indexes))
         # Backends may ask for more at build time (setuptools' wheel); those are installed once, with the environment.
-        _install(environment, sorted(builder.get_requires_for_build("wheel")), name, cache_root)
+        _install(environment, sorted(builder.get_requires_for_build("wheel")), name, cache_root, indexes)
         ready.write_text("")
     return environment
 
@@ -197,7 +208,7 @@ def project_fingerprint(project_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def build_wheel(project_dir: Path, cache_root: Path) -> Path:
+def build_wheel(project_dir: Path, cache_root: Path, indexes: IndexConfig | None = None) -> Path:
     """The project's wheel, from the cache when nothing that goes into it changed, else built with the reused environment."""
     project_dir = project_dir.resolve()
     key = cache_key(RECIPE, str(project_dir), project_fingerprint(project_dir), build_system(project_dir))
@@ -207,7 +218,8 @@ def build_wheel(project_dir: Path, cache_root: Path) -> Path:
         return existing[0]
     name = project_name(project_dir)
     try:
-        builder = build.ProjectBuilder(project_dir, python_executable=build_python(project_dir, cache_root), runner=_run_hook)
+        builder = build.ProjectBuilder(project_dir, python_executable=build_python(project_dir, cache_root, indexes),
+                                       runner=_runner(indexes))
         staging = out_dir.with_name(out_dir.name + f".{os.getpid()}.tmp")
         shutil.rmtree(staging, ignore_errors=True)
         wheel = Path(builder.build("wheel", staging))

@@ -208,3 +208,16 @@ def test_right_password_from_docker_config_pushes(pyjib: Pyjib, base_ref: str, l
     tagged = httpx.head(f"{locked_registry.url}/v2/team/greet/manifests/1", auth=("ci", "s3cret-pass"),
                         headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
     assert tagged.status_code == 200 and tagged.headers["docker-content-digest"] == digest
+
+
+def test_a_registry_name_that_does_not_resolve_says_so(pyjib: Pyjib) -> None:
+    result = pyjib("push", str(EXAMPLES / "hello-web"), "--to", "no-such-registry.invalid/team/app:1", check=False,
+                   env={"PYJIB_HTTP_RETRIES": "1"})
+    line = assert_clean_failure(result, "cannot resolve the registry host no-such-registry.invalid")
+    assert "insecure-registries" not in line
+
+
+@pytest.mark.parametrize("timeout", ["inf", "nan", "-1", "1e300"])
+def test_an_http_timeout_that_is_no_duration_is_one_line(pyjib: Pyjib, timeout: str, tmp_path: Path) -> None:
+    result = pyjib("build", str(EXAMPLES / "hello-web"), "--to", f"oci:{tmp_path / 'out'}", check=False, env={"PYJIB_HTTP_TIMEOUT": timeout})
+    assert_clean_failure(result, "PYJIB_HTTP_TIMEOUT")

@@ -182,7 +182,8 @@ def test_fresh_runner_uses_the_fleet_cache_in_the_registry(pyjib: Pyjib, registr
     project = tmp_path / "hello-web"
     shutil.copytree(EXAMPLES / "hello-web", project)
     reference = f"{registry.host}/team/fleet:1"
-    first = pyjib("push", str(project), "--from", base_ref, "--to", reference, "--cache-dir", str(tmp_path / "runner-1"))
+    trusted = {"PYJIB_CACHE_KEY": "fleet-key-of-trusted-builds"}  # a CI secret: records are authenticated with it
+    first = pyjib("push", str(project), "--from", base_ref, "--to", reference, "--cache-dir", str(tmp_path / "runner-1"), env=trusted)
     cache_tags = [t for t in registry_reader.tags("team/fleet") if t.startswith("pyjib-cache-")]
     assert len(cache_tags) == 1
     record = json.loads(registry_reader.manifest("team/fleet", cache_tags[0]))
@@ -190,7 +191,7 @@ def test_fresh_runner_uses_the_fleet_cache_in_the_registry(pyjib: Pyjib, registr
 
     app = project / "src" / "hello_web" / "app.py"
     app.write_text(app.read_text().replace('"Hi"', '"Fleet"'))
-    second = pyjib("push", str(project), "--from", base_ref, "--to", reference, "--cache-dir", str(tmp_path / "runner-2"))
+    second = pyjib("push", str(project), "--from", base_ref, "--to", reference, "--cache-dir", str(tmp_path / "runner-2"), env=trusted)
     assert "fleet cache hit" in second.stderr
     assert "resolving" not in second.stderr  # neither resolved, nor installed, nor compressed
     assert "2 uploaded" in second.stderr  # the application layer and the config

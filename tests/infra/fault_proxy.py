@@ -3,9 +3,9 @@
 Requests are forwarded unchanged (the Host header too, so the registry's Location headers point back at the proxy),
 except where a Fault matches: answer a status (503, 429 with Retry-After, ...), drop the connection part-way through
 the request body (optionally after passing part of it on to the registry), or stall. It can also make the registry
-look like one that wants chunked uploads (OCI-Chunk-Min-Length), sends relative Location headers, or has the
-referrers API of distribution-spec 1.1 (it answers a stored manifest's subject with OCI-Subject).
-Every request is recorded.
+look like one that wants chunked uploads (OCI-Chunk-Min-Length), sends relative Location headers, sends uploads to
+another host (`location_host`: the Location of a started upload points there), or has the referrers API of
+distribution-spec 1.1 (`oci_subject`: a stored manifest's subject is answered with OCI-Subject). Every request is recorded.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Fault:
     seconds: float = 0.0  # stall: how long to hold the request
     then: str = "forward"  # stall: afterwards "forward" the request, or "drop" the connection
     content_range: str | None = None  # a regex the request's Content-Range must match
+    error: tuple[str, str] = ("UNAVAILABLE", "")  # status: the error code and message of the JSON body
     hits: int = 0
     _seen: int = 0
 
@@ -60,10 +61,11 @@ class Seen:
 
 class FaultProxy:
     def __init__(self, upstream: str, *, chunk_min_length: int | None = None, relative_locations: bool = False,
-                 oci_subject: bool = False) -> None:
+                 location_host: str | None = None, oci_subject: bool = False) -> None:
         self.upstream = upstream  # host:port of the real registry (plain HTTP)
         self.chunk_min_length = chunk_min_length
         self.relative_locations = relative_locations
+        self.location_host = location_host
         self.oci_subject = oci_subject
         self.faults: list[Fault] = []
         self.requests: list[Seen] = []
@@ -190,7 +192,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.action == "status":
                 for _ in self._body_pieces():
                     pass
-                body = json.dumps({"errors": [{"code": "UNAVAILABLE", "message": f"fault injected: {fault.status}"}]}).encode()
+                code, message = fault.error
+                body = json.dumps({"errors": [{"code": code, "message": message or f"fault injected: {fault.status}"}]}).encode()
                 self._reply(fault.status, [("Content-Type", "application/json"), *fault.headers.items()], body)
                 proxy.record(Seen(method, path, fault.status, "status", content_range))
                 return
@@ -247,8 +250,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 headers = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
             finally:
                 upstream.close()
-            headers = [self._rewrite(k, v) for k, v in headers]
             uploads_started = self.command == "POST" and "/blobs/uploads/" in self.path and response.status == 202
+            headers = [self._rewrite(k, v, uploads_started) for k, v in headers]
             if proxy.chunk_min_length and uploads_started:
                 headers.append(("OCI-Chunk-Min-Length", str(proxy.chunk_min_length)))
             if proxy.oci_subject and self.command == "PUT" and response.status == 201 and (subject := _subject_of(bytes(body))):
@@ -256,8 +259,12 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             self._reply(response.status, headers, data, head=self.command == "HEAD", length=response.getheader("Content-Length"))
             return response.status
 
-        def _rewrite(self, name: str, value: str) -> tuple[str, str]:
-            if proxy.relative_locations and name.lower() == "location":
+        def _rewrite(self, name: str, value: str, upload_started: bool) -> tuple[str, str]:
+            if name.lower() != "location":
+                return name, value
+            if proxy.location_host and upload_started:
+                return name, re.sub(r"^(https?://[^/]+)?", f"http://{proxy.location_host}", value, count=1)
+            if proxy.relative_locations:
                 value = re.sub(r"^https?://[^/]+", "", value)
             return name, value
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pyjib.auth import Credentials, redact
 from pyjib.credentials import HUB_KEY, auth_files, explicit_credentials, places_looked, stored_credentials
 from pyjib.credhelper import CredentialHelperError
 from pyjib.errors import ConfigError
@@ -156,3 +157,13 @@ def test_command_line_login_reads_the_password_from_stdin_only(monkeypatch: pyte
     access = registry_access(make_parser().parse_args(["push", ".", "--username", "ci", "--password-stdin"]))
     with pytest.raises(ConfigError, match="empty password"):
         explicit_credentials(access.username, access.password)
+
+
+def test_redact_removes_secrets_their_base64_and_anything_after_basic_or_bearer() -> None:
+    login = Credentials("ci-bot", "pa55-word-xyz", "test")
+    pair = base64.b64encode(b"ci-bot:pa55-word-xyz").decode()
+    text = (f"bad: Basic {pair} / {pair.rstrip('=')} / ci-bot:pa55-word-xyz / bearer abc.def / "
+            "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl / password pa55-word-xyz; user ci-bot")
+    cleaned = redact(text, login.secrets())
+    assert "pa55-word-xyz" not in cleaned and pair.rstrip("=") not in cleaned and "abc.def" not in cleaned and "eyJ" not in cleaned
+    assert cleaned.count("[redacted]") == 6 and "user ci-bot" in cleaned  # the user name is no secret

@@ -92,3 +92,16 @@ def test_distinct_files_share_nothing(tmp_path: Path) -> None:
     beta = make_wheel(tmp_path / "w", "beta", "2.0", {"beta/__init__.py": ""})
     environment = Environment(Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64")))
     assert install_all([alpha, beta], tmp_path / "tree", environment) == []
+
+
+@pytest.mark.parametrize("record", ["garbage,,,,,\n", "demo/__init__.py,sha256=abc,notanumber\n", "\x00\x01\n"])
+def test_a_malformed_record_is_one_install_error(tmp_path: Path, record: str) -> None:
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("demo/__init__.py", "")
+        archive.writestr("demo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+        archive.writestr("demo-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        archive.writestr("demo-1.0.dist-info/RECORD", record)
+    with pytest.raises(InstallError, match=r"demo-1\.0-py3-none-any\.whl") as raised:
+        install_wheel(wheel, tmp_path / "staging", ENV)
+    assert "\n" not in str(raised.value)

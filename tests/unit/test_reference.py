@@ -1,7 +1,7 @@
 import pytest
 
 from pyjib.errors import InvalidReferenceError
-from pyjib.reference import Reference, is_loopback, parse_reference
+from pyjib.reference import Reference, is_loopback, parse_reference, url_is_loopback
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,21 @@ def test_identifier_and_str() -> None:
     assert str(ref.with_digest("sha256:" + "0" * 64)) == "r.io/a/b@sha256:" + "0" * 64
 
 
-@pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1:5000", True), ("localhost", True), ("[::1]:80", True),
-                                                ("127.5.5.5", True), ("10.0.0.1:5000", False), ("example.com", False)])
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1:5000", True), ("localhost", True), ("LocalHost:80", True), ("[::1]:80", True), ("::1", True), ("127.5.5.5", True),
+    ("10.0.0.1:5000", False), ("example.com", False),
+    # Names that only look like loopback resolve wherever their owner wants.
+    ("127.attacker.example", False), ("127.0.0.1.example", False), ("127.0.0.1.example:5000", False), ("127.0.0.1@evil.example", False),
+    ("127.0.0.1:5000@evil.example", False), ("localhost.evil.example", False), ("[::1].evil.example", False), ("127.0.0.1:x", False),
+])
 def test_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(("url", "loopback"), [
+    ("http://127.0.0.1:5000/token", True), ("http://localhost/token", True), ("http://[::1]:8080/t", True),
+    ("http://127.0.0.1@evil.example/token", False), ("http://127.0.0.1:80@evil.example/token", False),
+    ("http://127.attacker.example/token", False), ("http://127.0.0.1.example:80/token", False), ("http://evil.example/#@127.0.0.1", False),
+])
+def test_url_loopback_parses_the_host(url: str, loopback: bool) -> None:
+    assert url_is_loopback(url) is loopback

@@ -273,7 +273,7 @@ def test_blob_redirects_are_followed_without_our_authorization(tmp_path: Path) -
 
     fake.hook = hook
     client = fake.client(credentials=Credentials("ci", "pw", "test"))
-    path = client.fetch_blob("team/app", digest, BlobCache(tmp_path / "cache"))
+    path = client.fetch_blob("team/app", digest, len(blob), BlobCache(tmp_path / "cache"))
     assert path.read_bytes() == blob and client.blob_exists("team/app", digest)
     assert len(storage) == 2 and all("authorization" not in r.headers for r in storage)
 

@@ -71,3 +71,14 @@ wheels = [
 '''
     assert [w.sha256 for w in parse_pylock(text, tmp_path, IndexConfig(), tmp_path, AMD)] == ["aa"]
     assert [w.sha256 for w in parse_pylock(text, tmp_path, IndexConfig(), tmp_path, ARM)] == ["cc"]
+
+
+@pytest.mark.parametrize(("sha256", "filename"), [("../../../planted", "x-1-py3-none-any.whl"), ("AB" * 32, "x-1-py3-none-any.whl"),
+                                                  ("ab" * 32, "../x-1-py3-none-any.whl"), ("ab" * 32, "..")])
+def test_a_lock_hash_or_name_that_is_not_plain_is_refused_before_it_names_a_path(tmp_path, sha256: str, filename: str) -> None:
+    planted = tmp_path / "wheels" / sha256 / filename
+    from pyjib.resolve import _download_file
+
+    with pytest.raises(ResolveError, match="not"):
+        _download_file("https://files.example/x-1-py3-none-any.whl", sha256, filename, tmp_path / "wheels", IndexConfig())
+    assert not planted.exists()

@@ -48,6 +48,9 @@ def test_argv_as_json_on_the_command_line(tmp_path: Path) -> None:
         ('entrypoint = ["x"]\nmodule = "m"', "either entrypoint or module"),
         ('environment = { "BAD-NAME" = "1" }', "invalid environment variable name"),
         ('tags = ["release/1"]', "invalid tag 'release/1'"),
+        ('registry-cache-trust = "everyone"', "invalid registry-cache-trust 'everyone'"),
+        ('registry-cache-repository = "r.io/team/cache:1"', "invalid registry-cache-repository"),
+        ('registry-cache-repository = "cache"', "invalid registry-cache-repository"),
     ],
 )
 def test_bad_options(tmp_path: Path, table: str, message: str) -> None:

@@ -1,0 +1,36 @@
+"""PEP 751 pylock.toml: each package whose marker holds in the image, installed from the file the image prefers."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from ..errors import ResolveError
+from ..resolve import LockedWheel, pylock_wheels
+from .core import LockRequest, applies
+
+_FILES = ("wheels", "sdist", "directory", "vcs", "archive")
+
+
+def from_pylock(document: dict[str, Any], request: LockRequest, where: str, base: Path) -> list[LockedWheel]:
+    """The lock's packages that apply in the image (an entry with no files at all, such as the project's own, is skipped)."""
+    packages = []
+    for package in document.get("packages", []):
+        if not isinstance(package, dict) or "name" not in package:
+            raise ResolveError(f"{where}: every [[packages]] entry needs a name")
+        if not applies(package.get("marker"), request.interpreter, where) or not any(package.get(key) for key in _FILES):
+            continue
+        if package.get("archive"):
+            raise ResolveError(f"{where} pins {package['name']} as an archive URL, which pyjib does not install; lock a wheel for it")
+        packages.append(package)
+    return pylock_wheels(packages, request.cache_root, request.indexes, base, request.interpreter, where=where,
+                         only_binary=request.only_binary)
+
+
+def read_pylock(path: Path, request: LockRequest) -> list[LockedWheel]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ResolveError(f"{path} is not valid TOML: {exc}") from exc
+    return from_pylock(document, request, str(path), path.parent)
