@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from . import daemon, fleetcache, layout
+from . import daemon, fleetcache, layout, mediatypes, referrers
 from .builder import Build, build_image
 from .cache import BlobCache, Records, cache_key, default_cache_dir
 from .errors import ConfigError, PyjibError
 from .locks.write import write_pylock
 from .log import SILENT, Log
-from .publish import Target, load_into_engine, parse_target, push, push_index, write_archive, write_layout
+from .publish import Target, load_into_engine, parse_target, push, push_index, tag_manifest, write_archive, write_layout
 from .reference import TAG_PATTERN, Reference, parse_reference
 from .registry import Access, ClientPool, login_registry
 from .scratch import scratch_space
@@ -90,6 +90,12 @@ class Builder:
     def build(self, wheel: Path | None = None, fleet: Target | None = None, refresh: bool = False) -> Build:
         """The image; fleet names the registry target whose fleet cache may be used (when the settings allow it)."""
         repository = self.fleet_repository(fleet.reference if fleet is not None else None)
+        if self.settings.base_recipe is not None:
+            from .debian.projectbase import project_base  # only projects with a [tool.pyjib.base] pay for importing it
+
+            base, name = project_base(self.settings.base_recipe, self.settings.project_dir, self.settings.platforms, cache_root=self.cache.root,
+                                clients=self.clients, log=self.log)
+            self.settings = replace(self.settings, base=base, base_recipe=None, base_name=name)
         return build_image(self.settings, cache=self.cache, clients=self.clients, log=self.log, wheel=wheel, fleet=repository,
                            refresh=refresh)
 
@@ -130,43 +136,52 @@ class Builder:
 
     def deliver(self, build: Build, target: Target) -> Published:
         tags = [check_tag(self._fill(tag, build)) for tag in self.settings.tags]
+        # The SBOM and provenance of every platform image, made before anything is delivered.
+        artifacts = {p.image.digest: referrers.artifacts_for(build, p, self.settings) for p in build.images}
         if target.reference is not None:
             reference = target.reference
             tags = list(dict.fromkeys([reference.tag or "latest", *tags]))
+            client = self.clients.get(reference.registry)
+            # Every platform's image goes up by digest first, then what is attached to it; tags only after all of them.
+            for platform_image in build.images:
+                push(platform_image.image, reference, [], self.clients, self.cache, self.log)
+                referrers.attach(client, reference.repository, artifacts[platform_image.image.digest], self.cache, self.log)
             if build.is_index:
-                # Every platform's image goes up by digest first; the index, and then its tags, only after all of them.
-                for platform_image in build.images:
-                    push(platform_image.image, reference, [], self.clients, self.cache, self.log)
                 index = build.index(platform_annotations(build))
-                client = self.clients.get(reference.registry)
                 digest = push_index(client, reference.repository, index.index_bytes(), [], tags)
             else:
-                digest = push(build.image, reference, tags, self.clients, self.cache, self.log)
+                digest = build.image.digest
+                tag_manifest(client, reference, build.image.manifest_bytes(), mediatypes.OCI_MANIFEST, tags, self.log)
             try:
                 self._store_fleet_entries(build, reference)
             except PyjibError as exc:  # the cache is optional: the image and its tags are pushed, and that result stands
                 self.log.warn(f"the fleet cache record was not stored in {reference.repository_ref} ({exc}); the push itself succeeded")
             references = tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags)
             return Published(build, digest, f"{reference.repository_ref}@{digest}", references)
+        attached = tuple(a for p in build.images for a in artifacts[p.image.digest])
         if target.kind == "docker-daemon":
-            return self._load(build, target, tags)
+            return self._load(build, target, tags, bool(attached))
         assert target.path is not None
         if target.kind == "oci":
             names = list(dict.fromkeys([target.tag or "latest", *tags]))
             if build.is_index:
-                digest = layout.write_index(target.path, build.index(platform_annotations(build)), names).digest
+                digest = layout.write_index(target.path, build.index(platform_annotations(build)), names, attached).digest
             else:
-                digest = write_layout(build.image, target.path, names)
+                digest = write_layout(build.image, target.path, names, attached)
         else:
             names = [f"{build.project.name}:{tag}" for tag in dict.fromkeys(["latest", *tags])]
             digest = write_archive(build.image, target.path, names)
+            if attached:
+                self.log.info("a docker-archive holds no SBOM or provenance: write oci:DIR or push to a registry to attach them")
         self.log.info(f"wrote {target.path}")
         return Published(build, digest, f"{target.path}@{digest}")
 
-    def _load(self, build: Build, target: Target, tags: list[str]) -> Published:
+    def _load(self, build: Build, target: Target, tags: list[str], attached: bool) -> Published:
         assert target.name is not None
         names = [f"{target.name}:{tag}" for tag in dict.fromkeys([target.tag or "latest", *tags])]
         digest = load_into_engine(build.image, names, self.log)
+        if attached:
+            self.log.info("an engine's image store holds no SBOM or provenance: write oci:DIR or push to a registry to attach them")
         return Published(build, digest, f"docker-daemon:{names[0]}@{digest}", tuple(f"{name}@{digest}" for name in names))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -12,11 +13,12 @@ from typing import Any
 
 from . import __version__, devloop
 from .api import publish
-from .cache import default_cache_dir
+from .cache import BlobCache, default_cache_dir
 from .errors import ConfigError, PyjibError
 from .log import Log
-from .registry import Access
-from .settings import DEFAULT_BASE, OPTIONS, TRUST_MODES, load_settings, options_from_table
+from .referrers import read_sbom
+from .registry import Access, ClientPool, login_registry
+from .settings import DEFAULT_BASE, OPTIONS, TRUST_MODES, load_settings, options_from_table, read_pyproject
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -102,9 +104,6 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     layers.add_argument("--bytecode", choices=("auto", "required", "off"), help="precompile .pyc files (default: auto)")
     layers.add_argument("--layer-threshold-mb", type=int, metavar="MB", help="a distribution bigger than this gets its own layer (default: 50)")
     registries = parser.add_argument_group("registries")
-    registries.add_argument("--username", metavar="USER", help="login for the target registry (with --password-stdin); else PYJIB_USERNAME")
-    registries.add_argument("--password-stdin", action="store_true", help="read the password (or token) for --username from stdin")
-    registries.add_argument("--ca-cert", action="append", type=Path, metavar="FILE", help="a PEM CA to trust for registries (repeatable)")
     registries.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
     registries.add_argument("--registry-cache", action=argparse.BooleanOptionalAction, default=None,
                             help="keep a fleet cache record in the target repository (default: yes)")
@@ -113,11 +112,12 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     registries.add_argument("--registry-cache-trust", choices=TRUST_MODES,
                             help="read fleet cache records authenticated with PYJIB_CACHE_KEY (key, the default), or any (repository)")
     outputs = parser.add_argument_group("what pyjib writes besides the image")
-    outputs.add_argument("--digest-file", type=Path, metavar="FILE", help="also write the image digest to FILE")
+    outputs.add_argument("--sbom", choices=("spdx", "cyclonedx", "false"), help="the SBOM attached to each image (default: spdx)")
+    outputs.add_argument("--provenance", action=argparse.BooleanOptionalAction, default=None,
+                         help="attach an unsigned SLSA provenance statement (default: yes)")
     outputs.add_argument("--image-refs", type=Path, metavar="FILE", help="write every pushed REF:TAG@DIGEST to FILE, one a line (as ko does)")
     outputs.add_argument("--write-lock", type=Path, metavar="FILE", help="write what was installed as a pylock.toml to FILE")
-    outputs.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
-    outputs.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    _add_output_options(outputs, registries)
 
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pyjib", description="Build container images of Python projects without Docker.")
@@ -129,12 +129,60 @@ def make_parser() -> argparse.ArgumentParser:
     _add_build_options(build)
     push_parser = commands.add_parser("push", help="build the image and push it to a registry")
     _add_build_options(push_parser)
+    _add_base_options(commands.add_parser("base", help="make a distroless-like Python base from Debian packages"))
+    _add_rebase_options(commands.add_parser("rebase", help="move an image pyjib built onto a new base, rebuilding nothing"))
+    sbom = commands.add_parser("sbom", help="print the SBOM attached to an image (a registry reference or oci:DIR[:TAG])")
+    sbom.add_argument("image", metavar="IMAGE", help="REGISTRY/REPO[:TAG|@DIGEST] or oci:DIR[:TAG]")
+    sbom.add_argument("--platform", metavar="OS/ARCH", help="the platform's SBOM, for a multi-platform image")
+    sbom.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
+    sbom.add_argument("--ca-cert", action="append", type=Path, metavar="FILE", help="a PEM CA to trust for registries (repeatable)")
+    sbom.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
     skaffold = commands.add_parser("skaffold", help="Skaffold's custom build command: push to $IMAGE when $PUSH_IMAGE is true, "
                                    "else load it into the local engine; $BUILD_CONTEXT, $PLATFORMS")
     skaffold.epilog = "Any other option is passed on to push or build."
     inputs = commands.add_parser("inputs", help="print the files a build reads, as a JSON array (Skaffold's dependencies.command)")
     inputs.add_argument("project", nargs="?", default=".", help="the project folder (default: .)")
     return parser
+
+
+_Options = argparse.ArgumentParser | argparse._ArgumentGroup  # where add_argument goes: a command, or a group of its help
+
+
+def _add_output_options(outputs: _Options, registries: _Options) -> None:
+    """The options every command that writes an image shares: what it writes besides, and the registry login."""
+    outputs.add_argument("--digest-file", type=Path, metavar="FILE", help="also write the image digest to FILE")
+    outputs.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
+    outputs.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    registries.add_argument("--username", metavar="USER", help="login for the target registry (with --password-stdin); else PYJIB_USERNAME")
+    registries.add_argument("--password-stdin", action="store_true", help="read the password (or token) for --username from stdin")
+    registries.add_argument("--ca-cert", action="append", type=Path, metavar="FILE", help="a PEM CA to trust for registries (repeatable)")
+
+
+def _add_registry_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
+    _add_output_options(parser, parser)
+
+
+def _add_rebase_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("image", metavar="IMAGE", help="an image pyjib built: a registry reference or oci:DIR[:TAG]")
+    parser.add_argument("--from", dest="from_", metavar="NEW_BASE", required=True, help="the new base image")
+    parser.add_argument("--to", metavar="TARGET", required=True, help="where the rebased image goes: REGISTRY/REPO:TAG or oci:DIR[:TAG]")
+    _add_registry_options(parser)
+
+
+def _add_base_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", nargs="?", default=".", help="folder whose pyproject.toml may hold [tool.pyjib.base] (default: .)")
+    parser.add_argument("--to", metavar="TARGET", help="REGISTRY/REPO:TAG, oci:DIR[:TAG] or docker-archive:FILE")
+    parser.add_argument("--suite", help="the Debian suite (default: bookworm)")
+    parser.add_argument("--python", metavar="X.Y", help="the suite's Python (default: 3.11)")
+    parser.add_argument("--package", dest="packages", action="append", metavar="NAME",
+                        help="another Debian package, with its dependencies (repeatable)")
+    parser.add_argument("--platform", dest="platforms", action="append", metavar="OS/ARCH",
+                        help="linux/amd64 (default) or linux/arm64; repeatable for an index")
+    parser.add_argument("--lock", metavar="FILE", help="read the exact packages from FILE, or write them there when it is absent")
+    parser.add_argument("--mirror", action="append", metavar="URL", help="a Debian archive (repeatable; default: the host's apt sources)")
+    parser.add_argument("--keyring", metavar="FILE", help="OpenPGP keyring the archive signs with (default: Debian's archive keyring)")
+    _add_registry_options(parser)
 
 
 def cli_options(namespace: argparse.Namespace) -> dict[str, Any]:
@@ -173,8 +221,63 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     return namespace
 
 
+def run_base(namespace: argparse.Namespace) -> int:
+    # Imported here: `push` and `build` should not pay for the Debian machinery at start-up.
+    from .debian.build import build_base
+    from .debian.request import KEYS, base_request, base_table
+
+    project = Path(namespace.project)
+    where = f"{project / 'pyproject.toml'} [tool.pyjib.base]"
+    table = base_table(read_pyproject(project), where) if (project / "pyproject.toml").is_file() else {}
+    cli = {key: value for key in KEYS if (value := getattr(namespace, key, None)) is not None}
+    request = base_request(table, cli, where)
+    with contextlib.closing(_clients(namespace, request.to)) as clients:
+        built = build_base(request, cache_root=namespace.cache_dir or default_cache_dir(), clients=clients, log=Log(quiet=namespace.quiet))
+    return _report(namespace, built.location, built.digest)
+
+
+def _clients(namespace: argparse.Namespace, target: str) -> ClientPool:
+    access = registry_access(namespace)
+    return ClientPool(frozenset(namespace.insecure_registries or ()), ca_certs=access.ca_certs, username=access.username,
+                      password=access.password, login_registry=login_registry(target, None))
+
+
+def _report(namespace: argparse.Namespace, location: str, digest: str) -> int:
+    if namespace.digest_file:
+        namespace.digest_file.parent.mkdir(parents=True, exist_ok=True)
+        namespace.digest_file.write_text(digest + "\n")
+    print(location, flush=True)
+    return 0
+
+
+def run_rebase(namespace: argparse.Namespace) -> int:
+    from .rebase import rebase
+
+    with contextlib.closing(_clients(namespace, namespace.to)) as clients:
+        done = rebase(namespace.image, namespace.from_, namespace.to, cache=BlobCache(namespace.cache_dir or default_cache_dir()),
+                      clients=clients, log=Log(quiet=namespace.quiet))
+    return _report(namespace, done.location, done.digest)
+
+
+def print_sbom(namespace: argparse.Namespace) -> int:
+    clients = ClientPool(frozenset(namespace.insecure_registries or ()), ca_certs=tuple(namespace.ca_cert or ()))
+    try:
+        document = read_sbom(namespace.image, namespace.platform, clients, BlobCache(namespace.cache_dir or default_cache_dir()))
+    finally:
+        clients.close()
+    sys.stdout.buffer.write(document + b"\n")
+    sys.stdout.flush()
+    return 0
+
+
 def run(argv: Sequence[str]) -> int:
     namespace = parse(argv)
+    if namespace.command == "base":
+        return run_base(namespace)
+    if namespace.command == "rebase":
+        return run_rebase(namespace)
+    if namespace.command == "sbom":
+        return print_sbom(namespace)
     if namespace.command == "skaffold":
         return run([*devloop.skaffold_argv(os.environ), *namespace.options])
     if namespace.command == "inputs":

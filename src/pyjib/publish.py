@@ -11,7 +11,7 @@ from . import archive, daemon, layout, mediatypes
 from .cache import BlobCache
 from .digest import sha256_bytes
 from .errors import ConfigError
-from .image import Blob, Image
+from .image import Artifact, Blob, Image, ImageIndex
 from .log import Log
 from .progress import Progress
 from .reference import Reference, parse_reference
@@ -109,10 +109,15 @@ def push(image: Image, reference: Reference, tags: list[str], clients: ClientPoo
     log.info(", ".join(f"{outcomes.count(k)} {k}" for k in ("uploaded", "mounted", "exists")) + " blobs")
     manifest = image.manifest_bytes()
     digest = client.put_manifest(repository, image.digest, manifest, mediatypes.OCI_MANIFEST)
-    for tag in tags:
-        client.put_manifest(repository, tag, manifest, mediatypes.OCI_MANIFEST)
-        log.info(f"tagged {reference.repository_ref}:{tag}")
+    tag_manifest(client, reference, manifest, mediatypes.OCI_MANIFEST, tags, log)
     return digest
+
+
+def tag_manifest(client: RegistryClient, reference: Reference, manifest: bytes, media_type: str, tags: list[str], log: Log) -> None:
+    """Point each tag at a manifest the registry already holds by digest (the last step of a push)."""
+    for tag in tags:
+        client.put_manifest(reference.repository, tag, manifest, media_type)
+        log.info(f"tagged {reference.repository_ref}:{tag}")
 
 
 def push_index(client: RegistryClient, repository: str, index: bytes, children: list[tuple[bytes, str]], tags: list[str]) -> str:
@@ -125,13 +130,40 @@ def push_index(client: RegistryClient, repository: str, index: bytes, children: 
     return digest
 
 
-def write_layout(image: Image, directory: Path, tags: list[str]) -> str:
-    return layout.write_image(directory, image, tags).digest
+def write_layout(image: Image, directory: Path, tags: list[str], artifacts: tuple[Artifact, ...] = ()) -> str:
+    return layout.write_image(directory, image, tags, artifacts).digest
 
 
 def write_archive(image: Image, path: Path, repo_tags: list[str]) -> str:
     archive.write_archive(path, image, repo_tags)
     return image.digest
+
+
+def deliver_images(images: list[Image], target: Target, clients: ClientPool, cache: BlobCache, log: Log,
+                   index_annotations: dict[str, str] | None = None, archive_name: str = "image:latest") -> tuple[str, str]:
+    """(location, digest) of one image, or an index of several, pushed (blobs, manifests, then the tag) or written."""
+    index = ImageIndex(tuple(images), index_annotations or {})
+    if target.reference is not None:
+        reference, tags = target.reference, [target.reference.tag or "latest"]
+        if len(images) == 1:
+            digest = push(images[0], reference, tags, clients, cache, log)
+        else:
+            for image in images:
+                push(image, reference, [], clients, cache, log)
+            digest = push_index(clients.get(reference.registry), reference.repository, index.index_bytes(), [], tags)
+        return f"{reference.repository_ref}@{digest}", digest
+    if target.kind == "docker-daemon":  # one platform: check_target refused more
+        assert target.name is not None
+        name = f"{target.name}:{target.tag or 'latest'}"
+        return f"docker-daemon:{name}@{load_into_engine(images[0], [name], log)}", images[0].digest
+    assert target.path is not None
+    if target.kind == "oci":
+        names = [target.tag or "latest"]
+        digest = (layout.write_image(target.path, images[0], names) if len(images) == 1 else layout.write_index(target.path, index, names)).digest
+    else:
+        digest = write_archive(images[0], target.path, [archive_name])
+    log.info(f"wrote {target.path}")
+    return f"{target.path}@{digest}", digest
 
 
 def load_into_engine(image: Image, repo_tags: list[str], log: Log) -> str:

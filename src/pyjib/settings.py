@@ -26,7 +26,7 @@ from .tagtemplates import with_placeholders
 DEFAULT_BASE = "gcr.io/distroless/python3-debian13:nonroot"
 
 # name -> kind; kinds: "str", "list" (of strings), "dict" (string to string), "argv" (a list, or a string split like a shell),
-# "bool", "int", and "layers" ([[tool.pyjib.layers]] tables)
+# "bool", "int", "layers" ([[tool.pyjib.layers]] tables) and "sbom" (a format name, or false for none)
 OPTIONS: dict[str, str] = {
     "from": "str",
     "to": "str",
@@ -57,8 +57,11 @@ OPTIONS: dict[str, str] = {
     "constraint": "list",
     "lock-file": "str",
     "compression": "str",
+    "sbom": "sbom",
+    "provenance": "bool",
     "name": "str",
 }
+SBOM_FORMATS = ("spdx", "cyclonedx")
 BYTECODE_MODES = ("auto", "required", "off")
 TRUST_MODES = ("key", "repository")  # registry-cache-trust: see fleetcache.py
 
@@ -95,6 +98,10 @@ class Settings:
     constraint: tuple[str, ...] = ()  # constraint files (pip's -c); default: PIP_CONSTRAINT, else pip.conf
     lock_file: str | None = None  # default: pylock.toml, uv.lock, poetry.lock, pdm.lock or requirements.txt in the project
     compression: str = "gzip"  # or "zstd"
+    base_recipe: Mapping[str, Any] | None = None  # [tool.pyjib.base] when no `from` is set: the base is made from it
+    base_name: str | None = None  # the base's name in the image's annotations, when `base` is a path of pyjib's own
+    sbom: str = "spdx"  # "spdx", "cyclonedx" or "none" (sbom = false)
+    provenance: bool = True  # attach an in-toto SLSA provenance statement
     name: str | None = None  # an app folder's name (a package's comes from its metadata)
 
 
@@ -134,6 +141,14 @@ def _coerce(name: str, kind: str, value: Any, where: str) -> Any:
 
     if kind == "layers":
         return parse_groups(value, where)
+    if kind == "sbom":
+        if value is False or value in ("false", "none"):
+            return "none"
+        if value is True:
+            return SBOM_FORMATS[0]
+        if value not in SBOM_FORMATS:
+            raise bad('"spdx", "cyclonedx" or false')
+        return value
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise bad("a whole number")
@@ -237,6 +252,12 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
     for name in look_alike_tables(tool):
         warn(f"{project_dir / 'pyproject.toml'} has [tool.{name}], which pyjib does not read: did you mean [tool.pyjib]?")
     table = tool.get("pyjib") or {}
+    recipe = None
+    if isinstance(table, Mapping):  # [tool.pyjib.base] is `pyjib base`'s recipe (pyjib.debian.request), not a build option
+        recipe = table.get("base")
+        table = {key: value for key, value in table.items() if key != "base"}
+    if recipe is not None and not isinstance(recipe, Mapping):
+        raise ConfigError(f"{project_dir / 'pyproject.toml'}: [tool.pyjib] base must be a table ([tool.pyjib.base]), not {recipe!r}")
     options = merge(options_from_table(table, f"{project_dir / 'pyproject.toml'} [tool.pyjib]"), cli_options)
     check_values(options)
     for port in options.get("ports", ()):
@@ -262,6 +283,8 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ConfigError(f"invalid environment variable name {name!r}")
     renamed = {key.replace("-", "_"): value for key, value in options.items()}
+    if "from" not in renamed and recipe is not None:
+        renamed["base_recipe"] = dict(recipe)
     renamed["base"] = renamed.pop("from", DEFAULT_BASE)
     return Settings(project_dir=project_dir, **renamed)
 
