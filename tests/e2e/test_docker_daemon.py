@@ -125,3 +125,11 @@ def test_tilt_custom_build_commands(pyjib: Pyjib, base_ref: str, registry: Regis
     assert pushed.returncode == 0, pushed.stderr
     (ref,) = (project / ".pyjib-ref").read_text().splitlines()  # outputs_image_ref_to: one reference
     assert ref == f"{registry.host}/tilt/greet:tilt-0f3a1b@" + pushed.stdout.strip().split("@")[-1]
+
+
+def test_a_base_of_your_own_loads_into_the_engine(pyjib: Pyjib, engine_socket: Path, containers: Podman, tmp_path: Path) -> None:
+    """pyjib base (and rebase) deliver through the same targets: docker-daemon: takes the base too."""
+    result = pyjib("base", "--to", "docker-daemon:pyjib-base:engine", cwd=tmp_path, env={"DOCKER_HOST": f"unix://{engine_socket}"})
+    assert result.stdout.strip().splitlines()[-1].startswith("docker-daemon:pyjib-base:engine@sha256:")
+    ran = containers.run("localhost/pyjib-base:engine", ["-c", "import sys; print(sys.version_info[:2])"], entrypoint="/usr/bin/python3.11")
+    assert ran.returncode == 0 and ran.stdout.strip() == "(3, 11)", ran.stderr
