@@ -171,5 +171,7 @@ def test_pyjib_image_builds_with_no_writable_tmp_and_compiles_bytecode(pyjib_ima
     built = containers.command(*locked, pyjib_image, "build", "/workspace/source", "--from", base_ref, "--to", "oci:/home/nonroot/out",
                                "--bytecode", "required", timeout=600)
     assert built.returncode == 0, built.stderr
+    assert (home / ".cache" / "pyjib" / "blobs").is_dir() and (home / ".cache" / "uv").is_dir()  # every cache in the volume
+    assert not list((home / ".cache" / "pyjib" / "tmp").iterdir())  # the build's scratch space went with it
     files = _files_in_layers(home / "out")
     assert any(name.startswith("app/venv/") and "/greet/__pycache__/" in name and name.endswith(".cpython-311.pyc") for name in files)
