@@ -23,7 +23,7 @@ from .bytecode import precompile_stdlib, runs_here
 from .control import parse_relations
 from .deb import DebError, read_deb
 from .lock import BaseLock, LockedPackage, read_lock, write_lock
-from .packages import Package
+from .packages import Package, PackageIndex
 from .request import BaseRequest, debian_arch
 from .resolve import resolve
 from .rootfs import NONROOT_UID, assemble, has_shell
@@ -62,8 +62,9 @@ def _needers(packages: list[Package], name: str) -> list[str]:
         for clause in parse_relations(text, f"dependencies of {p.name}") for relation in clause)]
 
 
-def _checked_exclusions(request: BaseRequest, packages: list[Package], platform: Platform) -> list[Package]:
-    """The resolution must not have brought back a package left out: what needs it would break without it."""
+def resolve_platform(request: BaseRequest, index: PackageIndex, platform: Platform) -> list[Package]:
+    """The platform's packages; a package left out must not come back as a dependency (what needs it would break)."""
+    packages = resolve(index, package_names(request))
     for name in request.exclude:
         if any(p.name == name for p in packages):
             raise ConfigError(f"cannot exclude {name} on {platform}: the base's {', '.join(_needers(packages, name)) or 'packages'} depend on it; "
@@ -86,7 +87,7 @@ def resolve_lock(request: BaseRequest, archive: Archive, log: Log) -> BaseLock:
         if minimal not in index.versions:
             have = sorted(n.removeprefix("python").removesuffix("-minimal") for n in index.versions if n.startswith("python3.") and n.endswith("-minimal"))
             raise ConfigError(f"{request.suite} has no Python {request.python} (it has {', '.join(have) or 'none'}); set --python")
-        packages = _checked_exclusions(request, resolve(index, package_names(request)), platform)
+        packages = resolve_platform(request, index, platform)
         log.info(f"{platform}: {len(packages)} packages, {sum(p.size for p in packages) / 1e6:.1f} MB to download")
         platforms[str(platform)] = tuple(LockedPackage.of(p) for p in packages)
     return BaseLock(request.suite, request.python, request.packages, platforms, request.exclude)
