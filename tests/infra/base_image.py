@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pyjib.debian.archive import ArchiveError
 from pyjib.debian.build import LAYER_RECIPE, build_base
 from pyjib.debian.request import BaseRequest
 from pyjib.image import Image
@@ -75,7 +76,12 @@ def debian_base(cache: Path, name: str, lock: Path, tag: str, *, platforms: tupl
     def make(layout: Path, _work: Path) -> None:
         request = BaseRequest(to=f"oci:{layout}:{tag}", packages=tuple(sorted(packages)), exclude=tuple(sorted(exclude)),
                               platforms=platforms, lock=lock)
-        build_base(request, cache_root=cache / "pyjib", clients=ClientPool())
+        try:
+            build_base(request, cache_root=cache / "pyjib", clients=ClientPool())
+        except ArchiveError as exc:
+            # Debian drops superseded versions from its pool (a security update, a point release): the lock is then stale.
+            raise RuntimeError(f"{exc}\nIf the archive dropped a locked package, refresh the tests' locks: delete {LOCKS}/*.json, "
+                               "run the tests and commit the locks they write") from exc
 
     return cached_layout(cache, name, key, tag, make)
 
