@@ -120,8 +120,8 @@ class RegistryReader:
         return list(response.json().get("tags") or [])
 
     def image_tags(self, repository: str) -> list[str]:
-        """Tags of images, leaving out pyjib's fleet cache records."""
-        return sorted(t for t in self.tags(repository) if not t.startswith("pyjib-cache-"))
+        """Tags of images, leaving out pyjib's fleet cache records and the referrers tags (sha256-HEX) of SBOMs and provenance."""
+        return sorted(t for t in self.tags(repository) if not t.startswith(("pyjib-cache-", "sha256-")))
 
     def repositories(self) -> list[str]:
         return list(self.client.get("/v2/_catalog").json().get("repositories") or [])

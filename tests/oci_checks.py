@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "shared" / "oci-image-spec-schema"
+# ../shared beside the checkout; a worktree under /work/wt/NAME finds it one level further up.
+SCHEMA_DIR = next((p / "shared" / "oci-image-spec-schema" for p in Path(__file__).resolve().parents[2:4]
+                   if (p / "shared" / "oci-image-spec-schema").is_dir()), Path(__file__).resolve().parents[2] / "shared" / "oci-image-spec-schema")
 SCHEMAS = {
     "manifest": "image-manifest-schema.json",
     "index": "image-index-schema.json",
@@ -101,6 +103,31 @@ def read_layer_file(blob: bytes, name: str) -> bytes:
         return member.read()
 
 
+EMPTY_CONFIG_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"  # of the two bytes {}
+
+
+def check_artifact(manifest_bytes: bytes, read_blob: Callable[[str], bytes],
+                   read_manifest: Callable[[str], bytes] | None = None) -> dict[str, Any]:
+    """Validate an OCI 1.1 artifact manifest: the empty config, one document layer that matches, a subject that exists
+    (read_manifest reads it from a registry; in a layout, manifests are blobs)."""
+    manifest = json.loads(manifest_bytes)
+    validate(manifest, "manifest")
+    assert manifest["config"] == {"mediaType": "application/vnd.oci.empty.v1+json", "digest": EMPTY_CONFIG_DIGEST, "size": 2}
+    assert read_blob(EMPTY_CONFIG_DIGEST) == b"{}"
+    (layer,) = manifest["layers"]
+    assert layer["mediaType"] == manifest["artifactType"]
+    document = read_blob(layer["digest"])
+    assert sha256(document) == layer["digest"] and len(document) == layer["size"]
+    subject = (read_manifest or read_blob)(manifest["subject"]["digest"])
+    assert sha256(subject) == manifest["subject"]["digest"] and len(subject) == manifest["subject"]["size"]
+    return manifest
+
+
+def images_of(index: dict[str, Any]) -> list[dict[str, Any]]:
+    """The entries of a layout's index.json that are images (not the SBOMs and provenance attached to them)."""
+    return [m for m in index["manifests"] if "artifactType" not in m]
+
+
 def check_layout(layout: Path) -> dict[str, Any]:
     """Validate an OCI layout: oci-layout, index.json and every image it names; return the index."""
     validate(json.loads((layout / "oci-layout").read_text()), "layout")
@@ -118,6 +145,8 @@ def check_layout(layout: Path) -> dict[str, Any]:
             validate(inner, "index")
             for child in inner["manifests"]:
                 check_entry(child)
+        elif "artifactType" in descriptor:
+            assert check_artifact(data, read_blob)["artifactType"] == descriptor["artifactType"]
         else:
             check_image(data, read_blob)
 

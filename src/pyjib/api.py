@@ -7,13 +7,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from . import fleetcache, layout
+from . import fleetcache, layout, mediatypes, referrers
 from .builder import Build, build_image
 from .cache import BlobCache, Records, cache_key, default_cache_dir
 from .errors import ConfigError, PyjibError
 from .locks.write import write_pylock
 from .log import SILENT, Log
-from .publish import Target, parse_target, push, push_index, write_archive, write_layout
+from .publish import Target, parse_target, push, push_index, tag_manifest, write_archive, write_layout
 from .reference import TAG_PATTERN, Reference, parse_reference
 from .registry import Access, ClientPool, login_registry
 from .scratch import scratch_space
@@ -124,18 +124,22 @@ class Builder:
 
     def deliver(self, build: Build, target: Target) -> Published:
         tags = [check_tag(fill(tag, self.settings.project_dir, build.project.version)) for tag in self.settings.tags]
+        # The SBOM and provenance of every platform image, made before anything is delivered.
+        artifacts = {p.image.digest: referrers.artifacts_for(build, p, self.settings) for p in build.images}
         if target.reference is not None:
             reference = target.reference
             tags = list(dict.fromkeys([reference.tag or "latest", *tags]))
+            client = self.clients.get(reference.registry)
+            # Every platform's image goes up by digest first, then what is attached to it; tags only after all of them.
+            for platform_image in build.images:
+                push(platform_image.image, reference, [], self.clients, self.cache, self.log)
+                referrers.attach(client, reference.repository, artifacts[platform_image.image.digest], self.cache, self.log)
             if build.is_index:
-                # Every platform's image goes up by digest first; the index, and then its tags, only after all of them.
-                for platform_image in build.images:
-                    push(platform_image.image, reference, [], self.clients, self.cache, self.log)
                 index = build.index(platform_annotations(build))
-                client = self.clients.get(reference.registry)
                 digest = push_index(client, reference.repository, index.index_bytes(), [], tags)
             else:
-                digest = push(build.image, reference, tags, self.clients, self.cache, self.log)
+                digest = build.image.digest
+                tag_manifest(client, reference, build.image.manifest_bytes(), mediatypes.OCI_MANIFEST, tags, self.log)
             try:
                 self._store_fleet_entries(build, reference)
             except PyjibError as exc:  # the cache is optional: the image and its tags are pushed, and that result stands
@@ -143,15 +147,18 @@ class Builder:
             references = tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags)
             return Published(build, digest, f"{reference.repository_ref}@{digest}", references)
         assert target.path is not None
+        attached = tuple(a for p in build.images for a in artifacts[p.image.digest])
         if target.kind == "oci":
             names = list(dict.fromkeys([target.tag or "latest", *tags]))
             if build.is_index:
-                digest = layout.write_index(target.path, build.index(platform_annotations(build)), names).digest
+                digest = layout.write_index(target.path, build.index(platform_annotations(build)), names, attached).digest
             else:
-                digest = write_layout(build.image, target.path, names)
+                digest = write_layout(build.image, target.path, names, attached)
         else:
             names = [f"{build.project.name}:{tag}" for tag in dict.fromkeys(["latest", *tags])]
             digest = write_archive(build.image, target.path, names)
+            if attached:
+                self.log.info("a docker-archive holds no SBOM or provenance: write oci:DIR or push to a registry to attach them")
         self.log.info(f"wrote {target.path}")
         return Published(build, digest, f"{target.path}@{digest}")
 

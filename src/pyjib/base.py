@@ -47,7 +47,7 @@ def _manifest_to_image(manifest: dict[str, Any], read_config: Any, layer_blob: A
     return Image(config=config, layers=tuple(blobs))
 
 
-def _choose_from_index(index: dict[str, Any], platform: Platform, where: str) -> Descriptor:
+def choose_from_index(index: dict[str, Any], platform: Platform, where: str) -> Descriptor:
     manifests = index.get("manifests") or []
     for entry in manifests:
         if entry.get("mediaType") in mediatypes.MANIFESTS and platform.matches(entry.get("platform") or {}):
@@ -71,7 +71,7 @@ def _open_registry(reference: Reference, platform: Platform | None, cache: BlobC
         document = parse_json(data, f"the manifest of {name}")
         media_type = media_type or document.get("mediaType", "")
         if media_type in mediatypes.INDEXES:
-            chosen = _choose_from_index(document, platform or Platform("linux", "amd64"), name)
+            chosen = choose_from_index(document, platform or Platform("linux", "amd64"), name)
             data, media_type, digest = client.get_manifest(reference.repository, chosen.digest)
             document = parse_json(data, f"the manifest of {name}")
         if document.get("schemaVersion") != 2 or "config" not in document:
@@ -110,7 +110,7 @@ def _open_layout(spec: str, platform: Platform | None, name: str) -> BaseImage:
     if not (layout / "index.json").is_file():
         raise BaseImageError(f"base {name}: {layout} is not an OCI image layout (no index.json)")
     index = read_index(layout)
-    entries = index.get("manifests") or []
+    entries = [m for m in index.get("manifests") or [] if not m.get("artifactType")]  # SBOMs and provenance are no images
     if tag is not None:
         entries = [m for m in entries if (m.get("annotations") or {}).get(REF_NAME) == tag]
         if not entries:
@@ -119,13 +119,13 @@ def _open_layout(spec: str, platform: Platform | None, name: str) -> BaseImage:
         raise BaseImageError(f"base {name}: the layout at {layout} holds no image")
     descriptor = Descriptor.from_json(entries[0])
     if len(entries) > 1 and platform:
-        descriptor = _choose_from_index({"manifests": entries}, platform, name)
+        descriptor = choose_from_index({"manifests": entries}, platform, name)
     elif len(entries) > 1 and tag is None:
         raise BaseImageError(f"base {name}: the layout at {layout} holds several images; name one as oci:{layout}:TAG")
     try:
         document = parse_json(verify_blob(layout, descriptor).read_bytes(), f"a manifest in {layout}")
         if descriptor.media_type in mediatypes.INDEXES or document.get("manifests") is not None:
-            descriptor = _choose_from_index(document, platform or Platform("linux", "amd64"), name)
+            descriptor = choose_from_index(document, platform or Platform("linux", "amd64"), name)
             document = parse_json(verify_blob(layout, descriptor).read_bytes(), f"a manifest in {layout}")
     except (FileNotFoundError, ValueError) as exc:
         raise BaseImageError(f"base {name}: {exc}") from exc

@@ -31,13 +31,14 @@ from .locks.groups import group_requirements
 from .locks.read import read_lock
 from .log import Log
 from .platforms import Platform, parse_platform
-from .projectsource import ProjectSource, start_source
+from .projectsource import Package, ProjectSource, start_source
 from .reference import Reference
 from .registry import ClientPool
 from .resolve import LockedWheel, lock, top_level_requirements
 from .settings import Settings, creation_timestamp, read_pyproject
 from .sources import local_folders_identity
 from .wheelbuild import project_fingerprint
+from .wheelfacts import WheelFacts, read_facts, wheel_facts
 from .wheelmeta import WheelMetadata
 from .workers import worker_pool
 from .workspace import UvSources, uv_sources
@@ -58,12 +59,16 @@ class PlatformImage:
     interpreter: Interpreter
     locked: tuple[LockedWheel, ...] = ()
     fleet_entry: FleetEntry | None = None  # what to store in the registry's fleet cache after a push
+    facts: tuple[WheelFacts, ...] = ()  # of each locked wheel, in the same order (for the SBOM)
+    requirements: tuple[str, ...] = ()  # the project's requirements that apply on this platform (its DEPENDS_ON)
 
 
 @dataclass(frozen=True)
 class Build:
     project: WheelMetadata
     images: tuple[PlatformImage, ...]
+    project_facts: WheelFacts | None = None  # the project's own licence, for the SBOM
+    sources: Sources | None = None  # where dependencies came from, for the provenance
 
     @property
     def image(self) -> Image:
@@ -160,7 +165,7 @@ def _blob(layer: NamedLayer, cache: BlobCache, fleet: Reference | None, clients:
 def _lower_layers(
     base: BaseImage, project: WheelMetadata, wheel_name: str | None, settings: Settings, extras: tuple[str, ...], requires: list[str],
     sources: Sources, cache: BlobCache, clients: ClientPool, log: Log, refresh: bool, fleet: Reference | None,
-) -> tuple[BaseFacts, list[NamedLayer], list[LockedWheel], FleetEntry | None]:
+) -> tuple[BaseFacts, list[NamedLayer], list[LockedWheel], tuple[WheelFacts, ...], FleetEntry | None]:
     """The environment and dependency layers: from the fleet record when local caches know nothing, else built (or cached)."""
     key = fleet_key(base, project, settings, extras, sources)
     facts = cached_facts(base.image, cache)
@@ -174,7 +179,7 @@ def _lower_layers(
             imagechecks.check_base(project, wheel_name, record.base, base.name)
             log.info(f"fleet cache hit in {fleet.repository_ref}: skipping base inspection, resolution and dependency install")
             remember_facts(base.image, cache, record.base)
-            return record.base, [NamedLayer.from_json(layer) for layer in record.layers], record.locked, None
+            return record.base, [NamedLayer.from_json(layer) for layer in record.layers], record.locked, record.facts, None
     if facts is None:
         facts = detect_base(base.image, cache)
     imagechecks.check_base(project, wheel_name, facts, base.name)  # before resolving for a Python or platform that does not fit
@@ -195,8 +200,9 @@ def _lower_layers(
     layers = [environment_layer(environment, cache, compression),
               *dependency_layers(locked, environment, compiler, cache, settings.layers, settings.layer_threshold_mb * 1_000_000,
                                  sources.indexes, compression, log)]
-    record = fleetcache.FleetRecord(facts, locked, [layer.to_json() for layer in layers], time.time())
-    return facts, layers, locked, FleetEntry(key, record)
+    described = wheel_facts(locked, cache, sources.indexes)
+    record = fleetcache.FleetRecord(facts, locked, [layer.to_json() for layer in layers], time.time(), described)
+    return facts, layers, locked, described, FleetEntry(key, record)
 
 
 _warned_no_compiler: set[str] = set()
@@ -208,8 +214,8 @@ def _platform_image(
 ) -> PlatformImage:
     project = source.metadata
     requires, extras = expand_self_extras(project, settings.extras)
-    facts, lower, locked, entry = _lower_layers(base, project, source.wheel_name, settings, extras, requires, sources, cache, clients, log,
-                                                refresh, fleet)
+    facts, lower, locked, described, entry = _lower_layers(base, project, source.wheel_name, settings, extras, requires, sources, cache,
+                                                           clients, log, refresh, fleet)
     interpreter = facts.interpreter
     environment = Environment(interpreter, app_root_owner=facts.app_dir)
     compiler = compiler_for(interpreter.version, settings.bytecode)
@@ -233,7 +239,8 @@ def _platform_image(
         "org.opencontainers.image.base.name": settings.base_name or base.name,
         "org.opencontainers.image.base.digest": base.digest,
     })
-    return PlatformImage(image, base, interpreter, tuple(locked), entry)
+    requirements = tuple(top_level_requirements(requires, extras, interpreter))
+    return PlatformImage(image, base, interpreter, tuple(locked), entry, described, requirements)
 
 
 def build_image(
@@ -278,4 +285,6 @@ def build_image(
     for platform, base in zip(platforms, bases, strict=True):
         log.info(f"building for {platform or 'the base platform'} on {settings.base}")
         images.append(_platform_image(settings, base, source, sources, cache, clients, log, refresh, fleet))
-    return Build(source.metadata, tuple(images))
+    # The project's own licence, for the SBOM: a package's wheel says it; an app folder has no metadata to say one.
+    project_facts = read_facts(source.wheel, "") if isinstance(source, Package) else None
+    return Build(source.metadata, tuple(images), project_facts, sources)

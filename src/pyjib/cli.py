@@ -16,6 +16,7 @@ from .api import publish
 from .cache import BlobCache, default_cache_dir
 from .errors import ConfigError, PyjibError
 from .log import Log
+from .referrers import read_sbom
 from .registry import Access, ClientPool, login_registry
 from .settings import OPTIONS, TRUST_MODES, load_settings, options_from_table, read_pyproject
 
@@ -90,6 +91,9 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
                               help="keep fleet cache records in this repository, not the target's (as BuildKit's cache-to)")
     dependencies.add_argument("--registry-cache-trust", choices=TRUST_MODES,
                               help="read fleet cache records authenticated with PYJIB_CACHE_KEY (key, the default), or any (repository)")
+    parser.add_argument("--sbom", choices=("spdx", "cyclonedx", "false"), help="the SBOM attached to each image (default: spdx)")
+    parser.add_argument("--provenance", action=argparse.BooleanOptionalAction, default=None,
+                        help="attach an unsigned SLSA provenance statement (default: yes)")
     parser.add_argument("--image-refs", type=Path, metavar="FILE", help="write every pushed REF:TAG@DIGEST to FILE, one a line (as ko does)")
 
 
@@ -104,6 +108,12 @@ def make_parser() -> argparse.ArgumentParser:
     _add_build_options(push_parser)
     _add_base_options(commands.add_parser("base", help="make a distroless-like Python base from Debian packages"))
     _add_rebase_options(commands.add_parser("rebase", help="move an image pyjib built onto a new base, rebuilding nothing"))
+    sbom = commands.add_parser("sbom", help="print the SBOM attached to an image (a registry reference or oci:DIR[:TAG])")
+    sbom.add_argument("image", metavar="IMAGE", help="REGISTRY/REPO[:TAG|@DIGEST] or oci:DIR[:TAG]")
+    sbom.add_argument("--platform", metavar="OS/ARCH", help="the platform's SBOM, for a multi-platform image")
+    sbom.add_argument("--insecure-registries", action="append", metavar="HOST[:PORT]", help="registries allowed over plain HTTP (repeatable)")
+    sbom.add_argument("--ca-cert", action="append", type=Path, metavar="FILE", help="a PEM CA to trust for registries (repeatable)")
+    sbom.add_argument("--cache-dir", type=Path, metavar="DIR", help=f"cache folder (default: {default_cache_dir()})")
     return parser
 
 
@@ -217,12 +227,25 @@ def run_rebase(namespace: argparse.Namespace) -> int:
     return _report(namespace, done.location, done.digest)
 
 
+def print_sbom(namespace: argparse.Namespace) -> int:
+    clients = ClientPool(frozenset(namespace.insecure_registries or ()), ca_certs=tuple(namespace.ca_cert or ()))
+    try:
+        document = read_sbom(namespace.image, namespace.platform, clients, BlobCache(namespace.cache_dir or default_cache_dir()))
+    finally:
+        clients.close()
+    sys.stdout.buffer.write(document + b"\n")
+    sys.stdout.flush()
+    return 0
+
+
 def run(argv: Sequence[str]) -> int:
     namespace = parse(argv)
     if namespace.command == "base":
         return run_base(namespace)
     if namespace.command == "rebase":
         return run_rebase(namespace)
+    if namespace.command == "sbom":
+        return print_sbom(namespace)
     settings = load_settings(Path(namespace.project), cli_options(namespace))
     access = registry_access(namespace)
     published = publish(settings, mode=namespace.command, cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet), access=access,

@@ -17,9 +17,12 @@ class Descriptor:
     size: int
     annotations: dict[str, str] = field(default_factory=dict)
     platform: dict[str, str] | None = None
+    artifact_type: str | None = None  # set on descriptors of OCI 1.1 artifact manifests (SBOMs, provenance)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+        if self.artifact_type:
+            out["artifactType"] = self.artifact_type
         if self.platform:
             out["platform"] = self.platform
         if self.annotations:
@@ -34,6 +37,7 @@ class Descriptor:
             size=int(data["size"]),
             annotations=dict(data.get("annotations") or {}),
             platform=data.get("platform"),
+            artifact_type=data.get("artifactType"),
         )
 
     @classmethod

@@ -32,6 +32,7 @@ from .interpreter import BaseFacts
 from .reference import Reference
 from .registry import CONFIG_LIMIT, ClientPool
 from .resolve import RESOLUTION_TTL, LockedWheel
+from .wheelfacts import WheelFacts
 
 CACHE_MEDIA_TYPE = "application/vnd.pyjib.cache.v1+json"
 TAG_PREFIX = "pyjib-cache-"
@@ -75,6 +76,7 @@ class FleetRecord:
     locked: list[LockedWheel]
     layers: list[dict[str, Any]]  # environment and dependency layers: name, comment, descriptor fields, diff_id
     created: float
+    facts: tuple[WheelFacts, ...] = ()  # each locked wheel's licence and requirements, so the SBOM needs no download
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +84,7 @@ class FleetRecord:
             "locked": [w.__dict__ for w in self.locked],
             "layers": self.layers,
             "created": self.created,
+            "facts": [f.to_json() for f in self.facts],
         }
 
     @classmethod
@@ -91,6 +94,7 @@ class FleetRecord:
             [LockedWheel(**w) for w in data["locked"]],
             [dict(layer) for layer in data["layers"]],
             float(data["created"]),
+            tuple(WheelFacts.from_json(f) for f in data["facts"]),  # a record without them is a miss (KeyError)
         )
 
 

@@ -62,6 +62,11 @@ class Image:
         return self.manifest_descriptor().digest
 
     @property
+    def created(self) -> str:
+        """The config's creation time; the epoch when the config has none (what pyjib writes without SOURCE_DATE_EPOCH)."""
+        return str(self.config.get("created") or "1970-01-01T00:00:00Z")
+
+    @property
     def platform(self) -> dict[str, str]:
         platform = {"architecture": self.config.get("architecture", "amd64"), "os": self.config.get("os", "linux")}
         if variant := self.config.get("variant"):
@@ -130,3 +135,48 @@ class ImageIndex:
     @property
     def digest(self) -> str:
         return self.descriptor().digest
+
+
+EMPTY_CONFIG = b"{}"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """An OCI 1.1 artifact about an image (an SBOM, a provenance statement): the empty config, the document as its one
+    layer, and subject naming the image's manifest, so registries and layouts list it among the image's referrers."""
+
+    artifact_type: str  # the document's media type
+    document: bytes
+    subject: Descriptor
+    annotations: dict[str, str] = field(default_factory=dict)
+    filename: str = ""  # the layer's title: the file `oras pull` writes the document to (it skips untitled layers)
+
+    @property
+    def config_descriptor(self) -> Descriptor:
+        return Descriptor.of_bytes(mediatypes.OCI_EMPTY, EMPTY_CONFIG)
+
+    @property
+    def document_descriptor(self) -> Descriptor:
+        title = {"org.opencontainers.image.title": self.filename} if self.filename else {}
+        return Descriptor.of_bytes(self.artifact_type, self.document, annotations=title)
+
+    def manifest(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_MANIFEST,
+            "artifactType": self.artifact_type,
+            "config": self.config_descriptor.to_json(),
+            "layers": [self.document_descriptor.to_json()],
+            "subject": self.subject.to_json(),
+        }
+        if self.annotations:
+            document["annotations"] = dict(sorted(self.annotations.items()))
+        return document
+
+    def manifest_bytes(self) -> bytes:
+        return canonical_json(self.manifest())
+
+    def descriptor(self) -> Descriptor:
+        """As listed in a referrers index: with the artifact type and the manifest's annotations copied in."""
+        return Descriptor.of_bytes(mediatypes.OCI_MANIFEST, self.manifest_bytes(), annotations=dict(self.annotations),
+                                   artifact_type=self.artifact_type)

@@ -3,7 +3,8 @@
 One pass over the base's layers builds a merged view of paths (applying whiteouts) and keeps the bytes of the few
 files that tell the interpreter's path and version and the C library the image's wheels must match. The same pass
 records what the image checks need (imagechecks.py): the shared libraries the dynamic loader finds in the base, and the
-Python X.Y its files hold, whatever the Env advertises. All of it is cached by the base's config digest.
+Python X.Y its files hold, whatever the Env advertises; and, for the SBOM, the dpkg status files that list the base's OS
+packages. All of it is cached by the base's config digest.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ _KEEP = re.compile(
     r"|usr/(?:local/)?lib/(?:[^/]+/)?libpython3\.\d+\.so[.\d]*"
     r"|(?:usr/)?lib(?:64)?/(?:[^/]+/)?libc\.so\.6"
     r"|var/lib/dpkg/status(?:\.d/[^/]+)?"
-    r"|etc/ld\.so\.conf(?:\.d/[^/]+)?)$"
+    r"|etc/ld\.so\.conf(?:\.d/[^/]+)?"
+    r"|(?:etc|usr/lib)/os-release)$"
 )
 _STDLIB = re.compile(r"^usr/(?:local/)?lib/python(3\.\d+)/os\.py$")
 _MUSL = re.compile(r"^(?:usr/)?lib/ld-musl-[^/]+\.so\.1$")
@@ -38,7 +40,18 @@ _MAX_KEPT = 64 << 20
 _LIBRARY_DIRS = ("lib", "lib64", "usr/lib", "usr/lib64", "usr/local/lib", "usr/local/lib64")
 _MULTIARCH_DIR = re.compile(r"^(?:usr/(?:local/)?)?lib/[^/]+-linux-[^/]+$")
 _SHARED_OBJECT = re.compile(r"\.so(?:\.[\w.-]*)?$")
-_RECORD_VERSION = 3  # of the cached base facts; a record of another version is read again from the base
+_RECORD_VERSION = 4  # of the cached base facts; a record of another version is read again from the base
+
+
+@dataclass(frozen=True)
+class OsPackage:
+    """A package of the base's distribution, as dpkg records it."""
+
+    name: str
+    version: str
+    architecture: str
+    source: str  # the source package's name (the binary's own when dpkg records none)
+    source_version: str
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,8 @@ class Interpreter:
     libc: str  # "glibc" or "musl"
     libc_version: tuple[int, int]
     platform: Platform
+    os_packages: tuple[OsPackage, ...] = ()  # the base's, from /var/lib/dpkg/status or status.d/, sorted
+    distro: str = ""  # os-release ID-VERSION_ID, as in debian-12; "" when the base has no os-release
 
     @property
     def minor(self) -> str:
@@ -76,6 +91,8 @@ class Interpreter:
             path=data["path"], version=data["version"], libc=data["libc"],
             libc_version=tuple(data["libc_version"]),  # type: ignore[arg-type]
             platform=Platform(**data["platform"]),
+            # A record from before the package list was kept raises KeyError: a miss, so the base is read again.
+            os_packages=tuple(OsPackage(**p) for p in data["os_packages"]), distro=str(data["distro"]),
         )
 
 
@@ -214,6 +231,50 @@ class BaseFacts:
                    data["advertised_python"], (int(app_dir[0]), int(app_dir[1]), int(app_dir[2])) if app_dir else None)
 
 
+def _stanza_fields(stanza: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for line in stanza.splitlines():
+        if line and not line[0].isspace() and ":" in line:  # continuation lines (descriptions, conffiles) are skipped
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def parse_dpkg_status(text: str) -> list[OsPackage]:
+    """The installed packages of a dpkg status file (or one status.d/ control file, which has no Status field)."""
+    packages = []
+    for stanza in text.split("\n\n"):
+        fields = _stanza_fields(stanza)
+        if not fields.get("Package") or not fields.get("Version"):
+            continue
+        if (status := fields.get("Status")) is not None and not status.endswith(" installed"):
+            continue
+        source, _, source_version = fields.get("Source", fields["Package"]).partition(" ")
+        packages.append(OsPackage(fields["Package"], fields["Version"], fields.get("Architecture", ""), source,
+                                  source_version.strip("()") or fields["Version"]))
+    return packages
+
+
+def os_packages(view: MergedFilesystem) -> tuple[OsPackage, ...]:
+    found = {}
+    for path, data in sorted(view.contents.items()):
+        if path.startswith("var/lib/dpkg/status") and view.kind(path) == "file":
+            for package in parse_dpkg_status(data.decode("utf-8", "replace")):
+                found[(package.name, package.architecture)] = package
+    return tuple(sorted(found.values(), key=lambda p: (p.name, p.architecture)))
+
+
+def distro(view: MergedFilesystem) -> str:
+    """ID-VERSION_ID from os-release (etc/ first, as systemd reads it), the purl qualifier scanners match advisories by."""
+    for path in ("etc/os-release", "usr/lib/os-release"):
+        resolved = view.resolve(path)  # Debian's etc/os-release links to usr/lib/os-release
+        if resolved is not None and (data := view.contents.get(resolved)) is not None:
+            fields = dict(line.split("=", 1) for line in data.decode("utf-8", "replace").splitlines() if "=" in line)
+            name, version = fields.get("ID", "").strip('"'), fields.get("VERSION_ID", "").strip('"')
+            return f"{name}-{version}" if name and version else name
+    return ""
+
+
 def _record_path(image: Image, cache: BlobCache) -> Path:
     # The config's digest names every layer's diff_id, so it identifies the base's files.
     return cache.root / "interpreters" / f"{image.config_descriptor().digest.split(':', 1)[1]}.json"
@@ -250,7 +311,8 @@ def detect_base(image: Image, cache: BlobCache) -> BaseFacts:
     view = _read_layers(image)
     path = _interpreter_path(image.config, view)
     libc, libc_version = _libc(view)
-    interpreter = Interpreter(path, _version(image.config, view, path), libc, libc_version, platform_of_config(image.config))
+    interpreter = Interpreter(path, _version(image.config, view, path), libc, libc_version, platform_of_config(image.config),
+                              os_packages(view), distro(view))
     facts = BaseFacts(interpreter, _libraries(image.config, view), _found_python(view, path),
                       _env(image.config).get("PYTHON_VERSION"), _app_dir(view))
     remember_facts(image, cache, facts)

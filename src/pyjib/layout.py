@@ -16,7 +16,7 @@ from . import mediatypes
 from .descriptor import Descriptor, canonical_json
 from .digest import CheckedReader, hex_of, sha256_file
 from .errors import ConfigError, cache_damaged
-from .image import Image, ImageIndex
+from .image import EMPTY_CONFIG, Artifact, Image, ImageIndex
 
 REF_NAME = "org.opencontainers.image.ref.name"
 LAYOUT_VERSION = {"imageLayoutVersion": "1.0.0"}
@@ -109,33 +109,49 @@ def _write_manifest_and_blobs(layout: Path, image: Image) -> Descriptor:
     return descriptor
 
 
-def _name_in_index(layout: Path, descriptor: Descriptor, tags: list[str], platform: dict[str, str] | None) -> None:
-    """index.json names descriptor under each tag, replacing what those tags named before."""
+def _write_artifact(layout: Path, artifact: Artifact) -> Descriptor:
+    _write_blob_bytes(layout, EMPTY_CONFIG, artifact.config_descriptor.digest)
+    _write_blob_bytes(layout, artifact.document, artifact.document_descriptor.digest)
+    descriptor = artifact.descriptor()
+    _write_blob_bytes(layout, artifact.manifest_bytes(), descriptor.digest)
+    return descriptor
+
+
+def _name_in_index(layout: Path, descriptor: Descriptor, tags: list[str], platform: dict[str, str] | None,
+                   referrers: list[Descriptor]) -> None:
+    """index.json names descriptor under each tag, replacing what those tags named before, and lists each referrer
+    (untagged, with its artifactType) once, as oras and skopeo find an image's referrers in a layout."""
     _write_atomically(layout / "oci-layout", lambda f: f.write(canonical_json(LAYOUT_VERSION)))
     index = read_index(layout)
     kept = [m for m in index.get("manifests", []) if (m.get("annotations") or {}).get(REF_NAME) not in tags]
     for tag in tags:
         kept.append(Descriptor(descriptor.media_type, descriptor.digest, descriptor.size, annotations={REF_NAME: tag}, platform=platform).to_json())
+    listed = {m.get("digest") for m in kept}
+    kept += [r.to_json() for r in referrers if r.digest not in listed]
     document = canonical_json({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": kept})
     _write_atomically(layout / "index.json", lambda f: f.write(document))
 
 
-def write_image(layout: Path, image: Image, tags: list[str]) -> Descriptor:
-    """Write blobs first, then the manifest, then index.json naming it under each tag (replacing older images of those tags)."""
+def write_image(layout: Path, image: Image, tags: list[str], artifacts: tuple[Artifact, ...] = ()) -> Descriptor:
+    """Write blobs first, then the manifest and the artifacts about it, then index.json naming it under each tag
+    (replacing older images of those tags) and listing the artifacts."""
     with _locked(layout):
         descriptor = _write_manifest_and_blobs(layout, image)
-        _name_in_index(layout, descriptor, tags, image.platform)
+        referrers = [_write_artifact(layout, artifact) for artifact in artifacts]
+        _name_in_index(layout, descriptor, tags, image.platform, referrers)
     return descriptor
 
 
-def write_index(layout: Path, index: ImageIndex, tags: list[str]) -> Descriptor:
-    """A multi-platform image: every platform's blobs and manifest, then the index blob, then index.json naming it."""
+def write_index(layout: Path, index: ImageIndex, tags: list[str], artifacts: tuple[Artifact, ...] = ()) -> Descriptor:
+    """A multi-platform image: every platform's blobs and manifest, the artifacts about them, then the index blob, then
+    index.json naming it."""
     with _locked(layout):
         for image in index.images:
             _write_manifest_and_blobs(layout, image)
+        referrers = [_write_artifact(layout, artifact) for artifact in artifacts]
         descriptor = index.descriptor()
         _write_blob_bytes(layout, index.index_bytes(), descriptor.digest)
-        _name_in_index(layout, descriptor, tags, None)
+        _name_in_index(layout, descriptor, tags, None, referrers)
     return descriptor
 
 

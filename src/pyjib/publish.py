@@ -10,7 +10,7 @@ from . import archive, layout, mediatypes
 from .cache import BlobCache
 from .digest import sha256_bytes
 from .errors import ConfigError
-from .image import Blob, Image, ImageIndex
+from .image import Artifact, Blob, Image, ImageIndex
 from .log import Log
 from .progress import Progress
 from .reference import Reference, parse_reference
@@ -92,10 +92,15 @@ def push(image: Image, reference: Reference, tags: list[str], clients: ClientPoo
     log.info(", ".join(f"{outcomes.count(k)} {k}" for k in ("uploaded", "mounted", "exists")) + " blobs")
     manifest = image.manifest_bytes()
     digest = client.put_manifest(repository, image.digest, manifest, mediatypes.OCI_MANIFEST)
-    for tag in tags:
-        client.put_manifest(repository, tag, manifest, mediatypes.OCI_MANIFEST)
-        log.info(f"tagged {reference.repository_ref}:{tag}")
+    tag_manifest(client, reference, manifest, mediatypes.OCI_MANIFEST, tags, log)
     return digest
+
+
+def tag_manifest(client: RegistryClient, reference: Reference, manifest: bytes, media_type: str, tags: list[str], log: Log) -> None:
+    """Point each tag at a manifest the registry already holds by digest (the last step of a push)."""
+    for tag in tags:
+        client.put_manifest(reference.repository, tag, manifest, media_type)
+        log.info(f"tagged {reference.repository_ref}:{tag}")
 
 
 def push_index(client: RegistryClient, repository: str, index: bytes, children: list[tuple[bytes, str]], tags: list[str]) -> str:
@@ -108,8 +113,8 @@ def push_index(client: RegistryClient, repository: str, index: bytes, children: 
     return digest
 
 
-def write_layout(image: Image, directory: Path, tags: list[str]) -> str:
-    return layout.write_image(directory, image, tags).digest
+def write_layout(image: Image, directory: Path, tags: list[str], artifacts: tuple[Artifact, ...] = ()) -> str:
+    return layout.write_image(directory, image, tags, artifacts).digest
 
 
 def write_archive(image: Image, path: Path, repo_tags: list[str]) -> str:

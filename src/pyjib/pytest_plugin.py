@@ -6,6 +6,7 @@ Off unless a test asks for the fixture. Options: --pyjib-project DIR, --pyjib-fr
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shlex
@@ -25,6 +26,7 @@ from .errors import PyjibError
 from .filesystem import MergedFilesystem
 from .image import Image
 from .platforms import parse_platform
+from .referrers import sbom_from_layout
 from .settings import Settings, load_settings
 
 
@@ -106,6 +108,12 @@ class ContainerImage:
 
     def exists(self, path: str) -> bool:
         return self._filesystem.resolve(path) is not None
+
+    @cached_property
+    def sbom(self) -> dict[str, Any]:
+        """The SBOM attached to the image (SPDX 2.3 by default, CycloneDX 1.6 with sbom = "cyclonedx"), parsed."""
+        document: dict[str, Any] = json.loads(sbom_from_layout(self.layout, None, None))
+        return document
 
     def run(self, args: Sequence[str] = (), *, entrypoint: str | None = None, env: Mapping[str, str] | None = None,
             timeout: float = 120) -> RunResult:

@@ -564,6 +564,9 @@ class RegistryClient:
         BlobUpload(self, repository, digest, size, path, on_progress).run()
 
     def put_manifest(self, repository: str, identifier: str, data: bytes, media_type: str) -> str:
+        return self._store_manifest(repository, identifier, data, media_type)[0]
+
+    def _store_manifest(self, repository: str, identifier: str, data: bytes, media_type: str) -> tuple[str, httpx.Headers]:
         response = self.request(
             "PUT", f"/v2/{repository}/manifests/{identifier}", scopes=(f"repository:{repository}:pull,push",),
             headers={"Content-Type": media_type}, body=data, step=f"store manifest {repository}:{identifier}",
@@ -574,7 +577,23 @@ class RegistryClient:
         returned = response.headers.get("docker-content-digest")
         if returned and returned != digest:
             raise RegistryError(f"registry {self.registry} stored the manifest as {returned}, expected {digest}")
-        return digest
+        return digest, response.headers
+
+    def put_referrer(self, repository: str, data: bytes, subject: str) -> bool:
+        """Store an artifact manifest (one with a subject) by digest; True when the registry answers OCI-Subject with the
+        subject's digest, i.e. it lists referrers itself, so the referrers tag needs no update (distribution-spec 1.1)."""
+        _digest, headers = self._store_manifest(repository, sha256_bytes(data), data, mediatypes.OCI_MANIFEST)
+        return bool(headers.get("oci-subject") == subject)
+
+    def referrers(self, repository: str, digest: str) -> bytes | None:
+        """The referrers index of a manifest from the referrers API; None where the registry has none (404)."""
+        response = self.request("GET", f"/v2/{repository}/referrers/{digest}", scopes=(f"repository:{repository}:pull",),
+                                headers={"Accept": mediatypes.OCI_INDEX}, step=f"list referrers of {digest[:19]} in {repository}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self.fail(response, f"list referrers of {digest[:19]} in {repository}")
+        return response.content
 
 
 def login_registry(target: str | None, base: str | None) -> str | None:

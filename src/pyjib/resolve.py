@@ -47,6 +47,7 @@ class LockedWheel:
     sha256: str
     filename: str
     source: str = "index"  # "index" (a wheel of a release), "sdist" (built from a release's sdist), "local" (a folder) or "vcs"
+    origin: str = ""  # for a wheel built here: the sdist's URL, or git+URL@COMMIT (without credentials); "" for a folder
 
 
 def target_environment(interpreter: Interpreter) -> dict[str, str]:
@@ -110,7 +111,7 @@ def _explain_uv_failure(stderr: str, interpreter: Interpreter, indexes: IndexCon
 def resolution_key(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, only_binary: bool, no_deps: bool,
                    project_dir: Path | None, constraints: Constraints) -> str:
     """What a resolution depends on: an edited constraint file or local folder gives another key."""
-    return cache_key("resolution-2", requirements, interpreter.uv_platform, interpreter.version, indexes.cache_identity(), only_binary,
+    return cache_key("resolution-3", requirements, interpreter.uv_platform, interpreter.version, indexes.cache_identity(), only_binary,
                      no_deps, str(project_dir), local_folders_identity(requirements), constraints.identity())
 
 
@@ -226,8 +227,19 @@ def pylock_wheels(packages: list[dict[str, Any]], cache_root: Path, indexes: Ind
         built = build_source(source, cache_root, indexes)
         built_version = str(parse_wheel_filename(built.name)[1])  # a folder's pylock entry carries no version
         wheels.append(LockedWheel(name, built_version, built.as_uri(), sha256_file(built).split(":", 1)[1], built.name,
-                                  source.kind))
+                                  source.kind, _origin(package, source)))
     return wheels
+
+
+def _origin(package: dict[str, Any], source: Source) -> str:
+    """Where a built wheel's source came from, for the SBOM; a local folder's host path is no place anyone can fetch from."""
+    if source.kind == "sdist":
+        return without_credentials(str((package.get("sdist") or {}).get("url") or ""))
+    if source.kind == "vcs":
+        vcs = package.get("vcs") or {}
+        url = without_credentials(str(vcs.get("url") or ""))
+        return f"{vcs.get('type', 'git')}+{url}@{source.identity}" if url else ""
+    return ""
 
 
 def _source_of(package: dict[str, Any], name: str, version: str, cache_root: Path, indexes: IndexConfig, base: Path,

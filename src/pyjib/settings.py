@@ -26,7 +26,7 @@ from .tagtemplates import with_placeholders
 DEFAULT_BASE = "gcr.io/distroless/python3-debian13:nonroot"
 
 # name -> kind; kinds: "str", "list" (of strings), "dict" (string to string), "argv" (a list, or a string split like a shell),
-# "bool", "int", and "layers" ([[tool.pyjib.layers]] tables)
+# "bool", "int", "layers" ([[tool.pyjib.layers]] tables) and "sbom" (a format name, or false for none)
 OPTIONS: dict[str, str] = {
     "from": "str",
     "to": "str",
@@ -57,8 +57,11 @@ OPTIONS: dict[str, str] = {
     "constraint": "list",
     "lock-file": "str",
     "compression": "str",
+    "sbom": "sbom",
+    "provenance": "bool",
     "name": "str",
 }
+SBOM_FORMATS = ("spdx", "cyclonedx")
 BYTECODE_MODES = ("auto", "required", "off")
 TRUST_MODES = ("key", "repository")  # registry-cache-trust: see fleetcache.py
 
@@ -97,6 +100,8 @@ class Settings:
     compression: str = "gzip"  # or "zstd"
     base_recipe: Mapping[str, Any] | None = None  # [tool.pyjib.base] when no `from` is set: the base is made from it
     base_name: str | None = None  # the base's name in the image's annotations, when `base` is a path of pyjib's own
+    sbom: str = "spdx"  # "spdx", "cyclonedx" or "none" (sbom = false)
+    provenance: bool = True  # attach an in-toto SLSA provenance statement
     name: str | None = None  # an app folder's name (a package's comes from its metadata)
 
 
@@ -136,6 +141,14 @@ def _coerce(name: str, kind: str, value: Any, where: str) -> Any:
 
     if kind == "layers":
         return parse_groups(value, where)
+    if kind == "sbom":
+        if value is False or value in ("false", "none"):
+            return "none"
+        if value is True:
+            return SBOM_FORMATS[0]
+        if value not in SBOM_FORMATS:
+            raise bad('"spdx", "cyclonedx" or false')
+        return value
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise bad("a whole number")

@@ -26,6 +26,7 @@ from tests.helpers import free_port, get_when_up
 from tests.infra import base_image
 from tests.infra.podman import Podman
 from tests.infra.registry import Registry
+from tests.sbom_checks import valid_spdx
 
 pytestmark = pytest.mark.e2e
 
@@ -204,4 +205,7 @@ def test_corpus_project_builds_and_does_its_job(project: Project, pyjib: Pyjib, 
     folder = checkout(project.source, tmp_path)
     reference = f"{registry.host}/corpus/{project.name}:1"
     pyjib("push", str(folder), "--from", base_ref, "--to", reference, *project.pyjib_args)
+    # Real licences, sdists and folders: the attached SBOM stays valid SPDX and lists the base's Python.
+    sbom = valid_spdx(pyjib("sbom", reference).stdout.encode())
+    assert "python3.11-minimal" in {package["name"] for package in sbom["packages"]}
     check_job(containers, reference, project.check)

@@ -14,7 +14,8 @@ from tests.conftest import EXAMPLES, Pyjib, RegistryReader
 from tests.helpers import free_port, get_when_up, write_project
 from tests.infra.podman import Podman
 from tests.infra.registry import Registry
-from tests.oci_checks import check_image, check_layout, layer_members, read_layer_file, validate
+from tests.oci_checks import check_artifact, check_image, check_layout, images_of, layer_members, read_layer_file, validate
+from tests.sbom_checks import purl_of, spdx_package, valid_spdx
 
 pytestmark = pytest.mark.e2e
 
@@ -84,7 +85,7 @@ def test_index_in_an_oci_layout(pyjib: Pyjib, multiarch_base_ref: str, tmp_path:
     layout = tmp_path / "quotes"
     pyjib("build", str(EXAMPLES / "quotes-api"), "--from", multiarch_base_ref, "--to", f"oci:{layout}")
     index = check_layout(layout)
-    (entry,) = index["manifests"]
+    (entry,) = images_of(index)
     assert entry["mediaType"] == "application/vnd.oci.image.index.v1+json"
     inner = json.loads((layout / "blobs" / "sha256" / entry["digest"].split(":")[1]).read_text())
     validate(inner, "index")
@@ -124,3 +125,23 @@ def test_big_distribution_gets_its_own_layer_that_survives_other_upgrades(pyjib:
     assert layers["one"]["pydantic-core"] == layers["two"]["pydantic-core"]  # same wheel, same layer, in two projects
     assert layers["one"]["environment"] == layers["two"]["environment"]
     assert layers["one"]["dependencies"] != layers["two"]["dependencies"]  # six moved on
+
+
+def test_each_platform_manifest_has_its_own_sbom(quotes: dict, pyjib: Pyjib, registry: Registry, registry_reader: RegistryReader) -> None:
+    reference = f"{registry.host}/team/quotes:2"
+    for entry in quotes["index"]["manifests"]:
+        architecture = entry["platform"]["architecture"]
+        index = json.loads(registry_reader.manifest("team/quotes", "sha256-" + entry["digest"].split(":")[1]))
+        validate(index, "index")
+        (sbom,) = [m for m in index["manifests"] if m["artifactType"] == "application/spdx+json"]
+        manifest = check_artifact(registry_reader.manifest("team/quotes", sbom["digest"]), lambda d: registry_reader.blob("team/quotes", d),
+                                  lambda d: registry_reader.manifest("team/quotes", d))
+        assert manifest["subject"]["digest"] == entry["digest"]
+        printed = pyjib("sbom", reference, "--platform", f"linux/{architecture}").stdout.strip().encode()
+        assert printed == registry_reader.blob("team/quotes", manifest["layers"][0]["digest"])
+        document = valid_spdx(printed)
+        (described,) = [p for p in document["packages"] if p["SPDXID"] in document["documentDescribes"]]
+        assert purl_of(described).endswith(f"?arch={architecture}")
+        assert purl_of(spdx_package(document, "libc6")).endswith(f"arch={architecture}")
+    unchosen = pyjib("sbom", reference, check=False)
+    assert unchosen.returncode == 2 and "--platform" in unchosen.stderr and unchosen.stderr.count("\n") == 1

@@ -16,14 +16,14 @@ import pytest
 from tests.conftest import EXAMPLES, Pyjib
 from tests.infra import base_image
 from tests.infra.podman import Podman
-from tests.oci_checks import check_layout
+from tests.oci_checks import check_layout, images_of
 
 pytestmark = pytest.mark.e2e
 
 
 def _manifest(layout: Path, tag: str = "latest") -> dict:
     index = json.loads((layout / "index.json").read_text())
-    (entry,) = [m for m in index["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == tag]
+    (entry,) = [m for m in images_of(index) if m["annotations"]["org.opencontainers.image.ref.name"] == tag]
     return json.loads((layout / "blobs" / "sha256" / entry["digest"].split(":")[1]).read_text())
 
 
@@ -31,7 +31,7 @@ def test_oci_layout_is_valid_and_runs(pyjib: Pyjib, base_ref: str, tmp_path: Pat
     layout = tmp_path / "greet-layout"
     result = pyjib("build", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", f"oci:{layout}:v1", "--tags", "stable")
     index = check_layout(layout)
-    assert sorted(m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]) == ["stable", "v1"]
+    assert sorted(m["annotations"]["org.opencontainers.image.ref.name"] for m in images_of(index)) == ["stable", "v1"]
     digest = index["manifests"][0]["digest"]
     assert result.stdout.strip().splitlines()[-1] == f"{layout}@{digest}"
     assert index["manifests"][0]["platform"] == {"architecture": "amd64", "os": "linux"}
@@ -195,6 +195,10 @@ def test_fresh_runner_uses_the_fleet_cache_in_the_registry(pyjib: Pyjib, registr
     assert "fleet cache hit" in second.stderr
     assert "resolving" not in second.stderr  # neither resolved, nor installed, nor compressed
     assert "2 uploaded" in second.stderr  # the application layer and the config
+    # The fresh runner's SBOM lists what the first one's did: the record carries the base's packages and the licences.
+    sboms = [json.loads(pyjib("sbom", f"{registry.host}/team/fleet@{run.stdout.strip().split('@')[1]}").stdout) for run in (first, second)]
+    contents = [[p for p in sbom["packages"] if p.get("primaryPackagePurpose") != "CONTAINER"] for sbom in sboms]
+    assert contents[0] == contents[1] and any(p["name"] == "python3.11-minimal" for p in contents[0])
     old = json.loads(registry_reader.manifest("team/fleet", first.stdout.strip().split("@")[1]))
     new = json.loads(registry_reader.manifest("team/fleet", "1"))
     assert old["layers"][:5] == new["layers"][:5] and old["layers"][5] != new["layers"][5]

@@ -32,6 +32,12 @@ def test_layers_and_files(pyjib_image):
     assert pyjib_image.exists("/usr/lib/python3.11/os.py") and not pyjib_image.exists("/bin/sh")
 
 
+def test_sbom(pyjib_image):
+    assert pyjib_image.sbom["spdxVersion"] == "SPDX-2.3"
+    names = {package["name"] for package in pyjib_image.sbom["packages"]}
+    assert {"greet-cli", "python3.11-minimal", "libc6"} <= names
+
+
 def test_run(pyjib_image):
     result = pyjib_image.run(["--name", "pytest"])
     assert result.exit_code == 0, result.stderr
@@ -48,7 +54,7 @@ def test_fixture_builds_checks_and_runs_the_image(pytester: pytest.Pytester, bas
     pytester._monkeypatch.setenv("CONTAINERS_CONF", str(containers.conf_file))
     result = pytester.runpytest_subprocess("--pyjib-project", str(EXAMPLES / "greet-cli"),
                                            "--pyjib-from", base_ref, "-v")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 def test_without_a_runtime_run_skips_with_a_reason(pytester: pytest.Pytester, base_ref: str) -> None:

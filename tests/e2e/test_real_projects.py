@@ -17,6 +17,7 @@ from tests.infra.podman import Podman
 from tests.infra.registry import Registry
 from tests.infra.simple_index import SimpleIndex
 from tests.oci_checks import layer_members
+from tests.sbom_checks import spdx_package, valid_spdx
 
 pytestmark = pytest.mark.e2e
 
@@ -57,6 +58,10 @@ def test_pure_sdist_only_dependency_is_built_and_runs(pyjib: Pyjib, registry: Re
     pyjib("push", str(app), "--from", base_ref, "--to", reference)
     ran = containers.run(reference, ["-c", "import docopt; print(docopt.__version__)"])
     assert ran.stdout.strip() == "0.6.2", ran.stderr
+    # The SBOM says it was built here from the sdist: the sdist's URL, and the checksum of the wheel that was installed.
+    docopt = spdx_package(valid_spdx(pyjib("sbom", reference).stdout.encode()), "docopt")
+    assert docopt["downloadLocation"].startswith("https://files.pythonhosted.org/") and docopt["downloadLocation"].endswith("docopt-0.6.2.tar.gz")
+    assert "sdist" in docopt["sourceInfo"] and len(docopt["checksums"][0]["checksumValue"]) == 64
 
 
 def test_compiled_sdist_only_dependency_fails_with_what_to_do(pyjib: Pyjib, base_ref: str, tmp_path: Path) -> None:
@@ -103,6 +108,9 @@ def test_private_index_with_credentials_from_the_environment(pyjib: Pyjib, base_
     layers = layout_layers(out)
     assert {"acme_greeting-1.0", "six-1.17.0"} <= installed(layers)
     _no_secret_anywhere(out, result.stdout, result.stderr, (tmp_path / "pylock.toml").read_text())
+    acme = spdx_package(valid_spdx(pyjib("sbom", f"oci:{out}").stdout.encode()), "acme-greeting")
+    # SPDX 2.3 takes no IP address as a download location, so the index's URL (without credentials) is in sourceInfo.
+    assert acme["downloadLocation"] == "NOASSERTION" and "downloaded from http://127.0.0.1:" in acme["sourceInfo"]
     ran = containers.run(f"oci:{out}:latest", ["-c", "import acme_greeting; print(acme_greeting.GREETING)"])
     assert ran.stdout.strip() == "hello from acme", ran.stderr
 
@@ -140,6 +148,10 @@ def test_monorepo_path_dependency_gets_the_snapshot_layer(pyjib: Pyjib, base_ref
     assert list(layers) == ["environment", "dependencies", "snapshot dependencies", "application"]
     assert installed({"snapshot": layers["snapshot dependencies"]}) == {"shared_utils-1.2.3"}
     assert "six" in " ".join(installed({"deps": layers["dependencies"]}))
+    sbom = pyjib("sbom", f"oci:{out}").stdout
+    shared = spdx_package(valid_spdx(sbom.encode()), "shared-utils")
+    assert shared["downloadLocation"] == "NOASSERTION" and "local folder" in shared["sourceInfo"]
+    assert "file:" not in sbom and str(tmp_path) not in sbom  # no path of the build host
     ran = containers.run(f"oci:{out}:latest", ["-c", "import shared_utils; print(shared_utils.VALUE)"])
     assert ran.stdout.strip() == "42", ran.stderr
 

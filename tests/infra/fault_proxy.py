@@ -3,8 +3,9 @@
 Requests are forwarded unchanged (the Host header too, so the registry's Location headers point back at the proxy),
 except where a Fault matches: answer a status (503, 429 with Retry-After, ...), drop the connection part-way through
 the request body (optionally after passing part of it on to the registry), or stall. It can also make the registry
-look like one that wants chunked uploads (OCI-Chunk-Min-Length), sends relative Location headers, or sends uploads to
-another host (`location_host`: the Location of a started upload points there). Every request is recorded.
+look like one that wants chunked uploads (OCI-Chunk-Min-Length), sends relative Location headers, sends uploads to
+another host (`location_host`: the Location of a started upload points there), or has the referrers API of
+distribution-spec 1.1 (`oci_subject`: a stored manifest's subject is answered with OCI-Subject). Every request is recorded.
 """
 
 from __future__ import annotations
@@ -60,11 +61,12 @@ class Seen:
 
 class FaultProxy:
     def __init__(self, upstream: str, *, chunk_min_length: int | None = None, relative_locations: bool = False,
-                 location_host: str | None = None) -> None:
+                 location_host: str | None = None, oci_subject: bool = False) -> None:
         self.upstream = upstream  # host:port of the real registry (plain HTTP)
         self.chunk_min_length = chunk_min_length
         self.relative_locations = relative_locations
         self.location_host = location_host
+        self.oci_subject = oci_subject
         self.faults: list[Fault] = []
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
@@ -113,6 +115,13 @@ class FaultProxy:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+def _subject_of(manifest: bytes) -> str | None:
+    try:
+        return str(json.loads(manifest)["subject"]["digest"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
@@ -228,9 +237,12 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         def _forward(self) -> int:
             chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
             upstream = self._open_upstream(self.command, self.path, chunked=chunked)
+            body = bytearray()
             try:
                 for piece in self._body_pieces():
                     upstream.send(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+                    if proxy.oci_subject and "/manifests/" in self.path:
+                        body += piece
                 if chunked:
                     upstream.send(b"0\r\n\r\n")
                 response = upstream.getresponse()
@@ -242,6 +254,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             headers = [self._rewrite(k, v, uploads_started) for k, v in headers]
             if proxy.chunk_min_length and uploads_started:
                 headers.append(("OCI-Chunk-Min-Length", str(proxy.chunk_min_length)))
+            if proxy.oci_subject and self.command == "PUT" and response.status == 201 and (subject := _subject_of(bytes(body))):
+                headers.append(("OCI-Subject", subject))
             self._reply(response.status, headers, data, head=self.command == "HEAD", length=response.getheader("Content-Length"))
             return response.status
 
