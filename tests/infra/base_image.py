@@ -109,6 +109,11 @@ def opened(layout: Path, tag: str) -> Image:
     return open_base(f"oci:{layout}:{tag}", platform=None, cache=BlobCache(layout.parent / "blobs"), clients=ClientPool()).image
 
 
+def labels(layout: Path, tag: str = TAG) -> dict[str, str]:
+    """The base's own Labels (`pyjib base` says what it is), which an image built on it keeps under its own."""
+    return dict(opened(layout, tag).config["config"].get("Labels") or {})
+
+
 def with_config(layout: Path, tag: str, new_tag: str, change: Callable[[dict[str, Any]], None]) -> Path:
     """A layout next to layout holding its image under new_tag with the config changed by change(config), the layers kept."""
     image = opened(layout, tag)
