@@ -1,30 +1,33 @@
 """The images every tool starts from, and the registries the benchmark starts.
 
-The base is the tests' distroless-like Python 3.11 built from Debian packages (tests/infra/base_image.py). The Dockerfile
-build also needs a builder image with pip: the same recipe plus Debian's python3-pip, as FACTS.md describes. Both are
-OCI layouts cached between runs and copied into each registry with skopeo, a tool independent of the ones measured.
+The base is the tests' distroless-like Python 3.11 that `pyjib base` makes from Debian packages (tests/infra/base_image.py).
+The Dockerfile build also needs a builder image with pip: the same base plus Debian's python3-pip (its own lock), running
+as root, with the host's CA bundle, as FACTS.md describes. Both are OCI layouts cached between runs and copied into each
+registry with skopeo, a tool independent of the ones measured.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import shutil
+import json
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.infra import base_image, debian_base
+from tests.infra import base_image
 from tests.infra.registry import Registry, make_self_signed_cert
 
 from pyjib.image import Image
+from pyjib.layer import tree_layer
 
 BASE_REPOSITORY = "distroless/python3"
 BUILDER_REPOSITORY = "bench/python3-builder"
 BUILDER_TAG = "3.11"
-BUILDER_PACKAGES = ("python3-pip", "python3-distutils", "python3-setuptools", "python3-wheel", "python3-pkg-resources", "python3-lib2to3")
-BUILDER_RECIPE = "1"  # bump when the builder's recipe changes, so a cached layout is rebuilt
+BUILDER_PACKAGES = ("python3-pip", "python3-setuptools", "python3-wheel")  # their dependencies come in with them
+BUILDER_LOCK = base_image.LOCKS / "bench-builder.json"
+BUILDER_RECIPE = "2"  # bump when the builder's recipe changes, so a cached layout is rebuilt
 # pip in the builder stage reaches PyPI through this machine's egress proxy only if the image trusts the host's CAs.
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
@@ -38,25 +41,25 @@ def builder_reference(host: str) -> str:
 
 
 def builder_layout(cache: Path | None = None) -> Path:
-    """An OCI layout of the builder (base + pip, running as root), built once per recipe, package set and CA bundle."""
+    """An OCI layout of the builder (the base with pip, running as root, trusting the host's CAs), built once per lock and CA bundle."""
     cache = cache or base_image.test_cache_dir()
-    debs = debian_base.download_packages(cache / "debs", "amd64", (*debian_base.PACKAGES, *BUILDER_PACKAGES))
-    ca_digest = hashlib.sha256(HOST_CA_BUNDLE.read_bytes()).hexdigest() if HOST_CA_BUNDLE.is_file() else "none"
+    with_pip = base_image.debian_base(cache, "bench-pip-amd64", BUILDER_LOCK, BUILDER_TAG, packages=BUILDER_PACKAGES)
+    ca_bundle = HOST_CA_BUNDLE.read_bytes() if HOST_CA_BUNDLE.is_file() else b""
 
     def make_image(work: Path) -> Image:
-        rootfs = work / "rootfs"
-        debian_base.build_rootfs(rootfs, "amd64", download_dir=cache / "debs")
-        for deb in debs:
-            if deb.name.split("_", 1)[0] in BUILDER_PACKAGES:
-                subprocess.run(["dpkg-deb", "-x", str(deb), str(rootfs)], check=True)  # all under /usr: no /usr merge needed
-        if HOST_CA_BUNDLE.is_file():
-            shutil.copyfile(HOST_CA_BUNDLE, rootfs / "etc/ssl/certs/ca-certificates.crt")
-        config = debian_base.base_config("amd64")
+        image = base_image.opened(with_pip, BUILDER_TAG)
+        if ca_bundle:
+            bundle = work / "ca" / "etc/ssl/certs/ca-certificates.crt"
+            bundle.parent.mkdir(parents=True)
+            bundle.write_bytes(ca_bundle)
+            image = image.append_layer(tree_layer(work / "ca", work / "blobs"), created_by="the host's CA bundle", comment="",
+                                       created=None)
+        config = json.loads(json.dumps(image.config))
         config["config"].update(User="0", WorkingDir="/")  # a builder stage installs as root
-        return base_image.rootfs_image(rootfs, work, config, "debian bookworm packages + " + " ".join(BUILDER_PACKAGES), "builder with pip")
+        return Image(config, image.layers)
 
-    return base_image.cached_layout(cache, "bench-builder-amd64", [BUILDER_RECIPE, sorted(d.name for d in debs), ca_digest], BUILDER_TAG,
-                                    make_image)
+    key = [BUILDER_RECIPE, with_pip.name, hashlib.sha256(ca_bundle).hexdigest()]
+    return base_image.image_layout(cache, "bench-builder-amd64", key, BUILDER_TAG, make_image)
 
 
 @dataclass(frozen=True)

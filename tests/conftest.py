@@ -1,4 +1,4 @@
-"""Session fixtures own the real parts: one registry, the Debian-built base image pushed into it, and podman."""
+"""Session fixtures own the real parts: one registry, the bases `pyjib base` made from the committed locks pushed into it, and podman."""
 
 from __future__ import annotations
 
@@ -74,8 +74,7 @@ def base_ref(registry: Registry, base_layout: Path) -> str:
 def base_without_cxx_ref(registry: Registry) -> str:
     """The base without libstdc++6 (as one assembled without distroless' "cc" layer), in the session's registry."""
     reference = f"{registry.host}/distroless/python3:{base_image.NO_CXX_TAG}"
-    layout = base_image.base_layout(packages=base_image.PACKAGES_WITHOUT_CXX, tag=base_image.NO_CXX_TAG)
-    base_image.push_with_skopeo(layout, reference, base_image.NO_CXX_TAG)
+    base_image.push_with_skopeo(base_image.no_cxx_layout(), reference, base_image.NO_CXX_TAG)
     return reference
 
 

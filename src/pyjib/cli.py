@@ -177,6 +177,8 @@ def _add_base_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--python", metavar="X.Y", help="the suite's Python (default: 3.11)")
     parser.add_argument("--package", dest="packages", action="append", metavar="NAME",
                         help="another Debian package, with its dependencies (repeatable)")
+    parser.add_argument("--exclude", dest="exclude", action="append", metavar="NAME",
+                        help="leave out a default package no other package needs, such as libstdc++6 (repeatable)")
     parser.add_argument("--platform", dest="platforms", action="append", metavar="OS/ARCH",
                         help="linux/amd64 (default) or linux/arm64; repeatable for an index")
     parser.add_argument("--lock", metavar="FILE", help="read the exact packages from FILE, or write them there when it is absent")

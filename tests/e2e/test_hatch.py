@@ -44,7 +44,7 @@ def test_hatch_build_writes_a_layout_that_skopeo_reads_and_podman_runs(base_layo
     assert str(layout) in result.stdout + result.stderr  # hatch prints the artifact
     check_layout(layout)
     inspected = json.loads(subprocess.run(["skopeo", "inspect", f"oci:{layout}:latest"], capture_output=True, text=True, check=True).stdout)
-    assert inspected["Labels"] == {"org.example.team": "platform"}
+    assert inspected["Labels"] == {**base_image.labels(base_layout), "org.example.team": "platform"}
     port = free_port()
     cid = containers.run_detached(f"oci:{layout}:latest", env={"PORT": str(port)})
     try:

@@ -142,6 +142,6 @@ def test_each_platform_manifest_has_its_own_sbom(quotes: dict, pyjib: Pyjib, reg
         document = valid_spdx(printed)
         (described,) = [p for p in document["packages"] if p["SPDXID"] in document["documentDescribes"]]
         assert purl_of(described).endswith(f"?arch={architecture}")
-        assert purl_of(spdx_package(document, "libc6")).endswith(f"arch={architecture}")
+        assert f"arch={architecture}" in purl_of(spdx_package(document, "libc6")).split("?", 1)[1].split("&")
     unchosen = pyjib("sbom", reference, check=False)
     assert unchosen.returncode == 2 and "--platform" in unchosen.stderr and unchosen.stderr.count("\n") == 1

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import EXAMPLES, Pyjib, RegistryReader
 from tests.helpers import free_port, get_when_up
+from tests.infra import base_image
 from tests.infra.podman import Podman
 from tests.infra.registry import Registry
 from tests.oci_checks import check_image, layer_members, read_layer_file
@@ -33,7 +35,7 @@ def test_push_prints_reference_with_digest_last(hello_web: dict[str, str], regis
     assert len(hello_web["stdout"].strip().splitlines()) == 1
 
 
-def test_registry_holds_a_valid_image_under_both_tags(hello_web: dict[str, str], registry_reader: RegistryReader) -> None:
+def test_registry_holds_a_valid_image_under_both_tags(hello_web: dict[str, str], registry_reader: RegistryReader, base_layout: Path) -> None:
     repository = "team/hello-web"
     assert registry_reader.image_tags(repository) == ["1.0", "latest"]
     data = registry_reader.manifest(repository, "1.0")
@@ -48,7 +50,7 @@ def test_registry_holds_a_valid_image_under_both_tags(hello_web: dict[str, str],
     assert container["Entrypoint"] == ["/app/venv/bin/hello-web"]
     assert container["User"] == "65532" and container["WorkingDir"] == "/home/nonroot"
     assert container["ExposedPorts"] == {"8080/tcp": {}}
-    assert container["Labels"] == {"org.example.team": "platform"}
+    assert container["Labels"] == {**base_image.labels(base_layout), "org.example.team": "platform"}  # the base's are kept
     env = dict(e.split("=", 1) for e in container["Env"])
     assert env["PATH"].startswith("/app/venv/bin:") and env["HELLO_GREETING"] == "Hello"
     assert env["SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt"  # the base's Env is kept

@@ -1,4 +1,9 @@
-"""The tests' Python base image: the Debian rootfs as one reproducible layer, kept as an OCI layout between runs."""
+"""The tests' Python bases, made by pyjib's own base builder (`pyjib base`) from the locks committed in tests/fixtures/base-locks,
+so every run builds the same bytes; each is kept as an OCI layout between runs, named by its lock and recipe.
+
+A lock that is absent is resolved from the host's apt sources and written (`--lock`): to move the tests onto newer Debian
+packages, delete tests/fixtures/base-locks/*.json, run the tests once and commit the new locks.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,31 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pyjib.debian.archive import ArchiveError
+from pyjib.debian.build import LAYER_RECIPE, build_base
+from pyjib.debian.request import BaseRequest
 from pyjib.image import Image
-from pyjib.layer import Ownership, tree_layer
 from pyjib.layout import write_image
+from pyjib.platforms import Platform
+from pyjib.registry import ClientPool
 
-from . import debian_base
-
-RECIPE_VERSION = "2"  # bump when the base's recipe changes, so cached layouts are rebuilt
+LOCKS = Path(__file__).resolve().parents[1] / "fixtures" / "base-locks"
+# One lock for amd64 and arm64: the amd64 base and the multi-platform index are built from it, so they share the amd64 image.
+BASE_LOCK = LOCKS / "python3.11.json"
+NO_CXX_LOCK = LOCKS / "python3.11-no-cxx.json"
 TAG = "3.11-nonroot"
 NO_CXX_TAG = "3.11-nonroot-no-cxx"
+MULTI_TAG = "3.11-nonroot-multiarch"
 # The base without libstdc++6, as a base assembled without distroless' "cc" layer would be.
-PACKAGES_WITHOUT_CXX = tuple(p for p in debian_base.PACKAGES if p != "libstdc++6")
-OWNERSHIP = {"tmp": Ownership(0o1777), "home/nonroot": Ownership(0o700, 65532, 65532)}
+NO_CXX_EXCLUDE = ("libstdc++6",)
+AMD64 = Platform("linux", "amd64")
+ARM64 = Platform("linux", "arm64")  # as --platform linux/arm64 names it in the lock; the image declares variant v8
 
 
 def test_cache_dir() -> Path:
@@ -32,72 +45,90 @@ def test_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pyjib-tests"
 
 
-def cached_layout(cache: Path, name: str, key_parts: list[object], tag: str, make_image: Callable[[Path], Image]) -> Path:
-    """An OCI layout under cache named by its recipe's key; make_image(work_dir) runs only when no such layout exists."""
+def cached_layout(cache: Path, name: str, key_parts: list[object], tag: str, make_layout: Callable[[Path, Path], None]) -> Path:
+    """An OCI layout under cache named by its recipe's key; make_layout(layout, work_dir) runs only when no such layout exists."""
     key = hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()[:16]
     layout = cache / f"{name}-{key}"
     if (layout / "index.json").is_file():
         return layout
+    cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache, prefix=f".{name}-") as work_name:
         work = Path(work_name)
-        write_image(work / "layout", make_image(work), [tag])
+        make_layout(work / "layout", work)
         shutil.move(str(work / "layout"), layout)
     return layout
 
 
-def rootfs_image(rootfs: Path, work: Path, config: dict[str, Any], created_by: str, comment: str) -> Image:
-    """A one-layer image of a root filesystem, with the base's few non-root owners and modes."""
-    layer = tree_layer(rootfs, work / "blobs", ownership=OWNERSHIP)
-    return Image(config=config, layers=()).append_layer(layer, created_by=created_by, comment=comment, created="1970-01-01T00:00:00Z")
+def image_layout(cache: Path, name: str, key_parts: list[object], tag: str, make_image: Callable[[Path], Image]) -> Path:
+    """cached_layout for one image that make_image(work_dir) returns."""
+
+    def make(layout: Path, work: Path) -> None:
+        write_image(layout, make_image(work), [tag])
+
+    return cached_layout(cache, name, key_parts, tag, make)
 
 
-def base_layout(cache: Path | None = None, arch: str = "amd64", packages: tuple[str, ...] = debian_base.PACKAGES,
-                tag: str = TAG) -> Path:
-    """An OCI layout holding the base under tag, built only when the packages or the recipe changed."""
-    cache = cache or test_cache_dir()
-    debs = debian_base.download_packages(cache / "debs", arch, packages)
+def debian_base(cache: Path, name: str, lock: Path, tag: str, *, platforms: tuple[Platform, ...] = (AMD64,),
+                packages: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> Path:
+    """An OCI layout of `pyjib base` for the lock (written when absent), one image or an index of platforms under tag."""
+    lock_bytes = lock.read_bytes() if lock.is_file() else b"unlocked"
+    key = [LAYER_RECIPE, hashlib.sha256(lock_bytes).hexdigest(), [str(p) for p in platforms], sorted(packages), sorted(exclude), tag]
 
-    def make_image(work: Path) -> Image:
-        debian_base.build_rootfs(work / "rootfs", arch, download_dir=cache / "debs", packages=packages)
-        return rootfs_image(work / "rootfs", work, debian_base.base_config(arch),
-                            "debian bookworm packages: " + " ".join(packages), "distroless-like python base")
+    def make(layout: Path, _work: Path) -> None:
+        def build(with_lock: Path) -> None:
+            request = BaseRequest(to=f"oci:{layout}:{tag}", packages=tuple(sorted(packages)), exclude=tuple(sorted(exclude)),
+                                  platforms=platforms, lock=with_lock)
+            build_base(request, cache_root=cache / "pyjib", clients=ClientPool())
 
-    return cached_layout(cache, f"base-{arch}", [RECIPE_VERSION, arch, sorted(d.name for d in debs), tag], tag, make_image)
+        try:
+            build(lock)
+        except ArchiveError as exc:
+            # Debian drops superseded versions from its pool (a security update, a point release): the committed lock is
+            # then stale. A test run must not fail for that: resolve afresh into a lock of this machine's cache.
+            fresh = cache / "fresh-base-locks" / f"{name}.json"
+            fresh.unlink(missing_ok=True)
+            print(f"tests' base {lock.name} is stale ({exc}); building {name} from a fresh resolution. To refresh the committed "
+                  f"locks: delete {LOCKS}/*.json, run the tests and commit the locks they write", file=sys.stderr)
+            shutil.rmtree(layout, ignore_errors=True)
+            build(fresh)
+
+    return cached_layout(cache, name, key, tag, make)
 
 
-def with_config(layout: Path, tag: str, new_tag: str, change: Callable[[dict[str, Any]], None]) -> Path:
-    """A layout next to layout holding its image under new_tag with the config changed by change(config), the layers kept."""
-    from pyjib.base import open_base
-    from pyjib.cache import BlobCache
-    from pyjib.registry import ClientPool
-
-    cache = layout.parent
-    image = open_base(f"oci:{layout}:{tag}", platform=None, cache=BlobCache(cache / "blobs"), clients=ClientPool()).image
-    config = json.loads(json.dumps(image.config))
-    change(config)
-    return cached_layout(cache, f"{layout.name}-{new_tag}", [config], new_tag, lambda _work: Image(config, image.layers))
+def base_layout(cache: Path | None = None) -> Path:
+    """The amd64 base under TAG."""
+    return debian_base(cache or test_cache_dir(), "base-amd64", BASE_LOCK, TAG)
 
 
-MULTI_TAG = "3.11-nonroot-multiarch"
+def no_cxx_layout(cache: Path | None = None) -> Path:
+    """The amd64 base without libstdc++6 under NO_CXX_TAG."""
+    return debian_base(cache or test_cache_dir(), "base-amd64-no-cxx", NO_CXX_LOCK, NO_CXX_TAG, exclude=NO_CXX_EXCLUDE)
 
 
 def multiarch_layout(cache: Path | None = None) -> Path:
     """One OCI layout with an index of the amd64 and arm64 bases under MULTI_TAG (arm64 from Debian's arm64 packages)."""
+    return debian_base(cache or test_cache_dir(), "base-multiarch", BASE_LOCK, MULTI_TAG, platforms=(AMD64, ARM64))
+
+
+def opened(layout: Path, tag: str) -> Image:
+    """The image under tag of a layout."""
     from pyjib.base import open_base
     from pyjib.cache import BlobCache
-    from pyjib.image import ImageIndex
-    from pyjib.layout import write_index
-    from pyjib.registry import ClientPool
 
-    cache = cache or test_cache_dir()
-    layouts = [base_layout(cache, arch) for arch in ("amd64", "arm64")]
-    target = cache / ("multiarch-" + hashlib.sha256("".join(p.name for p in layouts).encode()).hexdigest()[:16])
-    if not (target / "index.json").is_file():
-        images = tuple(open_base(f"oci:{p}:{TAG}", platform=None, cache=BlobCache(cache / "blobs"), clients=ClientPool()).image for p in layouts)
-        with tempfile.TemporaryDirectory(dir=cache, prefix=".multi-") as work:
-            write_index(Path(work) / "layout", ImageIndex(images), [MULTI_TAG])
-            shutil.move(str(Path(work) / "layout"), target)
-    return target
+    return open_base(f"oci:{layout}:{tag}", platform=None, cache=BlobCache(layout.parent / "blobs"), clients=ClientPool()).image
+
+
+def labels(layout: Path, tag: str = TAG) -> dict[str, str]:
+    """The base's own Labels (`pyjib base` says what it is), which an image built on it keeps under its own."""
+    return dict(opened(layout, tag).config["config"].get("Labels") or {})
+
+
+def with_config(layout: Path, tag: str, new_tag: str, change: Callable[[dict[str, Any]], None]) -> Path:
+    """A layout next to layout holding its image under new_tag with the config changed by change(config), the layers kept."""
+    image = opened(layout, tag)
+    config = json.loads(json.dumps(image.config))
+    change(config)
+    return image_layout(layout.parent, f"{layout.name}-{new_tag}", [config], new_tag, lambda _work: Image(config, image.layers))
 
 
 def push_with_skopeo(layout: Path, destination: str, tag: str = TAG) -> None:

@@ -1,4 +1,4 @@
-"""The README's first command: start a registry, push the base, push an example with pyjib, run it with podman."""
+"""The README's first command: start a registry, make the base with `pyjib base`, push an example with pyjib, run it with podman."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ from .registry import Registry
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def run(command: list[str]) -> str:
+    """Run a pyjib command as the README shows it (from the repository's root); its last line on stdout is the result."""
+    print("$ " + " ".join(["python", *command[1:]]), flush=True)
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+    sys.stderr.write(done.stderr)
+    return done.stdout.strip().splitlines()[-1]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--example", default="hello-web")
@@ -26,14 +34,17 @@ def main() -> int:
         work = Path(work_name)
         print(f"registry: {registry.url}", flush=True)
         base = f"{registry.host}/distroless/python3:{base_image.TAG}"
-        print("building the Debian-based Python base and pushing it with skopeo ...", flush=True)
-        base_image.push_with_skopeo(base_image.base_layout(), base)
+        # The tests' lock: the demo's base is the same bytes on every machine and day, while Debian's archive still serves
+        # the locked versions; after a security update it may not, and the demo then resolves the base afresh.
+        try:
+            run([sys.executable, "-m", "pyjib", "base", "--to", base, "--lock", str(base_image.BASE_LOCK.relative_to(ROOT))])
+        except subprocess.CalledProcessError as exc:
+            sys.stderr.write(exc.stderr)
+            print("the committed lock could not be used; making the base from today's packages instead", flush=True)
+            run([sys.executable, "-m", "pyjib", "base", "--to", base, "--lock", str(work / "base.lock.json")])
         target = f"{registry.host}/demo/{options.example}:1.0"
-        command = [sys.executable, "-m", "pyjib", "push", str(ROOT / "examples" / options.example), "--from", base, "--to", target]
-        print("$ " + " ".join(command), flush=True)
-        pushed = subprocess.run(command, check=True, capture_output=True, text=True)
-        sys.stderr.write(pushed.stderr)
-        print(f"pushed: {pushed.stdout.strip()}", flush=True)
+        pushed = run([sys.executable, "-m", "pyjib", "push", str(ROOT / "examples" / options.example), "--from", base, "--to", target])
+        print(f"pushed: {pushed}", flush=True)
 
         runtime = podman.Podman(work / "podman", storage_dir=work / "podman-storage")
         cid = runtime.run_detached(target, env={"PORT": str(options.port)})

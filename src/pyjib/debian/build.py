@@ -20,8 +20,10 @@ from ..publish import deliver_images
 from ..registry import ClientPool
 from .archive import Archive
 from .bytecode import precompile_stdlib, runs_here
+from .control import parse_relations
 from .deb import DebError, read_deb
 from .lock import BaseLock, LockedPackage, read_lock, write_lock
+from .packages import Package, PackageIndex
 from .request import BaseRequest, debian_arch
 from .resolve import resolve
 from .rootfs import NONROOT_UID, assemble, has_shell
@@ -36,8 +38,38 @@ LABEL_PREFIX = "dev.pyjib.base."
 PARALLEL_DOWNLOADS = 4  # the archive's files are small: latency, not bandwidth, bounds a cold build
 
 
+def python_packages(python: str) -> tuple[str, str]:
+    return f"python{python}-minimal", f"libpython{python}-stdlib"
+
+
 def package_names(request: BaseRequest) -> list[str]:
-    return [*DISTROLESS, f"python{request.python}-minimal", f"libpython{request.python}-stdlib", *request.packages]
+    return [*(p for p in DISTROLESS if p not in request.exclude), *python_packages(request.python), *request.packages]
+
+
+def check_exclude(request: BaseRequest) -> None:
+    """Only a default package may be left out, and never the interpreter's own: checked before any download."""
+    for name in request.exclude:
+        if name in python_packages(request.python):
+            raise ConfigError(f"cannot exclude {name}: it is the base's Python {request.python}")
+        if name not in DISTROLESS:
+            raise ConfigError(f"cannot exclude {name}: it is not a default package of the base (those are {', '.join(DISTROLESS)})")
+
+
+def _needers(packages: list[Package], name: str) -> list[str]:
+    """The packages whose Depends or Pre-Depends name the package name."""
+    return [p.name for p in packages if p.name != name and any(
+        relation.name == name for text in (p.pre_depends, p.depends)
+        for clause in parse_relations(text, f"dependencies of {p.name}") for relation in clause)]
+
+
+def resolve_platform(request: BaseRequest, index: PackageIndex, platform: Platform) -> list[Package]:
+    """The platform's packages; a package left out must not come back as a dependency (what needs it would break)."""
+    packages = resolve(index, package_names(request))
+    for name in request.exclude:
+        if any(p.name == name for p in packages):
+            raise ConfigError(f"cannot exclude {name} on {platform}: the base's {', '.join(_needers(packages, name)) or 'packages'} depend on it; "
+                              "drop it from exclude")
+    return packages
 
 
 def _sources(request: BaseRequest) -> list[Source]:
@@ -55,21 +87,22 @@ def resolve_lock(request: BaseRequest, archive: Archive, log: Log) -> BaseLock:
         if minimal not in index.versions:
             have = sorted(n.removeprefix("python").removesuffix("-minimal") for n in index.versions if n.startswith("python3.") and n.endswith("-minimal"))
             raise ConfigError(f"{request.suite} has no Python {request.python} (it has {', '.join(have) or 'none'}); set --python")
-        packages = resolve(index, package_names(request))
+        packages = resolve_platform(request, index, platform)
         log.info(f"{platform}: {len(packages)} packages, {sum(p.size for p in packages) / 1e6:.1f} MB to download")
         platforms[str(platform)] = tuple(LockedPackage.of(p) for p in packages)
-    return BaseLock(request.suite, request.python, request.packages, platforms)
+    return BaseLock(request.suite, request.python, request.packages, platforms, request.exclude)
 
 
 def checked_lock(request: BaseRequest, lock: BaseLock, path: Path) -> BaseLock:
     """A lock read back must be for what is asked now: an edited request with an old lock would build the old base."""
-    if (lock.suite, lock.python, lock.packages) != (request.suite, request.python, request.packages):
-        raise ConfigError(f"the lock {path} is for {lock.suite}, Python {lock.python}, packages [{', '.join(lock.packages)}], not what is "
-                          f"asked ({request.suite}, Python {request.python}, [{', '.join(request.packages)}]): delete it to resolve again")
+    if (lock.suite, lock.python, lock.packages, lock.exclude) != (request.suite, request.python, request.packages, request.exclude):
+        raise ConfigError(f"the lock {path} is for {lock.suite}, Python {lock.python}, packages [{', '.join(lock.packages)}], exclude "
+                          f"[{', '.join(lock.exclude)}], not what is asked ({request.suite}, Python {request.python}, "
+                          f"[{', '.join(request.packages)}], [{', '.join(request.exclude)}]): delete it to resolve again")
     missing = [str(p) for p in request.platforms if str(p) not in lock.platforms]
     if missing:
         raise ConfigError(f"the lock {path} has no {', '.join(missing)}: delete it to resolve again")
-    return BaseLock(lock.suite, lock.python, lock.packages, {str(p): lock.platforms[str(p)] for p in request.platforms})
+    return BaseLock(lock.suite, lock.python, lock.packages, {str(p): lock.platforms[str(p)] for p in request.platforms}, lock.exclude)
 
 
 def _mirrored(url: str, mirrors: tuple[str, ...]) -> str:
@@ -112,13 +145,16 @@ def platform_layer(lock: BaseLock, platform: str, archive: Archive, mirrors: tup
 
 
 def labels(request: BaseRequest, lock: BaseLock, platform: str) -> dict[str, str]:
-    return {
+    tags = {
         "org.opencontainers.image.description": f"Python {lock.python} on Debian {lock.suite}, distroless-like, made by pyjib base",
         f"{LABEL_PREFIX}suite": lock.suite,
         f"{LABEL_PREFIX}python": lock.python,
         f"{LABEL_PREFIX}packages": ",".join(request.packages),
         f"{LABEL_PREFIX}lock-digest": lock.digest(platform),
     }
+    if request.exclude:
+        tags[f"{LABEL_PREFIX}exclude"] = ",".join(request.exclude)
+    return tags
 
 
 def base_image(request: BaseRequest, lock: BaseLock, platform: Platform, layer: Layer) -> Image:
@@ -150,6 +186,7 @@ class BaseBuild:
 def build_base(request: BaseRequest, *, cache_root: Path, clients: ClientPool, log: Log = SILENT) -> BaseBuild:
     """The base for request; the lock file is written (when asked for and absent) only after the image is delivered."""
     check_target(request.to, "any", len(request.platforms))
+    check_exclude(request)
     locked = request.lock is not None and request.lock.exists()
     # A locked build needs no index, so not even the host's sources: only the files the lock names.
     archive = Archive([] if locked else _sources(request), cache_root, keyring=request.keyring, log=log)

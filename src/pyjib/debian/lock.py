@@ -43,10 +43,14 @@ class BaseLock:
     python: str
     packages: tuple[str, ...]  # the extra packages asked for, sorted
     platforms: dict[str, tuple[LockedPackage, ...]]
+    exclude: tuple[str, ...] = ()  # the default packages left out, sorted
 
     def document(self) -> dict[str, Any]:
-        return {"lock-version": LOCK_VERSION, "suite": self.suite, "python": self.python, "packages": list(self.packages),
-                "platforms": {p: [asdict(x) for x in pkgs] for p, pkgs in sorted(self.platforms.items())}}
+        document = {"lock-version": LOCK_VERSION, "suite": self.suite, "python": self.python, "packages": list(self.packages),
+                    "platforms": {p: [asdict(x) for x in pkgs] for p, pkgs in sorted(self.platforms.items())}}
+        if self.exclude:  # only then: a lock of a base that leaves nothing out reads as it did before exclude existed
+            document["exclude"] = list(self.exclude)
+        return document
 
     def digest(self, platform: str) -> str:
         """What the label names: the sha256 of the platform's package list, so equal labels mean equal packages."""
@@ -89,4 +93,5 @@ def read_lock(path: Path) -> BaseLock:
     if not isinstance(platforms, dict) or not platforms or not all(isinstance(v, list) for v in platforms.values()):
         raise ConfigError(f"{where}: platforms must be a table of package lists")
     return BaseLock(str(document.get("suite")), str(document.get("python")), tuple(str(p) for p in document.get("packages") or ()),
-                    {str(name): tuple(_package(e, where) for e in entries) for name, entries in platforms.items()})
+                    {str(name): tuple(_package(e, where) for e in entries) for name, entries in platforms.items()},
+                    tuple(str(p) for p in document.get("exclude") or ()))

@@ -37,7 +37,7 @@ def project_base(recipe: Mapping[str, Any], project_dir: Path, platforms: tuple[
     # One folder per recipe, whatever the lock says, so the base's name (a path, recorded in the app's annotations) stays
     # put when the lock is first written; a marker beside it says which lock the layout was made from.
     key = cache_key(LAYER_RECIPE, str(project_dir.resolve()), request.suite, request.python, request.packages,
-                    [str(p) for p in request.platforms], request.mirrors, str(request.keyring), str(lock))
+                    request.exclude, [str(p) for p in request.platforms], request.mirrors, str(request.keyring), str(lock))
     directory = cache_root / "debian-bases" / key
     marker = directory.with_name(f"{key}.made-from")
     spec = f"oci:{directory}:base"
@@ -52,4 +52,5 @@ def project_base(recipe: Mapping[str, Any], project_dir: Path, platforms: tuple[
         shutil.rmtree(directory, ignore_errors=True)
         build_base(replace(request, to=spec, lock=lock), cache_root=cache_root, clients=clients, log=log)
         marker.write_text(sha256_file(lock) if lock is not None else "unlocked")
-    return spec, "pyjib-base/" + "-".join(["debian", request.suite, f"python{request.python}", *request.packages])
+    return spec, "pyjib-base/" + "-".join(["debian", request.suite, f"python{request.python}", *request.packages,
+                                           *(f"without-{name}" for name in request.exclude)])

@@ -13,8 +13,8 @@ from ..errors import ConfigError
 from ..platforms import Platform, parse_platform
 
 # key -> "str" or "list"
-KEYS = {"to": "str", "suite": "str", "python": "str", "packages": "list", "platforms": "list", "lock": "str", "mirror": "list",
-        "keyring": "str"}
+KEYS = {"to": "str", "suite": "str", "python": "str", "packages": "list", "exclude": "list", "platforms": "list", "lock": "str",
+        "mirror": "list", "keyring": "str"}
 # Docker's architecture names -> Debian's
 DEBIAN_ARCH = {"amd64": "amd64", "arm64": "arm64", "386": "i386", "ppc64le": "ppc64el", "s390x": "s390x", "arm": "armhf"}
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.\-]+")
@@ -26,6 +26,7 @@ class BaseRequest:
     suite: str = "bookworm"
     python: str = "3.11"
     packages: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()  # default packages left out (sorted), such as libstdc++6 for an image with no C++ code
     platforms: tuple[Platform, ...] = (Platform("linux", "amd64"),)
     lock: Path | None = None
     mirrors: tuple[str, ...] = ()
@@ -74,9 +75,11 @@ def base_request(file_table: Mapping[str, Any], cli: Mapping[str, Any], where: s
     options = {**_checked(file_table, where), **_checked(cli, "command line")}
     if "to" not in options:
         raise ConfigError("no target: give --to REGISTRY/REPO:TAG or oci:DIR[:TAG] (or `to` in [tool.pyjib.base])")
-    for name in options.get("packages", ()):
+    for name in (*options.get("packages", ()), *options.get("exclude", ())):
         if not _PACKAGE_NAME.fullmatch(name):
             raise ConfigError(f"invalid Debian package name {name!r}: lower-case letters, digits and + - . only")
+    if both := sorted(set(options.get("packages", ())) & set(options.get("exclude", ()))):
+        raise ConfigError(f"{', '.join(both)} is both a package to add and one to exclude: give it in one of packages and exclude")
     if not re.fullmatch(r"3\.\d+", options.get("python", "3.11")):
         raise ConfigError(f"invalid python {options['python']!r}: give the suite's Python as X.Y, such as 3.11")
     platforms = tuple(dict.fromkeys(parse_platform(p) for p in options.get("platforms", ("linux/amd64",))))
@@ -84,7 +87,7 @@ def base_request(file_table: Mapping[str, Any], cli: Mapping[str, Any], where: s
         debian_arch(platform)
     return BaseRequest(
         to=options["to"], suite=options.get("suite", "bookworm"), python=options.get("python", "3.11"),
-        packages=tuple(sorted(set(options.get("packages", ())))), platforms=platforms,
+        packages=tuple(sorted(set(options.get("packages", ())))), exclude=tuple(sorted(set(options.get("exclude", ())))), platforms=platforms,
         lock=Path(options["lock"]) if "lock" in options else None, mirrors=options.get("mirror", ()),
         keyring=Path(options["keyring"]) if "keyring" in options else None,
     )
