@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
 
@@ -53,3 +55,11 @@ def applies(marker_text: str | None, interpreter: Interpreter, where: str, extra
         raise ResolveError(f"{where}: bad marker {marker_text!r}: {exc}") from exc
     environment = target_environment(interpreter)
     return any(marker.evaluate({**environment, "extra": extra}) for extra in ("", *sorted(extras)))
+
+
+def read_toml_lock(path: Path, hint: str = "") -> dict[str, Any]:
+    """A TOML lock's document; one ResolveError naming the file (and what to do, when hint says it) if it does not parse."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ResolveError(f"{path} is not valid TOML: {exc}" + (f"; {hint}" if hint else "")) from exc

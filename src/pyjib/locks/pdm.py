@@ -8,7 +8,6 @@ URLs (`url`) and git checkouts (`git`, `revision`) are installed from there.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from packaging.utils import canonicalize_name
 
 from ..errors import ResolveError
 from ..resolve import LockedWheel
-from .core import LockRequest
+from .core import LockRequest, read_toml_lock
 from .graph import Dependency, Entry, LockFileRef, locked_wheels, roots_of, sha256_of, walk
 from .groups import group_requirements
 
@@ -77,10 +76,7 @@ def entries_of(document: Mapping[str, Any], base: Path, where: str) -> dict[str,
 
 
 def read_pdm_lock(path: Path, request: LockRequest, pyproject: Mapping[str, Any]) -> list[LockedWheel]:
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ResolveError(f"{path} is not valid TOML: {exc}; {HINT}") from exc
+    document = read_toml_lock(path, HINT)
     where = str(path)
     try:
         roots = roots_of([*request.requirements, *group_requirements(pyproject, request.groups, where)])

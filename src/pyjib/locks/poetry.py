@@ -9,7 +9,6 @@ sources are installed from there.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from packaging.utils import canonicalize_name
 
 from ..errors import ResolveError
 from ..resolve import LockedWheel
-from .core import LockRequest
+from .core import LockRequest, read_toml_lock
 from .graph import Dependency, Entry, LockFileRef, locked_wheels, roots_of, sha256_of, walk
 from .groups import group_requirements
 
@@ -102,10 +101,7 @@ def _group_roots(pyproject: Mapping[str, Any], groups: tuple[str, ...], where: s
 
 
 def read_poetry_lock(path: Path, request: LockRequest, pyproject: Mapping[str, Any]) -> list[LockedWheel]:
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ResolveError(f"{path} is not valid TOML: {exc}; {HINT}") from exc
+    document = read_toml_lock(path, HINT)
     where = str(path)
     roots = [Dependency.of(Requirement(r)) for r in request.requirements] + _group_roots(pyproject, request.groups, where)
     reached = walk(roots, entries_of(document, path.parent, where), request, where, HINT)

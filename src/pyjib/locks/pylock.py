@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from ..errors import ResolveError
 from ..resolve import LockedWheel, pylock_wheels
-from .core import LockRequest, applies
+from .core import LockRequest, applies, read_toml_lock
 
 _FILES = ("wheels", "sdist", "directory", "vcs", "archive")
 
@@ -29,8 +28,5 @@ def from_pylock(document: dict[str, Any], request: LockRequest, where: str, base
 
 
 def read_pylock(path: Path, request: LockRequest) -> list[LockedWheel]:
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ResolveError(f"{path} is not valid TOML: {exc}") from exc
+    document = read_toml_lock(path)
     return from_pylock(document, request, str(path), path.parent)
