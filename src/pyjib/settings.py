@@ -225,19 +225,22 @@ def _utf8(value: str, what: str) -> None:
         raise ConfigError(f"{what} is not valid UTF-8 text ({exc.reason} at position {exc.start}); an image config holds UTF-8 only") from exc
 
 
+def _strings_in(value: Any) -> list[str]:
+    """Every string an option's value holds: itself, a list's items, or a table's keys and values."""
+    parts = [*value.keys(), *value.values()] if isinstance(value, Mapping) else list(value) if isinstance(value, tuple) else [value]
+    return [part for part in parts if isinstance(part, str)]
+
+
 def check_values(options: Mapping[str, Any]) -> None:
     """Values that would be accepted and then break at run time are refused here, before any work."""
     for name, value in options.items():
-        texts = value.items() if isinstance(value, Mapping) else [(None, v) for v in value] if isinstance(value, tuple) else [(None, value)]
-        for key, text in texts:
-            for part in (key, text):
-                if isinstance(part, str):
-                    _utf8(part, f"{name} {part!r}")
-                    if "\0" in part:
-                        raise ConfigError(f"{name} holds a NUL character, which no process environment or argv can carry")
+        for part in _strings_in(value):
+            _utf8(part, f"{name} {part!r}")
+            if "\0" in part:
+                raise ConfigError(f"{name} holds a NUL character, which no process environment or argv can carry")
     if "entrypoint" in options and not options["entrypoint"]:
         raise ConfigError("entrypoint is empty: give the program to run, e.g. entrypoint = [\"/app/venv/bin/serve\"], or set module")
-    if options.get("user") == "" or (isinstance(options.get("user"), str) and not options["user"].strip()):
+    if isinstance(user := options.get("user"), str) and not user.strip():
         raise ConfigError('user is empty, which would run the image as root without a word; say user = "0" to run as root on purpose')
     if (workdir := options.get("workdir")) is not None and not str(workdir).startswith("/"):
         raise ConfigError(f"workdir {workdir!r} is relative: the image's working directory must be an absolute path such as /app")
