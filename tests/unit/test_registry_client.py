@@ -7,12 +7,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pyjib.auth import Credentials, parse_challenge
-from pyjib.credentials import stored_credentials
 from pyjib.errors import RegistryError
 from pyjib.reference import DOCKER_HUB
 from pyjib.registry import RegistryClient
-from pyjib.retry import RetryPolicy
+from pyjib.registry.challenges import Credentials, parse_challenge
+from pyjib.registry.credentials import stored_credentials
+from pyjib.registry.retry import RetryPolicy
 
 NO_WAIT = RetryPolicy(sleep=lambda _: None)
 

@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from pyjib import mediatypes
-from pyjib.auth import Credentials
 from pyjib.cache import BlobCache
 from pyjib.descriptor import Descriptor
 from pyjib.errors import RegistryError
@@ -24,7 +23,8 @@ from pyjib.log import SILENT
 from pyjib.publish import push, push_index
 from pyjib.reference import Reference
 from pyjib.registry import ClientPool, RegistryClient
-from pyjib.retry import RetryPolicy
+from pyjib.registry.challenges import Credentials
+from pyjib.registry.retry import RetryPolicy
 
 Hook = Callable[[httpx.Request], httpx.Response | None]
 
@@ -347,7 +347,7 @@ def token_registry(fake: FakeRegistry, tokens: list[httpx.Request], expires_in: 
 
 
 def test_bearer_tokens_are_cached_per_scope_and_renewed_before_they_expire() -> None:
-    from pyjib.tokens import TokenCache
+    from pyjib.registry.tokens import TokenCache
 
     fake, tokens, clock = FakeRegistry(), [], Clock()
     token_registry(fake, tokens)

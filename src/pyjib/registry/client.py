@@ -13,13 +13,13 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 
-from . import mediatypes
-from .auth import Challenge, Credentials, parse_challenge, redact
-from .cache import BlobCache, DigestMismatch
+from .. import mediatypes
+from ..cache import BlobCache, DigestMismatch
+from ..digest import sha256_bytes
+from ..errors import ConfigError, PyjibError, RegistryError, one_line
+from ..reference import is_loopback, parse_reference, url_is_loopback
+from .challenges import Challenge, Credentials, parse_challenge, redact
 from .credentials import explicit_credentials, places_looked, stored_credentials
-from .digest import sha256_bytes
-from .errors import ConfigError, PyjibError, RegistryError, one_line
-from .reference import is_loopback, parse_reference, url_is_loopback
 from .retry import RETRYABLE_STATUSES, RetryPolicy, is_transient, parse_retry_after, policy_from_environment, timeout_from_environment, tls_failure
 from .tls import find_tls_files, ssl_context
 from .tokens import TokenCache

@@ -14,11 +14,11 @@ from urllib.parse import urlencode, urljoin
 
 import httpx
 
-from .errors import RegistryError, one_line
+from ..errors import RegistryError, one_line
 from .retry import RETRYABLE_STATUSES, parse_retry_after
 
 if TYPE_CHECKING:
-    from .registry import RegistryClient
+    from .client import RegistryClient
 
 _READ = 1 << 20
 
