@@ -383,22 +383,6 @@ def test_an_identity_token_is_exchanged_with_an_oauth2_post() -> None:
 
 
 # --- manifests and the push order ---------------------------------------------------------------------------------------
-def test_head_manifest() -> None:
-    fake = FakeRegistry()
-    fake.manifests[("team/app", "1")] = b'{"schemaVersion":2}'
-    client = fake.client()
-    assert client.head_manifest("team/app", "1") == digest_of(b'{"schemaVersion":2}')
-    assert client.head_manifest("team/app", "2") is None
-    assert [r.method for r in fake.log][-2:] == ["HEAD", "HEAD"]
-
-
-def test_head_manifest_without_a_digest_header_hashes_the_manifest() -> None:
-    fake = FakeRegistry()
-    fake.manifests[("team/app", "1")] = b'{"a":1}'
-    fake.hook = lambda r: httpx.Response(200) if r.method == "HEAD" else None
-    assert fake.client().head_manifest("team/app", "1") == digest_of(b'{"a":1}')
-
-
 def _image(tmp_path: Path, count: int = 3) -> Image:
     blobs = []
     for number in range(count):

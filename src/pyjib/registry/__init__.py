@@ -1,5 +1,24 @@
-"""The client of OCI distribution registries (one module per concern)."""
+"""The client of OCI distribution registries.
 
-from .client import CONFIG_LIMIT, MANIFEST_LIMIT, TOKEN_LIMIT, Access, ClientPool, RegistryClient, login_registry
+transport (HTTP, scheme, TLS via tls, retries via retry) <- auth (challenges, tokens, credentials) <- client (the
+distribution API, uploads via upload) <- pool (one client per host). Failed requests raise errors.RegistryRequestError.
+The names below are what the rest of pyjib uses.
+"""
 
-__all__ = ["CONFIG_LIMIT", "MANIFEST_LIMIT", "TOKEN_LIMIT", "Access", "ClientPool", "RegistryClient", "login_registry"]
+from .client import RegistryClient
+from .errors import BodyTooLarge, Interrupted, RegistryRequestError
+from .limits import CONFIG_LIMIT, MANIFEST_LIMIT, TOKEN_LIMIT
+from .pool import Access, ClientPool, login_registry
+
+__all__ = [
+    "CONFIG_LIMIT",
+    "MANIFEST_LIMIT",
+    "TOKEN_LIMIT",
+    "Access",
+    "BodyTooLarge",
+    "ClientPool",
+    "Interrupted",
+    "RegistryClient",
+    "RegistryRequestError",
+    "login_registry",
+]
