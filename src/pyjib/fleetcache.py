@@ -113,7 +113,7 @@ def load(clients: ClientPool, repository: Reference, key: str, cache: BlobCache,
         return _read(clients.get(repository.registry), repository, key, cache, trust, warn)
     except PyjibError as exc:
         if not (isinstance(exc, RegistryRequestError) and exc.not_found):
-            warn(f"the fleet cache in {repository.repository_ref} was not read: {exc}; the layers are built here")
+            warn(f"the fleet cache in {repository.repository_ref} was not read ({exc}); the layers are built here")
         return None
     except (ValueError, KeyError, TypeError):
         return None  # a record this build cannot use

@@ -95,44 +95,45 @@ class Login:
             return {"Authorization": f"Bearer {token}"}
         return {}
 
-    def answer(self, url: str, header: str, scopes: Sequence[str], refused: str | None) -> None:
+    def answer(self, url: str, header: str, scopes: Sequence[str], refused: str | None, code: str | None = None) -> None:
         """Take up a 401's challenge (header), so the request to url can be sent again with what it asks for; refused
-        is the Authorization that was sent and refused."""
+        is the Authorization that was sent and refused, code the 401's registry error code (for the error, if any)."""
         if self._http.is_own_origin(url):
-            self._answer_own(parse_challenge(header), scopes, refused)
+            self._answer_own(parse_challenge(header), scopes, refused, code)
         else:
-            self._answer_foreign(url, parse_challenge(header), scopes)
+            self._answer_foreign(url, parse_challenge(header), scopes, code)
 
-    def _answer_own(self, challenge: Challenge, scopes: Sequence[str], refused: str | None) -> None:
+    def _answer_own(self, challenge: Challenge, scopes: Sequence[str], refused: str | None, code: str | None) -> None:
         if refused and refused.startswith("Bearer "):
             self._tokens.forget(refused[len("Bearer "):])
         if challenge.scheme == "basic":
-            self._check_basic_login(refused)
+            self._check_basic_login(refused, code)
         elif challenge.scheme == "bearer" and "realm" in challenge.params:
             wanted = [*scopes, *(challenge.params.get("scope", "").split())]
             self._fetch_token(challenge, list(dict.fromkeys(s for s in wanted if s)), force=True)
         else:
             raise RegistryRequestError(f"registry {self.registry} asks for an unsupported authentication: {challenge.scheme or 'none given'}",
-                                       status=401)
+                                       status=401, code=code)
         self._challenge = challenge
 
-    def _check_basic_login(self, refused: str | None) -> None:
+    def _check_basic_login(self, refused: str | None, code: str | None) -> None:
         """That there is a password to send, where it may go, and that it was not just refused."""
         credentials = self.credentials()
         if not credentials:
-            raise RegistryRequestError(f"registry {self.registry} asks for a login and {self.credential_hint()}", status=401)
+            raise RegistryRequestError(f"registry {self.registry} asks for a login and {self.credential_hint()}", status=401, code=code)
         if credentials.identity_token:
             raise RegistryRequestError(f"registry {self.registry} asks for a password, but {credentials.source} holds only an identity token",
-                                       status=401)
+                                       status=401, code=code)
         if not _may_send_credentials(self._http.base_url):
             raise RegistryRequestError(
                 f"registry {self.registry} asks for a login over plain HTTP; pyjib sends credentials only over HTTPS "
-                "(or to loopback): serve the registry over TLS", status=401,
+                "(or to loopback): serve the registry over TLS", status=401, code=code,
             )
         if refused and refused.startswith("Basic "):
-            raise RegistryRequestError(f"registry {self.registry} refused the login (401 unauthorized); {self.credential_hint()}", status=401)
+            raise RegistryRequestError(f"registry {self.registry} refused the login (401 unauthorized); {self.credential_hint()}", status=401,
+                                       code=code)
 
-    def _answer_foreign(self, url: str, challenge: Challenge, scopes: Sequence[str]) -> None:
+    def _answer_foreign(self, url: str, challenge: Challenge, scopes: Sequence[str], code: str | None) -> None:
         """A 401 from another host than the registry (an upload Location elsewhere): credentials belong to the host they
         were given for, so that host gets an anonymous token request, as in go-containerregistry's cross-host handling."""
         host = origin(url)[1]
@@ -143,7 +144,7 @@ class Login:
             return
         raise RegistryRequestError(
             f"registry {self.registry} sent a request to {host}, which asks for a login ({challenge.scheme or 'no scheme'}); "
-            f"pyjib sends the credentials of {self.registry} to {self.registry} only", status=401,
+            f"pyjib sends the credentials of {self.registry} to {self.registry} only", status=401, code=code,
         )
 
     def _fetch_token(self, challenge: Challenge, scopes: Sequence[str], force: bool = False) -> str:

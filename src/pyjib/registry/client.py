@@ -108,8 +108,8 @@ class RegistryClient:
             authorization = self.login.authorization(url, scopes)
             response = self.http.send(method, url, headers={**(headers or {}), **authorization}, body=body, stream=stream, retry=retry, step=step)
             if response.status_code == 401 and not answered and (header := response.headers.get("www-authenticate")):
-                response.close()
-                self.login.answer(url, header, scopes, authorization.get("Authorization"))
+                code = first_code(_error_body(response))
+                self.login.answer(url, header, scopes, authorization.get("Authorization"), code)
                 answered = True
                 continue
             if response.status_code == 401:
