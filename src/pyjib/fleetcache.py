@@ -30,7 +30,7 @@ from .descriptor import Descriptor, canonical_json
 from .errors import PyjibError, RegistryError
 from .interpreter import BaseFacts
 from .reference import Reference
-from .registry import CONFIG_LIMIT, ClientPool
+from .registry import CONFIG_LIMIT, ClientPool, RegistryClient, RegistryRequestError
 from .resolve import RESOLUTION_TTL, LockedWheel
 from .wheelfacts import WheelFacts
 
@@ -105,28 +105,37 @@ def tag_for(key: str) -> str:
 def load(clients: ClientPool, repository: Reference, key: str, cache: BlobCache, trust: Trust,
          warn: Callable[[str], None]) -> FleetRecord | None:
     """The record for key in repository, or None when there is none, it is stale, it cannot be read, or it is not to be
-    trusted (then warn says so)."""
+    trusted. A registry that refuses or fails the read gets one warning (what failed, and what to do); a record that is
+    not there (404) or cannot be used is a quiet miss. Either way the build goes the long way."""
     if not trust.reads:
         return None
-    client = clients.get(repository.registry)
     try:
-        data, _media_type, _digest = client.get_manifest(repository.repository, tag_for(key))
-        manifest = json.loads(data)
-        config = manifest["config"]
-        if config.get("mediaType") != CACHE_MEDIA_TYPE or not isinstance(config.get("size"), int) or config["size"] > CONFIG_LIMIT:
-            return None
-        if not trust.accepts(key, config["digest"], (manifest.get("annotations") or {}).get(MAC_ANNOTATION)):
-            warn(f"the fleet cache record {tag_for(key)} in {repository.repository_ref} is not authenticated with {KEY_VARIABLE}; "
-                 "ignored, the layers are built here")
-            return None
-        record = FleetRecord.from_json(json.loads(client.fetch_blob(repository.repository, config["digest"], config["size"], cache).read_bytes()))
-        if time.time() - record.created > RESOLUTION_TTL:
-            return None
-        if not all(client.blob_exists(repository.repository, layer["digest"]) for layer in record.layers):
-            return None
-        return record
-    except (PyjibError, ValueError, KeyError, TypeError):
-        return None  # a cache: anything unusable is a miss, and the build goes the long way
+        return _read(clients.get(repository.registry), repository, key, cache, trust, warn)
+    except PyjibError as exc:
+        if not (isinstance(exc, RegistryRequestError) and exc.not_found):
+            warn(f"the fleet cache in {repository.repository_ref} was not read ({exc}); the layers are built here")
+        return None
+    except (ValueError, KeyError, TypeError):
+        return None  # a record this build cannot use
+
+
+def _read(client: RegistryClient, repository: Reference, key: str, cache: BlobCache, trust: Trust,
+          warn: Callable[[str], None]) -> FleetRecord | None:
+    data, _media_type, _digest = client.get_manifest(repository.repository, tag_for(key))
+    manifest = json.loads(data)
+    config = manifest["config"]
+    if config.get("mediaType") != CACHE_MEDIA_TYPE or not isinstance(config.get("size"), int) or config["size"] > CONFIG_LIMIT:
+        return None
+    if not trust.accepts(key, config["digest"], (manifest.get("annotations") or {}).get(MAC_ANNOTATION)):
+        warn(f"the fleet cache record {tag_for(key)} in {repository.repository_ref} is not authenticated with {KEY_VARIABLE}; "
+             "ignored, the layers are built here")
+        return None
+    record = FleetRecord.from_json(json.loads(client.fetch_blob(repository.repository, config["digest"], config["size"], cache).read_bytes()))
+    if time.time() - record.created > RESOLUTION_TTL:
+        return None
+    if not all(client.blob_exists(repository.repository, layer["digest"]) for layer in record.layers):
+        return None
+    return record
 
 
 def _hold_layers(clients: ClientPool, repository: Reference, record: FleetRecord, cache: BlobCache, pushed_to: Reference) -> None:

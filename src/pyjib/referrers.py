@@ -26,7 +26,7 @@ from .platforms import Platform, parse_platform
 from .provenance import statement
 from .publish import parse_target, push_blobs
 from .reference import Reference
-from .registry import ClientPool, RegistryClient
+from .registry import ClientPool, RegistryClient, RegistryRequestError
 from .sbom import FORMATS, sbom_bytes
 from .settings import Settings
 
@@ -65,9 +65,12 @@ def _empty_index() -> dict[str, Any]:
 
 def _tagged_referrers(client: RegistryClient, repository: str, subject_digest: str) -> dict[str, Any]:
     tag = referrers_tag(subject_digest)
-    if client.head_manifest(repository, tag) is None:
-        return _empty_index()
-    data, _media_type, _digest = client.get_manifest(repository, tag)
+    try:
+        data, _media_type, _digest = client.get_manifest(repository, tag)
+    except RegistryRequestError as exc:
+        if exc.not_found:
+            return _empty_index()
+        raise
     index = parse_json(data, f"the referrers index at tag {tag} of {repository}")
     if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
         raise PyjibError(f"tag {tag} of {client.registry}/{repository} is not a referrers index; delete it and push again")

@@ -24,7 +24,7 @@ from pyjib.mediatypes import OCI_MANIFEST
 from pyjib.publish import push
 from pyjib.reference import Reference
 from pyjib.registry import MANIFEST_LIMIT, TOKEN_LIMIT, ClientPool
-from pyjib.retry import RetryPolicy
+from pyjib.registry.retry import RetryPolicy
 from tests.conftest import EXAMPLES, Pyjib
 from tests.e2e.test_bad_input import assert_clean_failure
 from tests.infra.fault_proxy import Fault, FaultProxy

@@ -18,7 +18,7 @@ from pyjib.image import Blob
 from pyjib.log import SILENT
 from pyjib.publish import push
 from pyjib.reference import Reference
-from pyjib.registry import ClientPool
+from pyjib.registry import ClientPool, RegistryRequestError
 from tests.conftest import EXAMPLES, Pyjib
 from tests.e2e.test_bad_input import assert_clean_failure
 from tests.infra.credential_helper import install_helper, path_with
@@ -121,7 +121,7 @@ def test_identity_token_is_exchanged_as_a_refresh_token(token_registry: TokenAut
     pool = ClientPool()
     try:
         push(small_image(tmp_path / "image"), Reference(token_registry.host, "auth/identity", "1"), ["1"], pool, BlobCache(tmp_path / "c"), SILENT)
-        assert pool.get(token_registry.host).head_manifest("auth/identity", "1") is not None
+        assert pool.get(token_registry.host).get_manifest("auth/identity", "1")[0]
     finally:
         pool.close()
     assert tokens.requests and all(r.method == "POST" and r.grant == "refresh_token" and r.account == USER for r in tokens.requests)
@@ -202,6 +202,10 @@ def test_anonymous_push_is_refused_clearly(token_registry: TokenAuthRegistry, em
 def nothing_tagged(registry: TokenAuthRegistry, repository: str) -> bool:
     pool = ClientPool(username=USER, password=PASSWORD, login_registry=registry.host)
     try:
-        return pool.get(registry.host).head_manifest(repository, "1") is None
+        pool.get(registry.host).get_manifest(repository, "1")
+    except RegistryRequestError as exc:
+        return exc.not_found
+    else:
+        return False
     finally:
         pool.close()

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyjib.auth import Challenge, Credentials, parse_challenge, parse_challenges
+from pyjib.registry.challenges import Challenge, Credentials, parse_challenge, parse_challenges
 
 
 @pytest.mark.parametrize(

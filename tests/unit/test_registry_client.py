@@ -7,12 +7,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pyjib.auth import Credentials, parse_challenge
-from pyjib.credentials import stored_credentials
 from pyjib.errors import RegistryError
 from pyjib.reference import DOCKER_HUB
 from pyjib.registry import RegistryClient
-from pyjib.retry import RetryPolicy
+from pyjib.registry.challenges import Credentials, parse_challenge
+from pyjib.registry.credentials import stored_credentials
+from pyjib.registry.retry import RetryPolicy
 
 NO_WAIT = RetryPolicy(sleep=lambda _: None)
 
@@ -103,6 +103,5 @@ def test_manifest_put_checks_the_returned_digest() -> None:
         return httpx.Response(201, headers={"docker-content-digest": "sha256:" + "f" * 64})
 
     client = RegistryClient("127.0.0.1:1", credentials=None, transport=httpx.MockTransport(handler))
-    client._base = "http://127.0.0.1:1"
     with pytest.raises(RegistryError, match="stored the manifest as"):
         client.put_manifest("a", "1", b"{}", "application/vnd.oci.image.manifest.v1+json")

@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from pyjib import mediatypes
-from pyjib.auth import Credentials
 from pyjib.cache import BlobCache
 from pyjib.descriptor import Descriptor
 from pyjib.errors import RegistryError
@@ -24,7 +23,8 @@ from pyjib.log import SILENT
 from pyjib.publish import push, push_index
 from pyjib.reference import Reference
 from pyjib.registry import ClientPool, RegistryClient
-from pyjib.retry import RetryPolicy
+from pyjib.registry.challenges import Credentials
+from pyjib.registry.retry import RetryPolicy
 
 Hook = Callable[[httpx.Request], httpx.Response | None]
 
@@ -347,7 +347,7 @@ def token_registry(fake: FakeRegistry, tokens: list[httpx.Request], expires_in: 
 
 
 def test_bearer_tokens_are_cached_per_scope_and_renewed_before_they_expire() -> None:
-    from pyjib.tokens import TokenCache
+    from pyjib.registry.tokens import TokenCache
 
     fake, tokens, clock = FakeRegistry(), [], Clock()
     token_registry(fake, tokens)
@@ -383,22 +383,6 @@ def test_an_identity_token_is_exchanged_with_an_oauth2_post() -> None:
 
 
 # --- manifests and the push order ---------------------------------------------------------------------------------------
-def test_head_manifest() -> None:
-    fake = FakeRegistry()
-    fake.manifests[("team/app", "1")] = b'{"schemaVersion":2}'
-    client = fake.client()
-    assert client.head_manifest("team/app", "1") == digest_of(b'{"schemaVersion":2}')
-    assert client.head_manifest("team/app", "2") is None
-    assert [r.method for r in fake.log][-2:] == ["HEAD", "HEAD"]
-
-
-def test_head_manifest_without_a_digest_header_hashes_the_manifest() -> None:
-    fake = FakeRegistry()
-    fake.manifests[("team/app", "1")] = b'{"a":1}'
-    fake.hook = lambda r: httpx.Response(200) if r.method == "HEAD" else None
-    assert fake.client().head_manifest("team/app", "1") == digest_of(b'{"a":1}')
-
-
 def _image(tmp_path: Path, count: int = 3) -> Image:
     blobs = []
     for number in range(count):

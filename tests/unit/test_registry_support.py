@@ -14,9 +14,9 @@ import pytest
 from pyjib.errors import ConfigError
 from pyjib.log import Log
 from pyjib.progress import Progress, human_size
-from pyjib.retry import RetryPolicy, parse_retry_after, policy_from_environment, timeout_from_environment
-from pyjib.tls import find_tls_files, ssl_context
-from pyjib.tokens import TokenCache, covers, parse_scope
+from pyjib.registry.retry import RetryPolicy, parse_retry_after, policy_from_environment, timeout_from_environment
+from pyjib.registry.tls import find_tls_files, ssl_context
+from pyjib.registry.tokens import TokenCache, covers, parse_scope
 
 
 def test_backoff_is_bounded_full_jitter() -> None:
@@ -89,7 +89,7 @@ def test_a_client_cert_without_its_key_or_a_bad_ca_is_a_config_error(tmp_path: P
     with pytest.raises(ConfigError, match=r"has no key client\.key"):
         find_tls_files("r.io", roots=[tmp_path])
     (tmp_path / "bad.pem").write_text("not a certificate")
-    from pyjib.tls import TlsFiles
+    from pyjib.registry.tls import TlsFiles
 
     with pytest.raises(ConfigError, match=r"cannot use CA certificate .*bad\.pem"):
         ssl_context(TlsFiles((tmp_path / "bad.pem",)))

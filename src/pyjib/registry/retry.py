@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 # The statuses a registry, a load balancer or a rate limiter uses for "not now"; anything else will not change on retry.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})

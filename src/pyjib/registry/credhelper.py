@@ -6,8 +6,8 @@ import json
 import shutil
 import subprocess
 
-from .auth import Credentials
-from .errors import PyjibError
+from ..errors import PyjibError
+from .challenges import Credentials
 
 _TIMEOUT_S = 60.0
 # A helper that has nothing for a server says so on stdout and exits 1; that is not a failure.

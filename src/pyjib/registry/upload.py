@@ -6,53 +6,33 @@ were: a dropped connection may have delivered part of a chunk, or none of it. A 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlencode, urljoin
 
 import httpx
 
-from .errors import RegistryError, one_line
-from .retry import RETRYABLE_STATUSES, parse_retry_after
-
-if TYPE_CHECKING:
-    from .registry import RegistryClient
-
-_READ = 1 << 20
+from ..errors import one_line
+from .errors import Interrupted, RegistryRequestError
+from .retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from .transport import Body, FileSlice
 
 
-class Interrupted(RegistryError):
-    """A request that broke in a way a retry may mend: a dropped connection, a timeout, or a retryable status."""
+class UploadClient(Protocol):
+    """What an upload needs of the registry client (client.RegistryClient), so this module does not import it back."""
 
-    def __init__(self, detail: str, retry_after: float | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.retry_after = retry_after
+    registry: str
+    retry: RetryPolicy
+    chunk_size: int
 
+    def request(self, method: str, path_or_url: str, *, scopes: Sequence[str], headers: Mapping[str, str] | None = None,
+                body: Body | None = None, retry: bool = True, step: str | None = None) -> httpx.Response: ...
 
-@dataclass(frozen=True)
-class FileSlice:
-    """Part of a file as a request body: read again from disk on every try, never held in memory."""
+    def fail(self, response: httpx.Response, what: str) -> RegistryRequestError: ...
 
-    path: Path
-    offset: int
-    length: int
-    on_progress: Callable[[int], None] | None = None  # gets the absolute position in the file
-
-    def chunks(self) -> Iterator[bytes]:
-        remaining = self.length
-        with self.path.open("rb") as f:
-            f.seek(self.offset)
-            while remaining > 0:
-                chunk = f.read(min(_READ, remaining))
-                if not chunk:
-                    raise RegistryError(f"{self.path} became shorter while it was being uploaded; build again")
-                remaining -= len(chunk)
-                yield chunk
-                if self.on_progress:
-                    self.on_progress(self.offset + self.length - remaining)
+    def blob_exists(self, repository: str, digest: str, *, push: bool = False) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +51,7 @@ def location_of(response: httpx.Response) -> str:
     """The Location header made absolute: registries send both relative and absolute ones."""
     location = response.headers.get("location")
     if not location:
-        raise RegistryError(f"registry at {response.url.host} answered {response.request.method} {response.url.path} without a Location")
+        raise RegistryRequestError(f"registry at {response.url.host} answered {response.request.method} {response.url.path} without a Location")
     return urljoin(str(response.url), str(location))
 
 
@@ -97,11 +77,12 @@ def _advanced(offset: int, end: int, reported: int | None, range_header: str) ->
 
 
 def _interrupted_by(response: httpx.Response) -> Interrupted:
-    return Interrupted(one_line(f"{response.status_code} {response.reason_phrase}"), parse_retry_after(response.headers.get("retry-after")))
+    return Interrupted(one_line(f"{response.status_code} {response.reason_phrase}"), parse_retry_after(response.headers.get("retry-after")),
+                       status=response.status_code)
 
 
 class BlobUpload:
-    def __init__(self, client: RegistryClient, repository: str, digest: str, size: int, path: Path,
+    def __init__(self, client: UploadClient, repository: str, digest: str, size: int, path: Path,
                  on_progress: Callable[[int], None] | None = None) -> None:
         self.client = client
         self.repository = repository
@@ -133,9 +114,9 @@ class BlobUpload:
             except Interrupted as exc:
                 failures += 1
                 if failures >= policy.tries:
-                    raise RegistryError(
+                    raise RegistryRequestError(
                         f"registry {self.client.registry} kept failing to upload blob {self.short} to {self.repository} "
-                        f"({exc.detail}) after {failures} tries; try again later"
+                        f"({exc.detail}) after {failures} tries; try again later", status=exc.status,
                     ) from exc
                 policy.wait(failures, exc.retry_after)
                 if self.client.blob_exists(self.repository, self.digest, push=True):
@@ -180,7 +161,7 @@ class BlobUpload:
                 step=f"upload blob {self.short} to {self.repository}",
             )
             if response.status_code == 416:
-                raise Interrupted("416 the registry holds a different offset")
+                raise Interrupted("416 the registry holds a different offset", status=416)
             if response.status_code in RETRYABLE_STATUSES:
                 raise _interrupted_by(response)
             if response.status_code != 202:
@@ -202,7 +183,7 @@ class BlobUpload:
             raise self.client.fail(response, f"upload blob {self.short} to {self.repository}")
         stored = response.headers.get("docker-content-digest")
         if stored and stored != self.digest:
-            raise RegistryError(f"registry {self.client.registry} stored blob {self.short} as {stored[:19]}; its bytes changed on the way")
+            raise RegistryRequestError(f"registry {self.client.registry} stored blob {self.short} as {stored[:19]}; its bytes changed on the way")
 
     def _status(self) -> tuple[Session, int] | None:
         """Where the registry says the upload stands; None when the session is gone."""

@@ -14,10 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .auth import Credentials
+from ..errors import ConfigError
+from ..reference import DOCKER_HUB
+from .challenges import Credentials
 from .credhelper import helper_get
-from .errors import ConfigError
-from .reference import DOCKER_HUB
 
 HUB_KEY = "https://index.docker.io/v1/"  # the key `docker login` writes for Docker Hub
 _HUB_KEYS = (HUB_KEY, "index.docker.io", "docker.io", "registry-1.docker.io", "https://registry-1.docker.io", "https://docker.io")

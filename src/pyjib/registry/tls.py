@@ -13,7 +13,7 @@ from pathlib import Path
 
 import certifi
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def certs_d_roots() -> list[Path]:
