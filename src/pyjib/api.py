@@ -11,6 +11,7 @@ from typing import Literal
 from . import daemon, fleetcache, layout, mediatypes, referrers
 from .builder import Build, build_image
 from .cache import BlobCache, Records, cache_key, default_cache_dir
+from .cachelayout import FLEET_STORED
 from .errors import ConfigError, PyjibError
 from .locks.write import write_pylock
 from .log import SILENT, Log
@@ -125,7 +126,7 @@ class Builder:
         repository = self.fleet_repository(reference)
         if repository is None:
             return
-        stored = Records(self.cache.root, "fleet-stored")
+        stored = Records(self.cache.root, FLEET_STORED)
         trust = fleetcache.Trust.of(self.settings.registry_cache_trust)
         for entry in (p.fleet_entry for p in build.images):
             if entry is None:

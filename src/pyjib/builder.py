@@ -13,9 +13,10 @@ from . import fleetcache, imagechecks
 from .base import BaseImage, open_base
 from .bytecode import compiler_for
 from .cache import BlobCache, cache_key
+from .cachelayout import FLEET_RECIPE, LAYER_RECIPE
 from .constraints import find_constraints
 from .context import BuildContext, Sources
-from .dependencies import LAYER_RECIPE, LayerInputs, NamedLayer, dependency_layers, environment_layer
+from .dependencies import LayerInputs, NamedLayer, dependency_layers, environment_layer
 from .errors import ResolveError
 from .grouping import check_layer_count
 from .image import Blob, Image, ImageIndex
@@ -41,8 +42,6 @@ from .wheelfacts import WheelFacts, read_facts, wheel_facts
 from .wheelmeta import WheelMetadata
 from .workers import worker_pool
 from .workspace import uv_sources
-
-FLEET_RECIPE = "fleet-3"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from .bytecode import Compiler, compile_tree
 from .cache import BlobCache, Records, cache_key
+from .cachelayout import LAYER_RECIPE, LAYER_RECORDS, WHEEL_SIZES, WHEELS
 from .context import BuildContext
 from .descriptor import Descriptor
 from .digest import sha256_file
@@ -30,8 +31,6 @@ from .log import Log
 from .resolve import LockedWheel, download
 from .wheelmeta import WheelMetadata
 from .workers import worker_pool
-
-LAYER_RECIPE = "layers-3"  # bump when what goes into a layer changes, so cached layers are rebuilt
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ def _linkage_of(record: dict[str, Any] | None) -> Linkage | None:
 def environment_layer(inputs: LayerInputs) -> NamedLayer:
     """pyvenv.cfg and bin/python at the prefix: what makes it an environment of the base's interpreter."""
     environment, cache = inputs.environment, inputs.cache
-    records = Records(cache.root, "layers")
+    records = Records(cache.root, LAYER_RECORDS)
     key = cache_key(*inputs.key(None), "environment")  # no Python file in it: the compiler is no part of its key
     layer = _cached(records.get(key), cache)
     if layer is None:
@@ -112,10 +111,10 @@ def environment_layer(inputs: LayerInputs) -> NamedLayer:
 
 def wheel_infos(locked: list[LockedWheel], cache: BlobCache, indexes: IndexConfig) -> list[WheelInfo]:
     """Each wheel with its unpacked size, measured once per wheel hash (downloading only the wheels not yet measured)."""
-    sizes = Records(cache.root, "wheel-sizes")
+    sizes = Records(cache.root, WHEEL_SIZES)
     known = {w.sha256: sizes.get(w.sha256) for w in locked}
     missing = [w for w in locked if known[w.sha256] is None]
-    for wheel, path in zip(missing, download(missing, cache.root / "wheels", indexes), strict=True):
+    for wheel, path in zip(missing, download(missing, cache.root / WHEELS, indexes), strict=True):
         known[wheel.sha256] = unpacked_size(path)
         sizes.put(wheel.sha256, known[wheel.sha256])
     return [WheelInfo(w, int(known[w.sha256] or 0)) for w in locked]
@@ -131,12 +130,12 @@ def _warn_shared(layer: str, shared: list[SharedFile], log: Log) -> None:
 
 def _build_dependency_layer(plan: LayerPlan, inputs: LayerInputs, indexes: IndexConfig, log: Log) -> NamedLayer:
     environment, compiler, cache = inputs.environment, inputs.compiler, inputs.cache
-    records = Records(cache.root, "layers")
+    records = Records(cache.root, LAYER_RECORDS)
     key = cache_key(*inputs.key(compiler), "dependencies", sorted(w.sha256 for w in plan.wheels))
     record = records.get(key)
     layer, linkage = _cached(record, cache), _linkage_of(record)
     if layer is None or linkage is None:
-        wheels = download(list(plan.wheels), cache.root / "wheels", indexes)
+        wheels = download(list(plan.wheels), cache.root / WHEELS, indexes)
         with tempfile.TemporaryDirectory(prefix="pyjib-deps-") as work:
             tree = Path(work)
             _warn_shared(plan.name, install_all(wheels, tree, environment), log)
@@ -170,7 +169,7 @@ def code_layers(key: list[object], write_tree: Callable[[Path], object], project
     The project's own code must compile: a syntax error stops the build (a dependency's does not, as with pip)."""
     environment, compiler, cache, compression = inputs.environment, inputs.compiler, inputs.cache, inputs.compression
     project_name = project.name
-    records = Records(cache.root, "layers")
+    records = Records(cache.root, LAYER_RECORDS)
     record_key = cache_key(*inputs.key(compiler), *key)
     try:
         layers = [NamedLayer.from_json(r) for r in records.get(record_key) or []]
