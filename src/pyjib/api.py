@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -10,6 +11,7 @@ from typing import Literal
 from . import daemon, fleetcache, layout, mediatypes, referrers
 from .builder import Build, build_image
 from .cache import BlobCache, Records, cache_key, default_cache_dir
+from .cachelayout import FLEET_STORED
 from .errors import ConfigError, PyjibError
 from .locks.write import write_pylock
 from .log import SILENT, Log
@@ -124,7 +126,7 @@ class Builder:
         repository = self.fleet_repository(reference)
         if repository is None:
             return
-        stored = Records(self.cache.root, "fleet-stored")
+        stored = Records(self.cache.root, FLEET_STORED)
         trust = fleetcache.Trust.of(self.settings.registry_cache_trust)
         for entry in (p.fleet_entry for p in build.images):
             if entry is None:
@@ -197,24 +199,39 @@ def platform_annotations(build: Build) -> dict[str, str]:
     return {k: v for k, v in first.items() if not k.startswith("org.opencontainers.image.base.")}
 
 
-def publish(
-    settings: Settings,
-    *,
-    mode: Literal["build", "push", "any"] = "any",
-    cache_dir: Path | None = None,
-    log: Log = SILENT,
-    wheel: Path | None = None,
-    access: Access | None = None,
-    refresh: bool = False,
-    write_lock: Path | None = None,
-) -> Published:
-    """Build the image for settings and deliver it to settings.to; write_lock, when given, receives what was installed."""
-    target = check_target(settings.to, mode, len(settings.platforms))
-    assert settings.to is not None  # check_target refused a missing target
-    with Builder(settings, cache_dir=cache_dir, log=log, access=access) as builder:
+@dataclass(frozen=True)
+class PublishRequest:
+    """What a front end (the CLI, the hatch plugin, the pytest plugin) asks of one publish beyond the settings."""
+
+    mode: Literal["build", "push", "any"] = "any"  # what the command promises: a push refuses a local target, a build a registry
+    cache_dir: Path | None = None
+    log: Log = SILENT
+    access: Access | None = None
+    refresh: bool = False  # resolve again, and read no fleet cache record
+    write_lock: Path | None = None  # receives what was installed, as a pylock.toml
+    # Makes the project's wheel (the hatch plugin's, built in-process); called after the target and the login are checked.
+    wheel: Callable[[], Path] | None = None
+    to: Target | None = None  # a target the front end has settled itself, in place of settings.to (hatch's own layout)
+    copies: tuple[Target, ...] = ()  # local targets the same image is written to first (hatch's layout beside a push)
+
+
+def publish(settings: Settings, request: PublishRequest | None = None) -> Published:
+    """Build the image for settings and deliver it to settings.to (or request.to): the target and the login are checked
+    before any build work, so a wrong password fails in a second."""
+    request = request or PublishRequest()
+    target = request.to or check_target(settings.to, request.mode, len(settings.platforms))
+    fixed = request.to is None and settings.to is not None and fixed_repository(settings.to)
+    with Builder(settings, cache_dir=request.cache_dir, log=request.log, access=request.access) as builder:
         builder.check_login(target)
-        build = builder.build(wheel, fleet=target if fixed_repository(settings.to) else None, refresh=refresh)
-        if write_lock is not None:
-            left_out = write_pylock(write_lock, [wheel for image in build.images for wheel in image.locked])
-            log.info(f"wrote the lock {write_lock}" + (f" (not in it, built from source here: {', '.join(left_out)})" if left_out else ""))
-        return builder.deliver(build, builder.filled_target(build, settings.to))
+        wheel = request.wheel() if request.wheel is not None else None
+        build = builder.build(wheel, fleet=target if fixed else None, refresh=request.refresh)
+        if request.write_lock is not None:
+            left_out = write_pylock(request.write_lock, [wheel for image in build.images for wheel in image.locked])
+            request.log.info(f"wrote the lock {request.write_lock}"
+                             + (f" (not in it, built from source here: {', '.join(left_out)})" if left_out else ""))
+        for copy in request.copies:
+            builder.deliver(build, copy)
+        if request.to is None:
+            assert settings.to is not None  # check_target refused a missing target
+            target = builder.filled_target(build, settings.to)
+        return builder.deliver(build, target)

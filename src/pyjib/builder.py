@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -13,19 +13,20 @@ from . import fleetcache, imagechecks
 from .base import BaseImage, open_base
 from .bytecode import compiler_for
 from .cache import BlobCache, cache_key
-from .constraints import Constraints, find_constraints
-from .dependencies import LAYER_RECIPE, NamedLayer, dependency_layers, environment_layer
-from .digest import sha256_file
+from .cachelayout import FLEET_RECIPE, LAYER_RECIPE
+from .constraints import find_constraints
+from .context import BuildContext, Sources
+from .dependencies import LayerInputs, NamedLayer, dependency_layers, environment_layer
 from .errors import ResolveError
 from .grouping import check_layer_count
 from .image import Blob, Image, ImageIndex
 from .imageconfig import container_config, image_annotations
 from .imagepaths import PREFIX
-from .indexes import IndexConfig, index_config
+from .indexes import index_config
 from .install import Environment
 from .interpreter import BaseFacts, Interpreter, cached_facts, detect_base, remember_facts
 from .layer import Compression
-from .locks.core import FoundLock, LockRequest
+from .locks.core import LockRequest
 from .locks.find import find_lock
 from .locks.groups import group_requirements
 from .locks.read import read_lock
@@ -37,13 +38,10 @@ from .registry import ClientPool
 from .resolve import LockedWheel, lock, top_level_requirements
 from .settings import Settings, creation_timestamp, read_pyproject
 from .sources import local_folders_identity
-from .wheelbuild import project_fingerprint
 from .wheelfacts import WheelFacts, read_facts, wheel_facts
 from .wheelmeta import WheelMetadata
 from .workers import worker_pool
-from .workspace import UvSources, uv_sources
-
-FLEET_RECIPE = "fleet-3"
+from .workspace import uv_sources
 
 
 @dataclass(frozen=True)
@@ -101,22 +99,6 @@ def expand_self_extras(metadata: WheelMetadata, extras: tuple[str, ...]) -> tupl
         chosen = grown
 
 
-@dataclass(frozen=True)
-class Sources:
-    """Where dependencies come from, settled once per build: the indexes, the lock file if the project has one, and
-    its [tool.uv.sources] (workspace siblings, folders, git)."""
-
-    indexes: IndexConfig
-    lock: FoundLock | None
-    uv_sources: UvSources = field(default_factory=UvSources)
-    constraints: Constraints = field(default_factory=Constraints)  # for a fresh resolution; a lock pins exactly
-
-    def identity(self) -> list[object]:
-        lock_digest = sha256_file(self.lock.path) if self.lock else None
-        folders = [f"{folder}={project_fingerprint(folder)}" for folder in self.uv_sources.local_folders() if folder.is_dir()]
-        return [self.indexes.cache_identity(), lock_digest, folders, self.constraints.identity()]
-
-
 def fleet_key(base: BaseImage, project: WheelMetadata, settings: Settings, extras: tuple[str, ...], sources: Sources) -> str:
     """What a fleet cache record depends on, all known before the base is read or anything is resolved."""
     return cache_key(FLEET_RECIPE, LAYER_RECIPE, PREFIX, base.image.config_descriptor().digest, sorted(project.requires_dist),
@@ -125,22 +107,23 @@ def fleet_key(base: BaseImage, project: WheelMetadata, settings: Settings, extra
                      settings.layer_threshold_mb, settings.only_binary, settings.compression)
 
 
-def fresh_requirements(requirements: list[str], extras: tuple[str, ...], interpreter: Interpreter, settings: Settings,
-                       sources: Sources) -> list[str]:
+def fresh_requirements(requirements: list[str], extras: tuple[str, ...], interpreter: Interpreter, context: BuildContext) -> list[str]:
     """Without a lock: the project's requirements and the groups asked for, each [tool.uv.sources] entry as its direct URL."""
+    settings = context.settings
     if settings.groups:
         where = str(settings.project_dir / "pyproject.toml")
         grouped = group_requirements(read_pyproject(settings.project_dir), settings.groups, where)
         requirements = sorted({*requirements, *top_level_requirements(grouped, extras, interpreter)})
-    return sources.uv_sources.apply(requirements, interpreter)
+    return context.sources.uv_sources.apply(requirements, interpreter)
 
 
-def locked_wheels(requirements: list[str], interpreter: Interpreter, settings: Settings, sources: Sources, cache: BlobCache,
-                  refresh: bool, project: str, extras: tuple[str, ...]) -> list[LockedWheel]:
+def locked_wheels(requirements: list[str], interpreter: Interpreter, project: str, extras: tuple[str, ...],
+                  context: BuildContext) -> list[LockedWheel]:
     """The wheels to install: exactly the lock's when the project has one (every hash checked), else a fresh resolution."""
+    settings, sources, cache, refresh = context.settings, context.sources, context.cache, context.refresh
     project_dir = settings.project_dir.resolve()
     if sources.lock is None:
-        return lock(fresh_requirements(requirements, extras, interpreter, settings, sources), interpreter, cache.root,
+        return lock(fresh_requirements(requirements, extras, interpreter, context), interpreter, cache.root,
                     indexes=sources.indexes, only_binary=settings.only_binary, project_dir=project_dir, refresh=refresh,
                     constraints=sources.constraints)
     request = LockRequest(interpreter, project_dir, canonicalize_name(project), tuple(requirements), extras, settings.groups,
@@ -154,35 +137,45 @@ def locked_wheels(requirements: list[str], interpreter: Interpreter, settings: S
     return wheels
 
 
-def _blob(layer: NamedLayer, cache: BlobCache, fleet: Reference | None, clients: ClientPool) -> Blob:
+def _blob(layer: NamedLayer, context: BuildContext) -> Blob:
     """The layer's bytes from the local cache, or, for a layer known only from the fleet record, from the registry."""
+    cache, fleet = context.cache, context.fleet
     if cache.has(layer.descriptor.digest) or fleet is None:
         return layer.local_blob(cache)
-    client = clients.get(fleet.registry)
+    client = context.clients.get(fleet.registry)
     return Blob(layer.descriptor, lambda: client.fetch_blob(fleet.repository, layer.descriptor.digest, layer.descriptor.size, cache), origin=fleet)
 
 
+def _fleet_hit(base: BaseImage, source: ProjectSource, key: str, context: BuildContext) -> fleetcache.FleetRecord | None:
+    """The fleet record of key, when one is to be read and the registry holds one that fits the base."""
+    settings, cache, log, fleet = context.settings, context.cache, context.log, context.fleet
+    if fleet is None or context.refresh:
+        return None
+    trust = fleetcache.Trust.of(settings.registry_cache_trust)
+    if not trust.reads:
+        log.info(f"the fleet cache in {fleet.repository_ref} is not read: set {fleetcache.KEY_VARIABLE} (a CI secret of trusted builds), "
+                 'or registry-cache-trust = "repository" to trust everyone who can push there')
+    record = fleetcache.load(context.clients, fleet, key, cache, trust, log.warn)
+    if record is not None:
+        imagechecks.check_base(source.metadata, source.wheel_name, record.base, base.name)
+        log.info(f"fleet cache hit in {fleet.repository_ref}: skipping base inspection, resolution and dependency install")
+        remember_facts(base.image, cache, record.base)
+    return record
+
+
 def _lower_layers(
-    base: BaseImage, project: WheelMetadata, wheel_name: str | None, settings: Settings, extras: tuple[str, ...], requires: list[str],
-    sources: Sources, cache: BlobCache, clients: ClientPool, log: Log, refresh: bool, fleet: Reference | None,
+    base: BaseImage, source: ProjectSource, extras: tuple[str, ...], requires: list[str], context: BuildContext,
 ) -> tuple[BaseFacts, list[NamedLayer], list[LockedWheel], tuple[WheelFacts, ...], FleetEntry | None]:
     """The environment and dependency layers: from the fleet record when local caches know nothing, else built (or cached)."""
+    settings, sources, cache, log = context.settings, context.sources, context.cache, context.log
+    project = source.metadata
     key = fleet_key(base, project, settings, extras, sources)
     facts = cached_facts(base.image, cache)
-    if fleet is not None and not refresh and facts is None:
-        trust = fleetcache.Trust.of(settings.registry_cache_trust)
-        if not trust.reads:
-            log.info(f"the fleet cache in {fleet.repository_ref} is not read: set {fleetcache.KEY_VARIABLE} (a CI secret of trusted builds), "
-                     'or registry-cache-trust = "repository" to trust everyone who can push there')
-        record = fleetcache.load(clients, fleet, key, cache, trust, log.warn)
-        if record is not None:
-            imagechecks.check_base(project, wheel_name, record.base, base.name)
-            log.info(f"fleet cache hit in {fleet.repository_ref}: skipping base inspection, resolution and dependency install")
-            remember_facts(base.image, cache, record.base)
-            return record.base, [NamedLayer.from_json(layer) for layer in record.layers], record.locked, record.facts, None
+    if facts is None and (record := _fleet_hit(base, source, key, context)) is not None:
+        return record.base, [NamedLayer.from_json(layer) for layer in record.layers], record.locked, record.facts, None
     if facts is None:
         facts = detect_base(base.image, cache)
-    imagechecks.check_base(project, wheel_name, facts, base.name)  # before resolving for a Python or platform that does not fit
+    imagechecks.check_base(project, source.wheel_name, facts, base.name)  # before resolving for a Python or platform that does not fit
     interpreter = facts.interpreter
     log.info(f"base has Python {interpreter.version} at {interpreter.path} for {interpreter.platform}")
     environment = Environment(interpreter, app_root_owner=facts.app_dir)
@@ -194,12 +187,9 @@ def _lower_layers(
         constrained = sources.constraints
         with_constraints = f", constrained by {', '.join(map(str, constrained.files))} ({constrained.source})" if constrained.files else ""
         log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform} from {sources.indexes.source}{with_constraints}")
-    locked = locked_wheels(requirements, interpreter, settings, sources, cache, refresh, project.name, extras)
-    compiler = compiler_for(interpreter.version, settings.bytecode)
-    compression = Compression(settings.compression)
-    layers = [environment_layer(environment, cache, compression),
-              *dependency_layers(locked, environment, compiler, cache, settings.layers, settings.layer_threshold_mb * 1_000_000,
-                                 sources.indexes, compression, log)]
+    locked = locked_wheels(requirements, interpreter, project.name, extras, context)
+    inputs = LayerInputs(environment, compiler_for(interpreter.version, settings.bytecode), cache, Compression(settings.compression))
+    layers = [environment_layer(inputs), *dependency_layers(locked, inputs, context)]
     described = wheel_facts(locked, cache, sources.indexes)
     record = fleetcache.FleetRecord(facts, locked, [layer.to_json() for layer in layers], time.time(), described)
     return facts, layers, locked, described, FleetEntry(key, record)
@@ -208,21 +198,18 @@ def _lower_layers(
 _warned_no_compiler: set[str] = set()
 
 
-def _platform_image(
-    settings: Settings, base: BaseImage, source: ProjectSource, sources: Sources, cache: BlobCache,
-    clients: ClientPool, log: Log, refresh: bool, fleet: Reference | None,
-) -> PlatformImage:
+def _platform_image(base: BaseImage, source: ProjectSource, context: BuildContext) -> PlatformImage:
+    settings, log = context.settings, context.log
     project = source.metadata
     requires, extras = expand_self_extras(project, settings.extras)
-    facts, lower, locked, described, entry = _lower_layers(base, project, source.wheel_name, settings, extras, requires, sources, cache,
-                                                           clients, log, refresh, fleet)
+    facts, lower, locked, described, entry = _lower_layers(base, source, extras, requires, context)
     interpreter = facts.interpreter
     environment = Environment(interpreter, app_root_owner=facts.app_dir)
     compiler = compiler_for(interpreter.version, settings.bytecode)
     if compiler is None and settings.bytecode == "auto" and interpreter.minor not in _warned_no_compiler:
         _warned_no_compiler.add(interpreter.minor)
         log.info(f"this host has no Python {interpreter.minor}: the image ships without precompiled bytecode")
-    layers = [*lower, *source.top_layers(environment, compiler, cache, Compression(settings.compression))]
+    layers = [*lower, *source.top_layers(LayerInputs(environment, compiler, context.cache, Compression(settings.compression)))]
     check_layer_count(len(base.image.layers), len(layers))
     imagechecks.check_libraries(layers, facts, base.name)
 
@@ -230,7 +217,7 @@ def _platform_image(
     image = base.image
     for layer in layers:
         log.info(f"layer {layer.name}: {layer.descriptor.digest[:19]} ({layer.descriptor.size} bytes)")
-        image = image.append_blob(_blob(layer, cache, fleet, clients), layer.diff_id, created_by=f"pyjib: {layer.name}",
+        image = image.append_blob(_blob(layer, context), layer.diff_id, created_by=f"pyjib: {layer.name}",
                                   comment=layer.comment, created=created)
     image_settings = source.image_settings(settings, environment)
     image = image.with_container_config(**container_config(image_settings, project, environment, base.image.container_config, log))
@@ -241,6 +228,13 @@ def _platform_image(
     })
     requirements = tuple(top_level_requirements(requires, extras, interpreter))
     return PlatformImage(image, base, interpreter, tuple(locked), entry, described, requirements)
+
+
+def settle_sources(settings: Settings, log: Log) -> Sources:
+    """The indexes, the lock and the [tool.uv.sources], settled first: a lock pyjib cannot use stops the build before any work."""
+    indexes = index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links)
+    found_lock, sourced = find_lock(settings.project_dir, settings.lock_file, log), uv_sources(settings.project_dir)
+    return Sources(indexes, found_lock, sourced, find_constraints(settings.constraint, settings.project_dir))
 
 
 def build_image(
@@ -261,20 +255,13 @@ def build_image(
     anything is delivered, so a platform that cannot be built stops the build with nothing published.
     """
     platforms: list[Platform | None] = [parse_platform(p) for p in settings.platforms] or [None]
-    indexes = index_config(settings.project_dir, settings.index_url, settings.extra_index_url, settings.find_links)
-    # The lock and the sources are settled first: a lock pyjib cannot use stops the build before any work.
-    found_lock, sourced = find_lock(settings.project_dir, settings.lock_file, log), uv_sources(settings.project_dir)
+    context = BuildContext(settings, settle_sources(settings, log), cache, clients, log, refresh, fleet)
+    sources = context.sources
     with worker_pool(1) as pool:
         # The wheel builds in a subprocess while the base's manifests come over the network.
-        source_job = start_source(settings, cache.root, log, pool, wheel, indexes)
+        source_job = start_source(context, pool, wheel)
         bases = [open_base(settings.base, platform=platform, cache=cache, clients=clients) for platform in platforms]
         source = source_job.result()
-    sources = Sources(
-        indexes,
-        found_lock,
-        sourced,
-        find_constraints(settings.constraint, settings.project_dir),
-    )
     if sources.lock is not None:
         log.info(f"lock: {sources.lock.path} ({sources.lock.format}"
                  + (f", workspace member {source.metadata.name})" if sources.lock.workspace_root else ")"))
@@ -284,7 +271,7 @@ def build_image(
     images = []
     for platform, base in zip(platforms, bases, strict=True):
         log.info(f"building for {platform or 'the base platform'} on {settings.base}")
-        images.append(_platform_image(settings, base, source, sources, cache, clients, log, refresh, fleet))
+        images.append(_platform_image(base, source, context))
     # The project's own licence, for the SBOM: a package's wheel says it; an app folder has no metadata to say one.
     project_facts = read_facts(source.wheel, "") if isinstance(source, Package) else None
     return Build(source.metadata, tuple(images), project_facts, sources)

@@ -13,6 +13,8 @@ import re
 import time
 from pathlib import Path
 
+from .cachelayout import BUILD_LOGS
+
 TAIL_LINES = 20
 _INDENT = "    "
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -20,7 +22,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def keep_log(cache_root: Path, label: str, output: str) -> Path:
     """Write output under cache_root/build-logs, named by label, time and process, and return its path."""
-    directory = cache_root / "build-logs"
+    directory = cache_root / BUILD_LOGS
     directory.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     path = directory / f"{_UNSAFE.sub('-', label).strip('-') or 'build'}-{stamp}-{os.getpid()}.log"

@@ -7,12 +7,13 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .atomicfile import staged_file, write_text
+from .cachelayout import BLOBS
 from .digest import hex_of
 
 
@@ -33,7 +34,7 @@ class DigestMismatch(Exception):
 class BlobCache:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.blobs = root / "blobs" / "sha256"
+        self.blobs = root / BLOBS
 
     def path(self, digest: str) -> Path:
         return self.blobs / hex_of(digest)
@@ -43,23 +44,17 @@ class BlobCache:
 
     def store_stream(self, chunks: Iterable[bytes], expected: str | None = None) -> tuple[str, Path]:
         """Store chunks under their digest; with expected, refuse bytes whose digest differs."""
-        self.blobs.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=self.blobs, prefix=".incoming-")
         h = hashlib.sha256()
-        try:
-            with os.fdopen(fd, "wb") as f:
-                for chunk in chunks:
-                    h.update(chunk)
-                    f.write(chunk)
+        with staged_file(self.blobs) as staged:
+            for chunk in chunks:
+                h.update(chunk)
+                staged.file.write(chunk)
             actual = "sha256:" + h.hexdigest()
             if expected is not None and actual != expected:
                 raise DigestMismatch(expected, actual)
             final = self.path(actual)
-            os.replace(tmp_name, final)
+            staged.commit(final)
             return actual, final
-        finally:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
 
     def put_stream(self, digest: str, chunks: Iterable[bytes]) -> Path:
         return self.store_stream(chunks, expected=digest)[1]
@@ -89,11 +84,7 @@ class Records:
             return None
 
     def put(self, key: str, value: Any) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=".record-")
-        with os.fdopen(fd, "w") as f:
-            json.dump(value, f, sort_keys=True)
-        os.replace(tmp_name, self.directory / f"{key}.json")
+        write_text(self.directory / f"{key}.json", json.dumps(value, sort_keys=True))
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, devloop
-from .api import publish
+from .api import PublishRequest, publish
 from .cache import BlobCache, default_cache_dir
 from .errors import ConfigError, PyjibError
 from .log import Log
@@ -287,8 +287,8 @@ def run(argv: Sequence[str]) -> int:
         return 0
     settings = load_settings(Path(namespace.project), cli_options(namespace))
     access = registry_access(namespace)
-    published = publish(settings, mode=namespace.command, cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet), access=access,
-                        refresh=namespace.refresh, write_lock=namespace.write_lock)
+    request = PublishRequest(namespace.command, namespace.cache_dir, Log(quiet=namespace.quiet), access, namespace.refresh, namespace.write_lock)
+    published = publish(settings, request)
     if namespace.digest_file:
         namespace.digest_file.parent.mkdir(parents=True, exist_ok=True)
         namespace.digest_file.write_text(published.digest + "\n")

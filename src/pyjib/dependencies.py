@@ -15,21 +15,38 @@ from typing import Any
 
 from .bytecode import Compiler, compile_tree
 from .cache import BlobCache, Records, cache_key
+from .cachelayout import LAYER_RECIPE, LAYER_RECORDS, WHEEL_SIZES, WHEELS
+from .context import BuildContext
 from .descriptor import Descriptor
 from .digest import sha256_file
 from .errors import BuildError
-from .grouping import LayerGroup, LayerPlan, WheelInfo, plan_layers, unpacked_size
+from .grouping import LayerPlan, WheelInfo, plan_layers, unpacked_size
 from .image import Blob
 from .indexes import IndexConfig
 from .install import Environment, SharedFile, install_all, install_wheel, write_skeleton
 from .layer import GZIP, Compression, Layer, tree_layer
 from .layering import split_resources
 from .linkage import NO_LINKAGE, Linkage, scan_tree
-from .log import SILENT, Log
+from .log import Log
 from .resolve import LockedWheel, download
+from .wheelmeta import WheelMetadata
 from .workers import worker_pool
 
-LAYER_RECIPE = "layers-3"  # bump when what goes into a layer changes, so cached layers are rebuilt
+
+@dataclass(frozen=True)
+class LayerInputs:
+    """What every layer of one platform is made with: the environment it installs into, the bytecode compiler (None:
+    no .pyc), the compression, and the cache its blobs and records go to. Each of them is part of a layer's cache key."""
+
+    environment: Environment
+    compiler: Compiler | None
+    cache: BlobCache
+    compression: Compression = GZIP
+
+    def key(self, compiler: Compiler | None) -> list[object]:
+        interpreter = self.environment.interpreter
+        return [LAYER_RECIPE, self.environment.prefix, interpreter.path, interpreter.version, compiler.version if compiler else None,
+                self.compression.algorithm, self.compression.level, self.environment.app_root_owner]
 
 
 @dataclass(frozen=True)
@@ -77,21 +94,16 @@ def _linkage_of(record: dict[str, Any] | None) -> Linkage | None:
         return None
 
 
-def _interpreter_key(environment: Environment, compiler: Compiler | None, compression: Compression) -> list[object]:
-    interpreter = environment.interpreter
-    return [LAYER_RECIPE, environment.prefix, interpreter.path, interpreter.version, compiler.version if compiler else None,
-            compression.algorithm, compression.level, environment.app_root_owner]
-
-
-def environment_layer(environment: Environment, cache: BlobCache, compression: Compression = GZIP) -> NamedLayer:
+def environment_layer(inputs: LayerInputs) -> NamedLayer:
     """pyvenv.cfg and bin/python at the prefix: what makes it an environment of the base's interpreter."""
-    records = Records(cache.root, "layers")
-    key = cache_key(*_interpreter_key(environment, None, compression), "environment")
+    environment, cache = inputs.environment, inputs.cache
+    records = Records(cache.root, LAYER_RECORDS)
+    key = cache_key(*inputs.key(None), "environment")  # no Python file in it: the compiler is no part of its key
     layer = _cached(records.get(key), cache)
     if layer is None:
         with tempfile.TemporaryDirectory(prefix="pyjib-env-") as work:
             write_skeleton(Path(work), environment)
-            layer = tree_layer(Path(work), cache.blobs, compression=compression, ownership=environment.ownership)
+            layer = tree_layer(Path(work), cache.blobs, compression=inputs.compression, ownership=environment.ownership)
         records.put(key, _record(layer))
     comment = f"virtual environment at {environment.prefix} for {environment.interpreter.path} ({environment.interpreter.version})"
     return NamedLayer.of("environment", comment, layer)
@@ -99,10 +111,10 @@ def environment_layer(environment: Environment, cache: BlobCache, compression: C
 
 def wheel_infos(locked: list[LockedWheel], cache: BlobCache, indexes: IndexConfig) -> list[WheelInfo]:
     """Each wheel with its unpacked size, measured once per wheel hash (downloading only the wheels not yet measured)."""
-    sizes = Records(cache.root, "wheel-sizes")
+    sizes = Records(cache.root, WHEEL_SIZES)
     known = {w.sha256: sizes.get(w.sha256) for w in locked}
     missing = [w for w in locked if known[w.sha256] is None]
-    for wheel, path in zip(missing, download(missing, cache.root / "wheels", indexes), strict=True):
+    for wheel, path in zip(missing, download(missing, cache.root / WHEELS, indexes), strict=True):
         known[wheel.sha256] = unpacked_size(path)
         sizes.put(wheel.sha256, known[wheel.sha256])
     return [WheelInfo(w, int(known[w.sha256] or 0)) for w in locked]
@@ -116,34 +128,33 @@ def _warn_shared(layer: str, shared: list[SharedFile], log: Log) -> None:
                  f"one's copy is kept ({first.later}'s over {first.earlier}'s)")
 
 
-def _build_dependency_layer(plan: LayerPlan, environment: Environment, compiler: Compiler | None, cache: BlobCache,
-                            indexes: IndexConfig, compression: Compression, log: Log) -> NamedLayer:
-    records = Records(cache.root, "layers")
-    key = cache_key(*_interpreter_key(environment, compiler, compression), "dependencies", sorted(w.sha256 for w in plan.wheels))
+def _build_dependency_layer(plan: LayerPlan, inputs: LayerInputs, indexes: IndexConfig, log: Log) -> NamedLayer:
+    environment, compiler, cache = inputs.environment, inputs.compiler, inputs.cache
+    records = Records(cache.root, LAYER_RECORDS)
+    key = cache_key(*inputs.key(compiler), "dependencies", sorted(w.sha256 for w in plan.wheels))
     record = records.get(key)
     layer, linkage = _cached(record, cache), _linkage_of(record)
     if layer is None or linkage is None:
-        wheels = download(list(plan.wheels), cache.root / "wheels", indexes)
+        wheels = download(list(plan.wheels), cache.root / WHEELS, indexes)
         with tempfile.TemporaryDirectory(prefix="pyjib-deps-") as work:
             tree = Path(work)
             _warn_shared(plan.name, install_all(wheels, tree, environment), log)
             if compiler:
                 compile_tree(tree, compiler)  # a dependency's file that does not compile ships without .pyc, as pip does
             linkage = scan_tree(tree)
-            layer = tree_layer(tree, cache.blobs, compression=compression, ownership=environment.ownership)
+            layer = tree_layer(tree, cache.blobs, compression=inputs.compression, ownership=environment.ownership)
         records.put(key, {**_record(layer), "linkage": linkage.to_json()})
     comment = f"{len(plan.wheels)} distributions: " + ", ".join(f"{w.name}=={w.version}" for w in plan.wheels)
     return NamedLayer.of(plan.name, comment, layer, linkage)
 
 
-def dependency_layers(
-    locked: list[LockedWheel], environment: Environment, compiler: Compiler | None, cache: BlobCache,
-    groups: tuple[LayerGroup, ...], threshold: int, indexes: IndexConfig, compression: Compression = GZIP, log: Log = SILENT,
-) -> list[NamedLayer]:
-    plans = plan_layers(wheel_infos(locked, cache, indexes), groups, threshold)
+def dependency_layers(locked: list[LockedWheel], inputs: LayerInputs, context: BuildContext) -> list[NamedLayer]:
+    """The locked wheels installed, in the layers the settings' groups and size threshold plan."""
+    settings, indexes = context.settings, context.sources.indexes
+    plans = plan_layers(wheel_infos(locked, inputs.cache, indexes), settings.layers, settings.layer_threshold_mb * 1_000_000)
     # zlib releases the GIL, so two layers compress at once on two cores.
     with worker_pool(2) as pool:
-        return list(pool.map(lambda plan: _build_dependency_layer(plan, environment, compiler, cache, indexes, compression, log), plans))
+        return list(pool.map(lambda plan: _build_dependency_layer(plan, inputs, indexes, context.log), plans))
 
 
 def _image_relative(path: str, environment: Environment) -> str:
@@ -152,13 +163,14 @@ def _image_relative(path: str, environment: Environment) -> str:
     return path.removeprefix(site_packages) if path.startswith(site_packages) else "/" + path
 
 
-def code_layers(key: list[object], write_tree: Callable[[Path], object], project_name: str, version: str, environment: Environment,
-                compiler: Compiler | None, cache: BlobCache, compression: Compression = GZIP) -> list[NamedLayer]:
+def code_layers(key: list[object], write_tree: Callable[[Path], object], project: WheelMetadata, inputs: LayerInputs) -> list[NamedLayer]:
     """The project's resources (left out when it has none) and its application layer, from the tree write_tree fills
     (a mirror of the image's filesystem); rebuilt only when key, what identifies that tree's inputs, changes.
     The project's own code must compile: a syntax error stops the build (a dependency's does not, as with pip)."""
-    records = Records(cache.root, "layers")
-    record_key = cache_key(*_interpreter_key(environment, compiler, compression), *key)
+    environment, compiler, cache, compression = inputs.environment, inputs.compiler, inputs.cache, inputs.compression
+    project_name = project.name
+    records = Records(cache.root, LAYER_RECORDS)
+    record_key = cache_key(*inputs.key(compiler), *key)
     try:
         layers = [NamedLayer.from_json(r) for r in records.get(record_key) or []]
     except (KeyError, TypeError, ValueError):  # a record this pyjib cannot read is a miss
@@ -181,13 +193,11 @@ def code_layers(key: list[object], write_tree: Callable[[Path], object], project
             resources = tree_layer(resources_tree, cache.blobs, compression=compression, ownership=environment.ownership)
             layers.append(NamedLayer.of("resources", f"non-code files of {project_name}", resources))
         application = tree_layer(installed, cache.blobs, compression=compression, ownership=environment.ownership)
-        layers.append(NamedLayer.of("application", f"{project_name} {version}: code, metadata and scripts", application, linkage))
+        layers.append(NamedLayer.of("application", f"{project_name} {project.version}: code, metadata and scripts", application, linkage))
     records.put(record_key, [layer.to_json() for layer in layers])
     return layers
 
 
-def project_layers(wheel: Path, project_name: str, version: str, environment: Environment, compiler: Compiler | None,
-                   cache: BlobCache, compression: Compression = GZIP) -> list[NamedLayer]:
+def project_layers(wheel: Path, project: WheelMetadata, inputs: LayerInputs) -> list[NamedLayer]:
     """The layers of the project's installed wheel; rebuilt only when its wheel changes."""
-    return code_layers(["project", sha256_file(wheel)], lambda tree: install_wheel(wheel, tree, environment), project_name, version,
-                       environment, compiler, cache, compression)
+    return code_layers(["project", sha256_file(wheel)], lambda tree: install_wheel(wheel, tree, inputs.environment), project, inputs)

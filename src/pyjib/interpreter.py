@@ -10,7 +10,6 @@ packages. All of it is cached by the base's config digest.
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 import re
 import tarfile
@@ -18,7 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomicfile import write_text
 from .cache import BlobCache
+from .cachelayout import BASE_FACTS, BASE_FACTS_VERSION
 from .errors import BaseImageError
 from .filesystem import MergedFilesystem
 from .image import Image
@@ -40,7 +41,6 @@ _MAX_KEPT = 64 << 20
 _LIBRARY_DIRS = ("lib", "lib64", "usr/lib", "usr/lib64", "usr/local/lib", "usr/local/lib64")
 _MULTIARCH_DIR = re.compile(r"^(?:usr/(?:local/)?)?lib/[^/]+-linux-[^/]+$")
 _SHARED_OBJECT = re.compile(r"\.so(?:\.[\w.-]*)?$")
-_RECORD_VERSION = 4  # of the cached base facts; a record of another version is read again from the base
 
 
 @dataclass(frozen=True)
@@ -218,13 +218,13 @@ class BaseFacts:
     app_dir: tuple[int, int, int] | None = None  # mode, uid and gid of the base's /app, when it has that folder
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": _RECORD_VERSION, "interpreter": self.interpreter.to_json(), "libraries": sorted(self.libraries),
+        return {"version": BASE_FACTS_VERSION, "interpreter": self.interpreter.to_json(), "libraries": sorted(self.libraries),
                 "found_python": self.found_python, "advertised_python": self.advertised_python,
                 "app_dir": list(self.app_dir) if self.app_dir else None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BaseFacts:
-        if data.get("version") != _RECORD_VERSION:
+        if data.get("version") != BASE_FACTS_VERSION:
             raise ValueError(f"base facts of version {data.get('version')}")
         app_dir = data.get("app_dir")
         return cls(Interpreter.from_json(data["interpreter"]), frozenset(data["libraries"]), data["found_python"],
@@ -277,7 +277,7 @@ def distro(view: MergedFilesystem) -> str:
 
 def _record_path(image: Image, cache: BlobCache) -> Path:
     # The config's digest names every layer's diff_id, so it identifies the base's files.
-    return cache.root / "interpreters" / f"{image.config_descriptor().digest.split(':', 1)[1]}.json"
+    return cache.root / BASE_FACTS / f"{image.config_descriptor().digest.split(':', 1)[1]}.json"
 
 
 def cached_facts(image: Image, cache: BlobCache) -> BaseFacts | None:
@@ -291,11 +291,7 @@ def cached_facts(image: Image, cache: BlobCache) -> BaseFacts | None:
 
 
 def remember_facts(image: Image, cache: BlobCache, facts: BaseFacts) -> None:
-    record = _record_path(image, cache)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(facts.to_json()))
-    tmp.replace(record)
+    write_text(_record_path(image, cache), json.dumps(facts.to_json()), permissions=0o644)
 
 
 def _app_dir(view: MergedFilesystem) -> tuple[int, int, int] | None:

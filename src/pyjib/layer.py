@@ -12,13 +12,13 @@ import hashlib
 import os
 import stat
 import tarfile
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from . import mediatypes
+from .atomicfile import staged_file
 from .digest import hex_of
 from .errors import PyjibError
 
@@ -150,28 +150,21 @@ def tree_layer(
     normalised mode, except the relative paths named in ownership.
     """
     ownership = ownership or {}
-    blobs_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=blobs_dir, prefix=".layer-")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            compressed = _HashingWriter(raw)
-            with _compressor(compression, compressed) as stream:
-                uncompressed = _HashingWriter(stream)
-                with tarfile.open(fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
-                    for name, path in _sorted_entries(root):
-                        info = _tarinfo(name, path)
-                        if name in ownership:
-                            info.mode, info.uid, info.gid = ownership[name].mode, ownership[name].uid, ownership[name].gid
-                        if info.isreg():
-                            with path.open("rb") as f:
-                                tar.addfile(info, f)
-                        else:
-                            tar.addfile(info)
+    with staged_file(blobs_dir) as staged:
+        compressed = _HashingWriter(staged.file)
+        with _compressor(compression, compressed) as stream:
+            uncompressed = _HashingWriter(stream)
+            with tarfile.open(fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+                for name, path in _sorted_entries(root):
+                    info = _tarinfo(name, path)
+                    if name in ownership:
+                        info.mode, info.uid, info.gid = ownership[name].mode, ownership[name].uid, ownership[name].gid
+                    if info.isreg():
+                        with path.open("rb") as f:
+                            tar.addfile(info, f)
+                    else:
+                        tar.addfile(info)
         digest = "sha256:" + compressed.sha256.hexdigest()
         final = blobs_dir / hex_of(digest)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        staged.commit(final)
     return Layer(final, digest, compressed.size, "sha256:" + uncompressed.sha256.hexdigest(), compression.media_type)

@@ -15,13 +15,11 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .bytecode import Compiler
-from .cache import BlobCache
-from .dependencies import NamedLayer, code_layers
+from .cachelayout import PLAIN_APP_RECIPE
+from .dependencies import LayerInputs, NamedLayer, code_layers
 from .errors import ConfigError
 from .ignorefiles import app_files
 from .install import Environment
-from .layer import Compression
 from .procfile import WebProcess, read_web_process
 from .publish import parse_target
 from .requirementsfile import read_requirements
@@ -32,7 +30,6 @@ from .wheelmeta import WheelMetadata
 
 APP_DIR = "/app/src"  # beside the environment at /app/venv, as Jib puts an app under /app
 DEFAULT_PORT = "8080"
-RECIPE = "plain-app-1"  # bump when what goes into the app's layers changes
 _PTH_NAME = "pyjib-app.pth"
 
 
@@ -129,10 +126,8 @@ class PlainApp:
     def wheel_name(self) -> str | None:
         return None  # its files go in as they are
 
-    def top_layers(self, environment: Environment, compiler: Compiler | None, cache: BlobCache,
-                   compression: Compression) -> list[NamedLayer]:
+    def top_layers(self, inputs: LayerInputs) -> list[NamedLayer]:
         """Its non-code files (templates, static...) as the resources layer and its code as the application layer."""
         files = list(app_files(self.folder, self.leave_out))
-        key: list[object] = [RECIPE, APP_DIR, fingerprint(self.folder, files)]
-        return code_layers(key, lambda tree: self._write_tree(tree, files, environment), self.metadata.name, self.metadata.version,
-                           environment, compiler, cache, compression)
+        key: list[object] = [PLAIN_APP_RECIPE, APP_DIR, fingerprint(self.folder, files)]
+        return code_layers(key, lambda tree: self._write_tree(tree, files, inputs.environment), self.metadata, inputs)

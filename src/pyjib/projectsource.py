@@ -12,14 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .bytecode import Compiler
-from .cache import BlobCache
-from .dependencies import NamedLayer, project_layers
+from .context import BuildContext
+from .dependencies import LayerInputs, NamedLayer, project_layers
 from .errors import ConfigError
-from .indexes import IndexConfig
 from .install import Environment
-from .layer import Compression
-from .log import Log
 from .plainapp import PlainApp
 from .settings import Settings, is_plain_app
 from .wheelbuild import build_wheel, project_name
@@ -41,8 +37,7 @@ class ProjectSource(Protocol):
         """The settings with this kind of project's defaults filled in where the user set nothing (entrypoint, workdir)."""
         ...
 
-    def top_layers(self, environment: Environment, compiler: Compiler | None, cache: BlobCache,
-                   compression: Compression) -> list[NamedLayer]:
+    def top_layers(self, inputs: LayerInputs) -> list[NamedLayer]:
         """The project's own layers, above its dependencies: resources (when it has any), then the application."""
         ...
 
@@ -65,15 +60,14 @@ class Package:
     def image_settings(self, settings: Settings, environment: Environment) -> Settings:
         return settings
 
-    def top_layers(self, environment: Environment, compiler: Compiler | None, cache: BlobCache,
-                   compression: Compression) -> list[NamedLayer]:
-        return project_layers(self.wheel, self.metadata.name, self.metadata.version, environment, compiler, cache, compression)
+    def top_layers(self, inputs: LayerInputs) -> list[NamedLayer]:
+        return project_layers(self.wheel, self.metadata, inputs)
 
 
-def start_source(settings: Settings, cache_root: Path, log: Log, pool: Executor, wheel: Path | None = None,
-                 indexes: IndexConfig | None = None) -> Future[ProjectSource]:
+def start_source(context: BuildContext, pool: Executor, wheel: Path | None = None) -> Future[ProjectSource]:
     """The project's source, ready at once for an app folder (so its mistakes stop the build before any work), or
     built in pool while the caller goes on (the wheel builds in a subprocess). wheel: a package's wheel, already built."""
+    settings, log = context.settings, context.log
     if wheel is None and is_plain_app(settings.project_dir):
         app = PlainApp.open(settings)
         log.info(f"{settings.project_dir} is an app folder, not a package: its files go to the image as they are"
@@ -84,6 +78,7 @@ def start_source(settings: Settings, cache_root: Path, log: Log, pool: Executor,
     if wheel is not None:
         return _done(Package.of_wheel(wheel))
     log.info(f"building the wheel of {project_name(settings.project_dir)} in {settings.project_dir}")
+    cache_root, indexes = context.cache.root, context.sources.indexes
     return pool.submit(lambda: Package.of_wheel(build_wheel(settings.project_dir, cache_root, indexes)))
 
 

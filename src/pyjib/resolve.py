@@ -8,11 +8,9 @@ package with no wheel for the image is taken from its sdist (or folder, or VCS c
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import tomllib
 from collections.abc import Iterable, Iterator
@@ -26,7 +24,9 @@ from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from .atomicfile import replacing
 from .cache import Records, cache_key
+from .cachelayout import RESOLUTION_RECIPE, RESOLUTIONS, SDISTS
 from .childenv import child_environment
 from .constraints import Constraints
 from .digest import sha256_file
@@ -111,7 +111,7 @@ def _explain_uv_failure(stderr: str, interpreter: Interpreter, indexes: IndexCon
 def resolution_key(requirements: list[str], interpreter: Interpreter, indexes: IndexConfig, only_binary: bool, no_deps: bool,
                    project_dir: Path | None, constraints: Constraints) -> str:
     """What a resolution depends on: an edited constraint file or local folder gives another key."""
-    return cache_key("resolution-3", requirements, interpreter.uv_platform, interpreter.version, indexes.cache_identity(), only_binary,
+    return cache_key(RESOLUTION_RECIPE, requirements, interpreter.uv_platform, interpreter.version, indexes.cache_identity(), only_binary,
                      no_deps, str(project_dir), local_folders_identity(requirements), constraints.identity())
 
 
@@ -140,7 +140,7 @@ def lock(
         return []
     indexes = indexes or IndexConfig()
     constraints = constraints or Constraints()
-    records = Records(cache_root, "resolutions")
+    records = Records(cache_root, RESOLUTIONS)
     key = resolution_key(requirements, interpreter, indexes, only_binary, no_deps, project_dir, constraints)
     if not refresh and (cached := records.get(key, max_age=RESOLUTION_TTL)) is not None:
         wheels = [LockedWheel(**entry) for entry in cached]
@@ -184,7 +184,7 @@ def _resolve(requirements: list[str], interpreter: Interpreter, indexes: IndexCo
 
 def _fetch_sdist(url: str, sha256: str, cache_root: Path, indexes: IndexConfig) -> Path:
     filename = url.rsplit("/", 1)[-1].split("#")[0]
-    return _download_file(url, sha256, filename, cache_root / "sdists", indexes)
+    return _download_file(url, sha256, filename, cache_root / SDISTS, indexes)
 
 
 def parse_pylock(text: str, cache_root: Path, indexes: IndexConfig, base: Path, interpreter: Interpreter) -> list[LockedWheel]:
@@ -281,19 +281,14 @@ def _download_file(url: str, sha256: str, filename: str, directory: Path, indexe
 
 
 def _fetch_checked(url: str, sha256: str, filename: str, destination: Path, indexes: IndexConfig, client: httpx.Client | None) -> None:
-    tmp = destination.with_name(f".{filename}.{os.getpid()}.{threading.get_ident()}.part")
     digest = hashlib.sha256()
-    try:
-        with tmp.open("wb") as f:
-            for chunk in _chunks(url, filename, indexes, client):
-                digest.update(chunk)
-                f.write(chunk)
-        if digest.hexdigest() != sha256:
+    with replacing(destination, permissions=0o644) as f:
+        for chunk in _chunks(url, filename, indexes, client):
+            digest.update(chunk)
+            f.write(chunk)
+        if digest.hexdigest() != sha256:  # raised inside the block: nothing is put in place
             raise ResolveError(f"{filename} has sha256 {digest.hexdigest()}, not the pinned {sha256}: the lock's hash was edited "
                                "or the index served other bytes; check the lock and the index")
-        os.replace(tmp, destination)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _chunks(url: str, filename: str, indexes: IndexConfig, client: httpx.Client | None) -> Iterator[bytes]:

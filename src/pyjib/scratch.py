@@ -16,7 +16,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from .atomicfile import TEMP_PREFIX
+from .cachelayout import BLOBS, SCRATCH
+
 _STALE_TEMP_FILE_S = 24 * 3600  # a half-written cache file older than this belongs to no running build
+# Where half-written files and folders sit: beside their final names, one or two folders deep (atomicfile.py names
+# them); and the names pyjib gave them before it had one scheme.
+_HALF_WRITTEN = (f"*/{TEMP_PREFIX}*", f"*/*/{TEMP_PREFIX}*", f"{BLOBS}/.incoming-*", f"{BLOBS}/.layer-*", "*/.record-*")
 
 
 def _alive(pid: int) -> bool:
@@ -32,18 +38,21 @@ def _alive(pid: int) -> bool:
 def sweep(cache_root: Path) -> list[Path]:
     """Remove the scratch folders of builds that are no longer running, and stale half-written cache files; what was removed."""
     removed = []
-    root = cache_root / "tmp"
+    root = cache_root / SCRATCH
     for folder in root.glob("*-*") if root.is_dir() else []:
         pid = folder.name.split("-", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     now = time.time()
-    for pattern in ("blobs/sha256/.incoming-*", "blobs/sha256/.layer-*", "*/.record-*"):
+    for pattern in _HALF_WRITTEN:
         for leftover in cache_root.glob(pattern):
             with contextlib.suppress(OSError):
                 if now - leftover.stat().st_mtime > _STALE_TEMP_FILE_S:
-                    leftover.unlink()
+                    if leftover.is_dir():  # a staged folder (a wheel's) that was never renamed into place
+                        shutil.rmtree(leftover)
+                    else:
+                        leftover.unlink()
                     removed.append(leftover)
     return removed
 
@@ -52,8 +61,8 @@ def sweep(cache_root: Path) -> list[Path]:
 def scratch_space(cache_root: Path) -> Iterator[Path]:
     """A scratch folder for this build that tempfile (and, through TMPDIR, every child process) uses until the end."""
     sweep(cache_root)
-    (cache_root / "tmp").mkdir(parents=True, exist_ok=True)
-    mine = Path(tempfile.mkdtemp(dir=cache_root / "tmp", prefix=f"{os.getpid()}-"))
+    (cache_root / SCRATCH).mkdir(parents=True, exist_ok=True)
+    mine = Path(tempfile.mkdtemp(dir=cache_root / SCRATCH, prefix=f"{os.getpid()}-"))
     previous = tempfile.tempdir
     tempfile.tempdir = str(mine)
     try:

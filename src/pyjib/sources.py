@@ -7,10 +7,8 @@ the image, and pyjib never runs a compiler for the image.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -23,15 +21,15 @@ from urllib.parse import unquote, urlsplit
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from .atomicfile import staged_directory
 from .buildlog import failure_message, keep_log
+from .cachelayout import BUILT_WHEEL_RECIPE, BUILT_WHEELS
 from .childenv import child_environment
 from .errors import ResolveError
 from .indexes import IndexConfig
 from .uvtool import uv_binary
 from .wheelbuild import project_fingerprint
 from .wheelchoice import is_pure
-
-_RECIPE = "built-wheel-1"
 
 
 @dataclass(frozen=True)
@@ -88,8 +86,8 @@ def build_source(source: Source, cache_root: Path, indexes: IndexConfig | None =
     an error naming the package if it is not pure."""
     identity = source.identity if source.kind != "local" else project_fingerprint(Path(source.location))
     where = json.dumps(indexes.cache_identity() if indexes else None, sort_keys=True)
-    key = hashlib.sha256(f"{_RECIPE}\0{source.kind}\0{source.location if source.kind != 'sdist' else ''}\0{identity}\0{where}".encode()).hexdigest()
-    out_dir = cache_root / "built-wheels" / key[:32]
+    key = hashlib.sha256(f"{BUILT_WHEEL_RECIPE}\0{source.kind}\0{source.location if source.kind != 'sdist' else ''}\0{identity}\0{where}".encode()).hexdigest()
+    out_dir = cache_root / BUILT_WHEELS / key[:32]
     if existing := sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []:
         return existing[0]
     with tempfile.TemporaryDirectory(prefix="pyjib-source-") as work:
@@ -105,10 +103,6 @@ def build_source(source: Source, cache_root: Path, indexes: IndexConfig | None =
                 f"dependency {source.name} {source.version} has no wheel for the image, and its source builds {wheel.name}, "
                 "compiled for this host, not the image; pin a version that publishes wheels for the image, or provide one with --find-links"
             )
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        final = Path(work) / "final"
-        final.mkdir()
-        shutil.move(str(wheel), final / wheel.name)
-        with contextlib.suppress(OSError):  # a concurrent build stored it first
-            os.replace(final, out_dir)
+        with staged_directory(out_dir) as final:  # or a concurrent build's, stored first
+            shutil.move(str(wheel), final / wheel.name)
     return sorted(out_dir.glob("*.whl"))[0]

@@ -24,15 +24,16 @@ from typing import Any
 import build
 from packaging.requirements import InvalidRequirement, Requirement
 
+from .atomicfile import staged_directory
 from .buildlog import failure_message, keep_log, tail
 from .cache import cache_key, file_lock
+from .cachelayout import BUILD_ENV_RECIPE, BUILD_ENVS, PROJECT_WHEELS
 from .childenv import child_environment
 from .errors import BuildError
 from .indexes import IndexConfig
 from .uvtool import uv_binary
 from .vcs import git
 
-RECIPE = "build-env-1"
 # Folders that are never part of a wheel's inputs: VCS data, caches, virtual environments and build outputs.
 # Never inputs of a wheel, at any depth: VCS data and caches.
 _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
@@ -108,9 +109,9 @@ def _install(environment: Path, requirements: Sequence[str], project: str, cache
 def _environment_dir(project_dir: Path, cache_root: Path, indexes: IndexConfig | None) -> Path:
     system = build_system(project_dir)
     # Per project: dynamic build requirements (setup_requires, say) differ between projects with one [build-system].
-    key = cache_key(RECIPE, str(project_dir), sorted(system.get("requires") or []), system.get("build-backend"),
+    key = cache_key(BUILD_ENV_RECIPE, str(project_dir), sorted(system.get("requires") or []), system.get("build-backend"),
                     system.get("backend-path"), sys.version, indexes.cache_identity() if indexes else None)
-    return cache_root / "build-envs" / key[:32]
+    return cache_root / BUILD_ENVS / key[:32]
 
 
 def _satisfied_here(requirements: Iterable[str]) -> bool:
@@ -235,18 +236,16 @@ def _writable_source(project_dir: Path) -> Iterator[Path]:
 def build_wheel(project_dir: Path, cache_root: Path, indexes: IndexConfig | None = None) -> Path:
     """The project's wheel, from the cache when nothing that goes into it changed, else built with the reused environment."""
     project_dir = project_dir.resolve()
-    key = cache_key(RECIPE, str(project_dir), project_fingerprint(project_dir), build_system(project_dir))
-    out_dir = cache_root / "project-wheels" / key[:32]
+    key = cache_key(BUILD_ENV_RECIPE, str(project_dir), project_fingerprint(project_dir), build_system(project_dir))
+    out_dir = cache_root / PROJECT_WHEELS / key[:32]
     existing = sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []
     if existing:
         return existing[0]
     name = project_name(project_dir)
     try:
-        with _writable_source(project_dir) as source:
+        with _writable_source(project_dir) as source, staged_directory(out_dir) as staging:
             builder = build.ProjectBuilder(source, python_executable=build_python(project_dir, cache_root, indexes, source),
                                            runner=_runner(indexes))
-            staging = out_dir.with_name(out_dir.name + f".{os.getpid()}.tmp")
-            shutil.rmtree(staging, ignore_errors=True)
             wheel = Path(builder.build("wheel", staging))
     except build.BuildException as exc:
         raise BuildError(f"cannot build the wheel of {name}: {exc}") from exc
@@ -256,8 +255,4 @@ def build_wheel(project_dir: Path, cache_root: Path, indexes: IndexConfig | None
             log = keep_log(cache_root, f"wheel-{name}", output)
             raise BuildError(failure_message(f"building the wheel of {name}", log, output)) from exc
         raise BuildError(f"the build backend of {name} failed: {exc.exception}") from exc
-    try:
-        os.replace(staging, out_dir)
-    except OSError:  # a concurrent build stored the same wheel first
-        shutil.rmtree(staging, ignore_errors=True)
-    return out_dir / wheel.name
+    return out_dir / wheel.name  # this build's, or the same wheel a concurrent build stored first

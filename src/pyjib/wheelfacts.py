@@ -17,10 +17,9 @@ from typing import Any
 from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 
 from .cache import BlobCache, Records
+from .cachelayout import WHEEL_FACTS, WHEELS
 from .indexes import IndexConfig
 from .resolve import LockedWheel, download
-
-FACTS_RECIPE = "wheel-facts-1"  # the Records namespace: bump when what is read changes
 
 # Trove classifiers that name exactly one SPDX licence (the common ones; others stay free text).
 _CLASSIFIERS = {
@@ -88,14 +87,14 @@ def read_facts(wheel: Path, sha256: str) -> WheelFacts:
 
 def wheel_facts(locked: list[LockedWheel], cache: BlobCache, indexes: IndexConfig) -> tuple[WheelFacts, ...]:
     """The facts of each wheel, in the order given; read once per wheel hash (downloading only wheels not yet read)."""
-    records = Records(cache.root, FACTS_RECIPE)
+    records = Records(cache.root, WHEEL_FACTS)
     known: dict[str, WheelFacts] = {}
     for wheel in locked:
         if (record := records.get(wheel.sha256)) is not None:
             with contextlib.suppress(KeyError, TypeError):  # an unreadable record is read again from the wheel
                 known[wheel.sha256] = WheelFacts.from_json(record)
     missing = [w for w in locked if w.sha256 not in known]
-    for wheel, path in zip(missing, download(missing, cache.root / "wheels", indexes), strict=True):
+    for wheel, path in zip(missing, download(missing, cache.root / WHEELS, indexes), strict=True):
         known[wheel.sha256] = read_facts(path, wheel.sha256)
         records.put(wheel.sha256, known[wheel.sha256].to_json())
     return tuple(known[w.sha256] for w in locked)

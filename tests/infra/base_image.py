@@ -18,8 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pyjib.cachelayout import DEBIAN_BASE_RECIPE
 from pyjib.debian.archive import ArchiveError
-from pyjib.debian.build import LAYER_RECIPE, build_base
+from pyjib.debian.build import build_base
 from pyjib.debian.request import BaseRequest
 from pyjib.image import Image
 from pyjib.layout import write_image
@@ -72,7 +73,7 @@ def debian_base(cache: Path, name: str, lock: Path, tag: str, *, platforms: tupl
                 packages: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> Path:
     """An OCI layout of `pyjib base` for the lock (written when absent), one image or an index of platforms under tag."""
     lock_bytes = lock.read_bytes() if lock.is_file() else b"unlocked"
-    key = [LAYER_RECIPE, hashlib.sha256(lock_bytes).hexdigest(), [str(p) for p in platforms], sorted(packages), sorted(exclude), tag]
+    key = [DEBIAN_BASE_RECIPE, hashlib.sha256(lock_bytes).hexdigest(), [str(p) for p in platforms], sorted(packages), sorted(exclude), tag]
 
     def make(layout: Path, _work: Path) -> None:
         def build(with_lock: Path) -> None:

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from pyjib.cache import BlobCache
+from pyjib.context import BuildContext, Sources
 from pyjib.errors import ConfigError
 from pyjib.ignorefiles import app_files
+from pyjib.indexes import IndexConfig
 from pyjib.install import Environment
 from pyjib.interpreter import Interpreter
 from pyjib.log import SILENT
@@ -18,6 +21,7 @@ from pyjib.plainapp import APP_DIR, PlainApp, app_name, fingerprint, own_output
 from pyjib.platforms import parse_platform
 from pyjib.procfile import LAUNCHER, WebProcess, process_types, read_web_process, split_command
 from pyjib.projectsource import start_source
+from pyjib.registry import ClientPool
 from pyjib.requirementsfile import read_requirements
 from pyjib.settings import is_plain_app, load_settings
 
@@ -207,4 +211,5 @@ def test_the_name_option_names_an_app_and_is_refused_for_a_package(tmp_path: Pat
     assert PlainApp.open(load_settings(folder, {"name": "Shop_Front"})).metadata.name == "shop-front"
     package = _app(tmp_path / "pkg", {"pyproject.toml": '[project]\nname = "pkg"\nversion = "1"\n'})
     with ThreadPoolExecutor(max_workers=1) as pool, pytest.raises(ConfigError, match="is a package"):
-        start_source(load_settings(package, {"name": "other"}), tmp_path / "cache", SILENT, pool)
+        settings = load_settings(package, {"name": "other"})
+        start_source(BuildContext(settings, Sources(IndexConfig(), None), BlobCache(tmp_path / "cache"), ClientPool(), SILENT), pool)

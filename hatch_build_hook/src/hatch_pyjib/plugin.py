@@ -9,7 +9,7 @@ from typing import Any
 from hatchling.builders.plugin.interface import BuilderInterface
 from hatchling.builders.wheel import WheelBuilder
 
-from pyjib.api import Builder, check_target, fixed_repository
+from pyjib.api import PublishRequest, check_target, publish
 from pyjib.errors import PyjibError
 from pyjib.log import Log
 from pyjib.publish import Target
@@ -21,7 +21,6 @@ HATCH_TARGET_KEYS = frozenset({
     "include", "exclude", "packages", "only-include", "sources", "force-include", "artifacts", "only-packages",
     "skip-excluded-dirs", "ignore-vcs", "reproducible", "dev-mode-dirs", "dev-mode-exact", "strict-naming",
 })
-PLUGIN_KEYS = frozenset({"push"})
 
 
 class ContainerBuilder(BuilderInterface):  # type: ignore[type-arg]
@@ -30,13 +29,18 @@ class ContainerBuilder(BuilderInterface):  # type: ignore[type-arg]
     def get_version_api(self) -> dict[str, Any]:
         return {"standard": self.build_standard}
 
-    def _pyjib_options(self) -> tuple[dict[str, Any], bool]:
+    def _pyjib_options(self) -> tuple[dict[str, Any], bool, Path | None]:
+        """pyjib's options from the target table, and the plugin's own keys: push, and write-lock (as --write-lock)."""
         table = dict(self.target_config)
         push = table.pop("push", False)
         if not isinstance(push, bool):
             raise PyjibError("[tool.hatch.build.targets.container] push must be true or false")
+        write_lock = table.pop("write-lock", None)
+        if write_lock is not None and not (isinstance(write_lock, str) and write_lock):
+            raise PyjibError("[tool.hatch.build.targets.container] write-lock must be a file name, such as \"pylock.toml\"")
         own = {k: v for k, v in table.items() if k not in HATCH_TARGET_KEYS}
-        return options_from_table(own, "[tool.hatch.build.targets.container]"), push
+        lock_file = Path(self.root) / write_lock if write_lock is not None else None
+        return options_from_table(own, "[tool.hatch.build.targets.container]"), push, lock_file
 
     def _wheel(self, directory: Path) -> Path:
         """The project's wheel from hatchling's own builder, in this process: no second isolated build."""
@@ -52,7 +56,7 @@ class ContainerBuilder(BuilderInterface):  # type: ignore[type-arg]
             raise  # abort exits; this keeps type checkers content
 
     def _build(self, directory: Path) -> str:
-        options, push = self._pyjib_options()
+        options, push, write_lock = self._pyjib_options()
         root = Path(self.root)
         settings = load_settings(root, options)
         layout = Target("oci", directory / f"{self.metadata.name}-{self.metadata.version}-image")
@@ -61,17 +65,14 @@ class ContainerBuilder(BuilderInterface):  # type: ignore[type-arg]
             self.app.display_info(f"to = {settings.to} is a registry: set push = true to push; writing {layout.path} only")
         if target.path is not None and not target.path.is_absolute():
             target = Target(target.kind, root / target.path, tag=target.tag)
-
-        log = Log(quiet=False)
         pushing = target.kind == "registry" and push
-        fleet = target if pushing and settings.to is not None and fixed_repository(settings.to) else None
-        with tempfile.TemporaryDirectory(prefix="hatch-pyjib-") as work, Builder(settings, log=log) as builder:
-            # A push may use (and will fill) the fleet cache in the target repository, as the CLI's does.
-            built = builder.build(self._wheel(Path(work)), fleet=fleet)
-            local = builder.deliver(built, target if target.kind != "registry" else layout)
-            if pushing:
-                assert settings.to is not None
-                pushed = builder.deliver(built, builder.filled_target(built, settings.to))
-                self.app.display_success(pushed.location)
-        assert local.location
+        with tempfile.TemporaryDirectory(prefix="hatch-pyjib-") as work:
+            # The CLI's own publish: the target and the login are checked before hatchling builds the wheel; a push may use
+            # (and will fill) the fleet cache in the target repository, and the layout in dist/ is written beside it.
+            request = PublishRequest(log=Log(quiet=False), write_lock=write_lock, wheel=lambda: self._wheel(Path(work)),
+                                     to=None if pushing else (layout if target.kind == "registry" else target),
+                                     copies=(layout,) if pushing else ())
+            published = publish(settings, request)
+        if pushing:
+            self.app.display_success(published.location)
         return str(target.path if target.kind != "registry" else layout.path)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import lzma
-import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from ..atomicfile import write_bytes
 from ..cache import BlobCache, DigestMismatch, cache_key
+from ..cachelayout import DEBIAN_INRELEASE
 from ..errors import PyjibError
 from ..log import SILENT, Log
 from .control import ControlError
@@ -72,7 +72,7 @@ class Archive:
         self.sources = sources
         self.keyring = keyring
         self.blobs = BlobCache(cache_root)
-        self.inrelease_dir = cache_root / "debian" / "inrelease"
+        self.inrelease_dir = cache_root / DEBIAN_INRELEASE
         self.log = log
         self.client = client or httpx.Client(timeout=60.0, follow_redirects=True)
         self._suites: list[Suite] | None = None
@@ -93,11 +93,7 @@ class Archive:
             # Said aloud: a missing -security suite means no security fixes (Debian serves them from debian-security).
             self.log.info(f"note: {source.uri} has no {source.suite}; add the mirror that has it with another --mirror")
             return None
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".incoming-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, cached)
+        write_bytes(cached, data)
         return data
 
     def suites(self) -> list[Suite]:

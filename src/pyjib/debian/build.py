@@ -11,6 +11,7 @@ from typing import Any
 
 from ..api import check_target
 from ..cache import BlobCache, Records, cache_key
+from ..cachelayout import DEBIAN_BASE_LAYERS, DEBIAN_BASE_RECIPE
 from ..errors import ConfigError
 from ..image import Image
 from ..layer import Layer, tree_layer
@@ -32,7 +33,6 @@ from .sources import Source, host_sources, mirror_sources
 # What distroless' static, base, cc and python3 images hold (GoogleContainerTools/distroless), the Python ones per X.Y.
 DISTROLESS = ("base-files", "netbase", "tzdata", "media-types", "ca-certificates", "libc6", "libssl3", "libgcc-s1", "libgomp1",
               "libstdc++6", "zlib1g")
-LAYER_RECIPE = "debian-base-2"  # change when the rootfs assembly changes, so cached layers are not reused
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 LABEL_PREFIX = "dev.pyjib.base."
 PARALLEL_DOWNLOADS = 4  # the archive's files are small: latency, not bandwidth, bounds a cold build
@@ -115,8 +115,8 @@ def _mirrored(url: str, mirrors: tuple[str, ...]) -> str:
 def platform_layer(lock: BaseLock, platform: str, archive: Archive, mirrors: tuple[str, ...], log: Log) -> Layer:
     """The base's one layer; cached by the lock's package list, since it is a function of the .deb files only."""
     blobs = BlobCache(archive.blobs.root)
-    records = Records(blobs.root, "debian-base-layers")
-    key = cache_key(LAYER_RECIPE, lock.python, lock.digest(platform))
+    records = Records(blobs.root, DEBIAN_BASE_LAYERS)
+    key = cache_key(DEBIAN_BASE_RECIPE, lock.python, lock.digest(platform))
     if (hit := records.get(key)) is not None and blobs.has(hit["digest"]):
         return Layer(blobs.path(hit["digest"]), hit["digest"], hit["size"], hit["diff_id"])
     locked = lock.platforms[platform]

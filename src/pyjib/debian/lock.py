@@ -8,13 +8,12 @@ InRelease or Packages index involved, so the same lock gives the same base on an
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..atomicfile import write_text
 from ..digest import sha256_bytes
 from ..errors import ConfigError
 from .packages import Package
@@ -59,13 +58,7 @@ class BaseLock:
 
 
 def write_lock(path: Path, lock: BaseLock) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(lock.document(), f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_text(path, json.dumps(lock.document(), indent=2, sort_keys=True) + "\n", permissions=0o644)
 
 
 def _package(entry: Any, where: str) -> LockedPackage:

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from ..cache import cache_key
+from ..cachelayout import DEBIAN_BASE_RECIPE, DEBIAN_BASES
 from ..digest import sha256_file
 from ..log import SILENT, Log
 from ..registry import ClientPool
-from .build import LAYER_RECIPE, build_base
+from .build import build_base
 from .request import base_request
 
 PROJECT_BASE_MAX_AGE = 86400.0  # seconds: an unlocked project base is resolved again daily, to pick up security fixes
@@ -36,9 +37,9 @@ def project_base(recipe: Mapping[str, Any], project_dir: Path, platforms: tuple[
     lock = project_dir / request.lock if request.lock is not None else None
     # One folder per recipe, whatever the lock says, so the base's name (a path, recorded in the app's annotations) stays
     # put when the lock is first written; a marker beside it says which lock the layout was made from.
-    key = cache_key(LAYER_RECIPE, str(project_dir.resolve()), request.suite, request.python, request.packages,
+    key = cache_key(DEBIAN_BASE_RECIPE, str(project_dir.resolve()), request.suite, request.python, request.packages,
                     request.exclude, [str(p) for p in request.platforms], request.mirrors, str(request.keyring), str(lock))
-    directory = cache_root / "debian-bases" / key
+    directory = cache_root / DEBIAN_BASES / key
     marker = directory.with_name(f"{key}.made-from")
     spec = f"oci:{directory}:base"
     index = directory / "index.json"

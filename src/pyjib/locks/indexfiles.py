@@ -22,6 +22,7 @@ import httpx
 from packaging.utils import canonicalize_name
 
 from ..cache import Records
+from ..cachelayout import INDEX_FILE_URLS
 from ..errors import ResolveError
 from ..indexes import IndexConfig, credentials_for, redact, redact_text, without_credentials
 
@@ -97,7 +98,7 @@ class IndexFiles:
 
     def __init__(self, indexes: IndexConfig, cache_root: Path, where: str) -> None:
         self.indexes = indexes
-        self.records = Records(cache_root, "index-file-urls")
+        self.records = Records(cache_root, INDEX_FILE_URLS)
         self.where = where
         self.pages: dict[tuple[str, str], list[IndexFile]] = {}
         self._client: httpx.Client | None = None  # made on the first question: a warm build asks none (a TLS context costs)
