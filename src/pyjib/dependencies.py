@@ -25,8 +25,9 @@ from .install import Environment, SharedFile, install_all, install_wheel, write_
 from .layer import GZIP, Compression, Layer, tree_layer
 from .layering import split_resources
 from .linkage import NO_LINKAGE, Linkage, scan_tree
+from .lockedwheel import LockedWheel
 from .log import SILENT, Log
-from .resolve import LockedWheel, download
+from .resolve import download
 from .workers import worker_pool
 
 LAYER_RECIPE = "layers-3"  # bump when what goes into a layer changes, so cached layers are rebuilt

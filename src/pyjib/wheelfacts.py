@@ -18,7 +18,8 @@ from packaging.licenses import InvalidLicenseExpression, canonicalize_license_ex
 
 from .cache import BlobCache, Records
 from .indexes import IndexConfig
-from .resolve import LockedWheel, download
+from .lockedwheel import LockedWheel
+from .resolve import download
 
 FACTS_RECIPE = "wheel-facts-1"  # the Records namespace: bump when what is read changes
 

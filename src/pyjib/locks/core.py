@@ -12,7 +12,7 @@ from packaging.markers import InvalidMarker, Marker
 from ..errors import ResolveError
 from ..indexes import IndexConfig
 from ..interpreter import Interpreter
-from ..resolve import target_environment
+from ..markers import holds
 
 FORMATS = ("pylock", "uv", "poetry", "pdm", "requirements")
 
@@ -53,8 +53,7 @@ def applies(marker_text: str | None, interpreter: Interpreter, where: str, extra
         marker = Marker(marker_text)
     except InvalidMarker as exc:
         raise ResolveError(f"{where}: bad marker {marker_text!r}: {exc}") from exc
-    environment = target_environment(interpreter)
-    return any(marker.evaluate({**environment, "extra": extra}) for extra in ("", *sorted(extras)))
+    return holds(marker, interpreter, extras)
 
 
 def read_toml_lock(path: Path, hint: str = "") -> dict[str, Any]:

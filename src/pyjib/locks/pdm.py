@@ -16,7 +16,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ..errors import ResolveError
-from ..resolve import LockedWheel
+from ..lockedwheel import LockedWheel
 from .core import LockRequest, read_toml_lock
 from .graph import Dependency, Entry, LockFileRef, locked_wheels, roots_of, sha256_of, walk
 from .groups import group_requirements

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ResolveError
-from ..resolve import LockedWheel, pylock_wheels
+from ..lockedwheel import LockedWheel
+from ..resolve import pylock_wheels
 from .core import LockRequest, applies, read_toml_lock
 
 _FILES = ("wheels", "sdist", "directory", "vcs", "archive")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ConfigError
-from ..resolve import LockedWheel
+from ..lockedwheel import LockedWheel
 from ..settings import read_pyproject
 from .core import FoundLock, LockRequest
 

@@ -17,7 +17,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ..errors import ResolveError
-from ..resolve import LockedWheel, lock
+from ..lockedwheel import LockedWheel
+from ..resolve import lock
 from .core import LockRequest, applies
 
 _HASH = re.compile(r"--hash[=\s]+sha256:([0-9a-fA-F]{64})")

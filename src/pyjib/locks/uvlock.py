@@ -16,7 +16,7 @@ import tomllib
 
 from ..childenv import child_environment
 from ..errors import ResolveError
-from ..resolve import LockedWheel
+from ..lockedwheel import LockedWheel
 from ..uvtool import uv_binary
 from .core import FoundLock, LockRequest
 from .pylock import from_pylock
