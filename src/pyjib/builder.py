@@ -29,7 +29,7 @@ from .lockedwheel import LockedWheel
 from .locks.core import FoundLock, LockRequest
 from .locks.find import find_lock
 from .locks.groups import group_requirements
-from .locks.read import read_lock
+from .locks.read import open_lock
 from .log import Log
 from .markers import image_extras, top_level_requirements
 from .platforms import Platform, parse_platform
@@ -129,7 +129,7 @@ def locked_wheels(requirements: list[str], interpreter: Interpreter, settings: S
                     constraints=sources.constraints)
     request = LockRequest(interpreter, project_dir, canonicalize_name(project), tuple(requirements), extras, settings.groups,
                           sources.indexes, cache.root, settings.only_binary, refresh)
-    wheels = read_lock(sources.lock, request)
+    wheels = open_lock(sources.lock).wheels(request)
     locked_names = {w.name for w in wheels}
     for requirement in requirements:
         name = canonicalize_name(Requirement(requirement).name)
