@@ -26,16 +26,18 @@ from .indexes import index_config
 from .install import Environment
 from .interpreter import BaseFacts, Interpreter, cached_facts, detect_base, remember_facts
 from .layer import Compression
+from .lockedwheel import LockedWheel
 from .locks.core import LockRequest
 from .locks.find import find_lock
 from .locks.groups import group_requirements
-from .locks.read import read_lock
+from .locks.read import open_lock
 from .log import Log
+from .markers import image_extras, top_level_requirements
 from .platforms import Platform, parse_platform
 from .projectsource import Package, ProjectSource, start_source
 from .reference import Reference
 from .registry import ClientPool
-from .resolve import LockedWheel, lock, top_level_requirements
+from .resolve import lock
 from .settings import Settings, creation_timestamp, read_pyproject
 from .sources import local_folders_identity
 from .wheelfacts import WheelFacts, read_facts, wheel_facts
@@ -81,22 +83,6 @@ class Build:
         return ImageIndex(tuple(p.image for p in self.images), annotations)
 
 
-def expand_self_extras(metadata: WheelMetadata, extras: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
-    """Requirements without references to the project itself (`app[web]` in app's own extras), and the extras they pull in."""
-    chosen = {canonicalize_name(e) for e in extras}
-    while True:
-        kept, grown = [], set(chosen)
-        for line in metadata.requires_dist:
-            requirement = Requirement(line)
-            if canonicalize_name(requirement.name) == metadata.name:
-                marker = requirement.marker
-                if marker is None or any(marker.evaluate({"extra": e}) for e in chosen | {""}):
-                    grown |= {canonicalize_name(e) for e in requirement.extras}
-                continue
-            kept.append(line)
-        if grown == chosen:
-            return kept, tuple(sorted(chosen))
-        chosen = grown
 
 
 def fleet_key(base: BaseImage, project: WheelMetadata, settings: Settings, extras: tuple[str, ...], sources: Sources) -> str:
@@ -128,7 +114,7 @@ def locked_wheels(requirements: list[str], interpreter: Interpreter, project: st
                     constraints=sources.constraints)
     request = LockRequest(interpreter, project_dir, canonicalize_name(project), tuple(requirements), extras, settings.groups,
                           sources.indexes, cache.root, settings.only_binary, refresh)
-    wheels = read_lock(sources.lock, request)
+    wheels = open_lock(sources.lock).wheels(request)
     locked_names = {w.name for w in wheels}
     for requirement in requirements:
         name = canonicalize_name(Requirement(requirement).name)
@@ -179,7 +165,8 @@ def _lower_layers(
     interpreter = facts.interpreter
     log.info(f"base has Python {interpreter.version} at {interpreter.path} for {interpreter.platform}")
     environment = Environment(interpreter, app_root_owner=facts.app_dir)
-    requirements = top_level_requirements(requires, extras, interpreter)
+    extras = image_extras(requires, project.name, extras, interpreter)  # the project's extras naming each other, for this platform
+    requirements = top_level_requirements(requires, extras, interpreter, project.name)
     if sources.lock:
         unused = f" (the constraints of {sources.constraints.source} do not apply: a lock pins exactly)" if sources.constraints.files else ""
         log.info(f"installing what {sources.lock.path.name} pins, for {interpreter.uv_platform}{unused}")
@@ -201,7 +188,7 @@ _warned_no_compiler: set[str] = set()
 def _platform_image(base: BaseImage, source: ProjectSource, context: BuildContext) -> PlatformImage:
     settings, log = context.settings, context.log
     project = source.metadata
-    requires, extras = expand_self_extras(project, settings.extras)
+    requires, extras = list(project.requires_dist), settings.extras  # extras naming each other are expanded per platform
     facts, lower, locked, described, entry = _lower_layers(base, source, extras, requires, context)
     interpreter = facts.interpreter
     environment = Environment(interpreter, app_root_owner=facts.app_dir)
@@ -226,7 +213,7 @@ def _platform_image(base: BaseImage, source: ProjectSource, context: BuildContex
         "org.opencontainers.image.base.name": settings.base_name or base.name,
         "org.opencontainers.image.base.digest": base.digest,
     })
-    requirements = tuple(top_level_requirements(requires, extras, interpreter))
+    requirements = tuple(top_level_requirements(requires, image_extras(requires, project.name, extras, interpreter), interpreter, project.name))
     return PlatformImage(image, base, interpreter, tuple(locked), entry, described, requirements)
 
 

@@ -12,8 +12,8 @@ from packaging.utils import canonicalize_name
 
 from .builder import Build, PlatformImage
 from .indexes import without_credentials
-from .interpreter import OsPackage
-from .resolve import target_environment
+from .interpreter import Interpreter, OsPackage
+from .markers import holds
 from .wheelfacts import WheelFacts
 
 
@@ -84,7 +84,7 @@ def _requested_extras(lines: list[str]) -> dict[str, set[str]]:
     return extras
 
 
-def _depends_on(requires: tuple[str, ...], extras: set[str], present: set[str], environment: dict[str, str]) -> tuple[str, ...]:
+def _depends_on(requires: tuple[str, ...], extras: set[str], present: set[str], interpreter: Interpreter) -> tuple[str, ...]:
     """The distributions in the image that these Requires-Dist lines ask for, markers evaluated for the image."""
     found = set()
     for line in requires:
@@ -92,8 +92,7 @@ def _depends_on(requires: tuple[str, ...], extras: set[str], present: set[str], 
             requirement = Requirement(line)
         except InvalidRequirement:
             continue
-        marker = requirement.marker
-        if marker is None or any(marker.evaluate({**environment, "extra": extra}) for extra in {"", *extras}):
+        if holds(requirement.marker, interpreter, extras):
             found.add(canonicalize_name(requirement.name))
     return tuple(sorted(found & present))
 
@@ -106,21 +105,20 @@ def _download(source: str, url: str, origin: str) -> str:
 
 def image_contents(build: Build, platform_image: PlatformImage) -> ImageContents:
     image, base, interpreter = platform_image.image, platform_image.base, platform_image.interpreter
-    environment = target_environment(interpreter)
     facts = dict(zip((w.sha256 for w in platform_image.locked), platform_image.facts, strict=True))
     present = {w.name for w in platform_image.locked}
     all_lines = [*platform_image.requirements, *(line for f in platform_image.facts for line in f.requires_dist)]
     extras = _requested_extras(all_lines)
     project_facts = build.project_facts or WheelFacts("", "", "", ())
     project = PythonPackage(build.project.name, build.project.version, "", "project", "", project_facts.license_expression,
-                            project_facts.license_text, _depends_on(platform_image.requirements, set(), present, environment))
+                            project_facts.license_text, _depends_on(platform_image.requirements, set(), present, interpreter))
     dependencies = []
     for wheel in sorted(platform_image.locked, key=lambda w: w.name):
         fact = facts.get(wheel.sha256) or WheelFacts(wheel.sha256, "", "", ())
         dependencies.append(PythonPackage(
             wheel.name, wheel.version, wheel.sha256, wheel.source, _download(wheel.source, wheel.url, wheel.origin),
             fact.license_expression, fact.license_text,
-            tuple(n for n in _depends_on(fact.requires_dist, extras.get(wheel.name, set()), present, environment) if n != wheel.name),
+            tuple(n for n in _depends_on(fact.requires_dist, extras.get(wheel.name, set()), present, interpreter) if n != wheel.name),
         ))
     return ImageContents(
         name=build.project.name, version=build.project.version, digest=image.digest, architecture=image.platform["architecture"],

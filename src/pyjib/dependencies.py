@@ -27,8 +27,9 @@ from .install import Environment, SharedFile, install_all, install_wheel, write_
 from .layer import GZIP, Compression, Layer, tree_layer
 from .layering import split_resources
 from .linkage import NO_LINKAGE, Linkage, scan_tree
+from .lockedwheel import LockedWheel
 from .log import Log
-from .resolve import LockedWheel, download
+from .resolve import download
 from .wheelmeta import WheelMetadata
 from .workers import worker_pool
 

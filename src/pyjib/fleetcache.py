@@ -29,9 +29,10 @@ from .cache import BlobCache
 from .descriptor import Descriptor, canonical_json
 from .errors import PyjibError, RegistryError
 from .interpreter import BaseFacts
+from .lockedwheel import LockedWheel
 from .reference import Reference
 from .registry import CONFIG_LIMIT, ClientPool, RegistryClient, RegistryRequestError
-from .resolve import RESOLUTION_TTL, LockedWheel
+from .resolve import RESOLUTION_TTL
 from .wheelfacts import WheelFacts
 
 CACHE_MEDIA_TYPE = "application/vnd.pyjib.cache.v1+json"

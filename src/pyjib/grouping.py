@@ -17,7 +17,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from .errors import ConfigError
-from .resolve import LockedWheel
+from .lockedwheel import LockedWheel
 from .wheelchoice import is_pure
 
 BIG_DISTRIBUTION = 50 * 1000 * 1000  # unpacked bytes

@@ -13,15 +13,13 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
-from packaging.markers import Marker
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from .atomicfile import replacing
@@ -33,56 +31,11 @@ from .digest import sha256_file
 from .errors import ResolveError
 from .indexes import IndexConfig, credentials_for, redact, redact_text, without_credentials
 from .interpreter import Interpreter
+from .lockedwheel import LockedWheel
 from .sources import Source, build_source, local_folders_identity
 from .uvtool import uv_binary
 from .wheelchoice import best_wheel, filename_of
 from .workers import worker_pool
-
-
-@dataclass(frozen=True)
-class LockedWheel:
-    name: str
-    version: str
-    url: str  # https://, or file:// for a local index or a wheel pyjib built from source
-    sha256: str
-    filename: str
-    source: str = "index"  # "index" (a wheel of a release), "sdist" (built from a release's sdist), "local" (a folder) or "vcs"
-    origin: str = ""  # for a wheel built here: the sdist's URL, or git+URL@COMMIT (without credentials); "" for a folder
-
-
-def target_environment(interpreter: Interpreter) -> dict[str, str]:
-    """The PEP 508 marker environment of the image's interpreter."""
-    return {
-        "implementation_name": "cpython",
-        "implementation_version": interpreter.version,
-        "os_name": "posix",
-        "platform_machine": interpreter.platform.machine,
-        "platform_python_implementation": "CPython",
-        "platform_release": "",
-        "platform_system": "Linux",
-        "platform_version": "",
-        "python_full_version": interpreter.version,
-        "python_version": interpreter.minor,
-        "sys_platform": "linux",
-    }
-
-
-def top_level_requirements(requires_dist: Iterable[str], extras: Iterable[str], interpreter: Interpreter) -> list[str]:
-    """The project's requirements that apply in the image, markers evaluated for the image and the chosen extras."""
-    environment = target_environment(interpreter)
-    chosen = [""] + [canonicalize_name(e) for e in extras]
-    out = []
-    for line in requires_dist:
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement as exc:
-            raise ResolveError(f"the project's requirement {line!r} does not parse: {exc}") from exc
-        marker: Marker | None = requirement.marker
-        if marker is not None and not any(marker.evaluate({**environment, "extra": extra}) for extra in chosen):
-            continue
-        requirement.marker = None
-        out.append(str(requirement))
-    return sorted(set(out))
 
 
 def _target(interpreter: Interpreter) -> str:

@@ -19,7 +19,8 @@ from packaging.licenses import InvalidLicenseExpression, canonicalize_license_ex
 from .cache import BlobCache, Records
 from .cachelayout import WHEEL_FACTS, WHEELS
 from .indexes import IndexConfig
-from .resolve import LockedWheel, download
+from .lockedwheel import LockedWheel
+from .resolve import download
 
 # Trove classifiers that name exactly one SPDX licence (the common ones; others stay free text).
 _CLASSIFIERS = {

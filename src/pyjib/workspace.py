@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 
 from .errors import ConfigError
 from .interpreter import Interpreter
-from .resolve import target_environment
+from .markers import holds
 
 
 def _pyproject(folder: Path) -> dict[str, Any] | None:
@@ -84,7 +84,7 @@ class UvSources:
         for entry, folder in self.entries.get(canonicalize_name(name), []):
             marker = entry.get("marker")
             try:
-                if marker and not Marker(marker).evaluate({**target_environment(interpreter), "extra": ""}):
+                if marker and not holds(Marker(marker), interpreter):
                     continue
             except InvalidMarker as exc:
                 raise ConfigError(f"{folder / 'pyproject.toml'}: [tool.uv.sources] {name} has a bad marker: {exc}") from exc

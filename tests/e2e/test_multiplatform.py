@@ -145,3 +145,24 @@ def test_each_platform_manifest_has_its_own_sbom(quotes: dict, pyjib: Pyjib, reg
         assert f"arch={architecture}" in purl_of(spdx_package(document, "libc6")).split("?", 1)[1].split("&")
     unchosen = pyjib("sbom", reference, check=False)
     assert unchosen.returncode == 2 and "--platform" in unchosen.stderr and unchosen.stderr.count("\n") == 1
+
+
+def test_the_projects_own_extras_follow_each_platforms_markers(pyjib: Pyjib, multiarch_base_ref: str, tmp_path: Path) -> None:
+    # The extras a project's requirements on itself pull in are evaluated for each image, not for this x86_64 host:
+    # the arm64 image gets the extra gated on aarch64 and not the one gated on x86_64, and the amd64 image the reverse.
+    project = write_project(tmp_path / "app", ['machine-extras[arm]; platform_machine == "aarch64"',
+                                               'machine-extras[x86]; platform_machine == "x86_64"'], name="machine-extras",
+                            pyjib='platforms = ["linux/amd64", "linux/arm64"]\n')
+    with (project / "pyproject.toml").open("a") as f:
+        f.write('\n[project.optional-dependencies]\narm = ["six==1.17.0"]\nx86 = ["idna==3.10"]\n')
+    layout = tmp_path / "out"
+    pyjib("build", str(project), "--from", multiarch_base_ref, "--to", f"oci:{layout}")
+    (entry,) = images_of(check_layout(layout))
+    blob = lambda digest: (layout / "blobs" / "sha256" / digest.split(":")[1]).read_bytes()  # noqa: E731
+    installed = {}
+    for child in json.loads(blob(entry["digest"]))["manifests"]:
+        manifest = json.loads(blob(child["digest"]))
+        members = [name for layer in manifest["layers"][1:] for name in layer_members(blob(layer["digest"]))]
+        installed[child["platform"]["architecture"]] = {n.split("/")[-2].split("-")[0] for n in members if n.endswith(".dist-info/METADATA")}
+    assert {"six"} <= installed["arm64"] and "idna" not in installed["arm64"]
+    assert {"idna"} <= installed["amd64"] and "six" not in installed["amd64"]

@@ -3,7 +3,7 @@ import pytest
 from pyjib.bytecode import compiler_for, find_compiler
 from pyjib.errors import ConfigError
 from pyjib.grouping import LayerGroup, WheelInfo, check_layer_count, parse_groups, plan_layers
-from pyjib.resolve import LockedWheel
+from pyjib.lockedwheel import LockedWheel
 
 
 def _info(name: str, version: str = "1.0", tag: str = "py3-none-any", size: int = 1000) -> WheelInfo:

@@ -17,18 +17,18 @@ from packaging.utils import canonicalize_name
 from pyjib.cache import Records
 from pyjib.errors import ConfigError, PyjibError, ResolveError
 from pyjib.interpreter import Interpreter
-from pyjib.locks.core import FoundLock, LockRequest
+from pyjib.locks.core import FoundLock, LockRequest, LockSource
 from pyjib.locks.find import detect, find_lock
 from pyjib.locks.indexfiles import IndexFiles, parse_project_page
 from pyjib.locks.pdm import read_pdm_lock
 from pyjib.locks.poetry import read_poetry_lock
 from pyjib.locks.pylock import from_pylock
-from pyjib.locks.read import read_lock
+from pyjib.locks.read import open_lock
 from pyjib.locks.requirements import exact_pin, requirement_lines
 from pyjib.locks.uvcurrent import stale_reason
 from pyjib.locks.uvlock import explain_export_failure, export_command, read_uv_lock
+from pyjib.markers import top_level_requirements
 from pyjib.platforms import Platform
-from pyjib.resolve import top_level_requirements
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "locks"
 AMD = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64"))
@@ -333,10 +333,11 @@ def test_found_locks_and_the_unusable_one(tmp_path: Path) -> None:
         find_lock(tmp_path, "missing.lock")
 
 
-def test_groups_from_a_lock_that_has_none_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "pylock.toml").write_text('lock-version = "1.0"\n')
-    with pytest.raises(PyjibError, match=r"groups dev cannot be taken from pylock.toml"):
-        read_lock(FoundLock(tmp_path / "pylock.toml", "pylock"), LockRequest(AMD, tmp_path, "app", (), groups=("dev",)))
+@pytest.mark.parametrize(("name", "text"), [("pylock.toml", 'lock-version = "1.0"\n'), ("requirements.txt", "six==1.17.0\n")])
+def test_groups_from_a_lock_that_has_none_is_an_error(name: str, text: str, tmp_path: Path) -> None:
+    (tmp_path / name).write_text(text)
+    with pytest.raises(PyjibError, match=rf"groups dev cannot be taken from {name}"):
+        open_lock(detect(tmp_path / name)).wheels(LockRequest(AMD, tmp_path, "app", (), groups=("dev",)))
 
 
 def test_the_projects_extras_reach_into_a_poetry_2_lock(tmp_path: Path) -> None:
@@ -379,3 +380,62 @@ def test_a_workspace_members_record_in_the_root_lock_is_current() -> None:
     workspace = FIXTURES / "uv-workspace"
     assert stale_reason(workspace / "uv.lock", workspace / "packages" / "api", "ws-api") is None
     assert stale_reason(workspace / "uv.lock", workspace / "packages" / "api", "ws-other") == "it has no entry for ws-other"
+
+
+# Every reader through the one protocol the build uses (open_lock(found).wheels(request)), on real locks.
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+SIX_WHEEL_SHA256 = "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274"  # six-1.17.0-py2.py3-none-any.whl on PyPI
+
+
+def _source(path: Path) -> LockSource:
+    found = detect(path)
+    source = open_lock(found)
+    assert source.path == found.path
+    return source
+
+
+@pytest.mark.parametrize(("fixture", "name"), [("poetry1", "poetry.lock"), ("poetry2", "poetry.lock"), ("pdm", "pdm.lock"),
+                                               ("uv", "uv.lock")])
+@pytest.mark.parametrize("interpreter", [AMD, ARM], ids=["amd64", "arm64"])
+def test_every_graph_lock_through_the_protocol(fixture: str, name: str, interpreter: Interpreter, tmp_path: Path) -> None:
+    folder = FIXTURES / fixture
+    _seed_index_answers(folder / name, tmp_path)
+    wheels = _source(folder / name).wheels(_request(folder, interpreter, tmp_path))
+    assert {w.name: w.version for w in wheels} == {n: _lock_versions(folder / name)[n]
+                                                   for n in ("requests", "certifi", "charset-normalizer", "idna", "urllib3")}
+    charset = next(w for w in wheels if w.name == "charset-normalizer")
+    assert interpreter.platform.machine in charset.filename and all(len(w.sha256) == 64 for w in wheels)
+
+
+@pytest.mark.parametrize(("fixture", "name"), [("poetry2", "poetry.lock"), ("pdm", "pdm.lock")])
+def test_a_graph_lock_reads_the_projects_groups_through_the_protocol(fixture: str, name: str, tmp_path: Path) -> None:
+    folder = FIXTURES / fixture
+    _seed_index_answers(folder / name, tmp_path)
+    names = {w.name for w in _source(folder / name).wheels(_request(folder, AMD, tmp_path, groups=("dev",)))}
+    assert {"pytest", "iniconfig", "pluggy", "requests"} <= names and "colorama" not in names
+
+
+@pytest.mark.parametrize("interpreter", [AMD, ARM], ids=["amd64", "arm64"])
+def test_a_pylock_through_the_protocol(interpreter: Interpreter, tmp_path: Path) -> None:
+    lock = CORPUS / "starlette-pylock" / "pylock.toml"
+    packages = {canonicalize_name(p["name"]): p["version"] for p in tomllib.loads(lock.read_text())["packages"]}
+    wheels = _source(lock).wheels(LockRequest(interpreter, lock.parent, "corpus-starlette", (), cache_root=tmp_path))
+    assert {w.name: w.version for w in wheels} == {n: v for n, v in packages.items() if n in {w.name for w in wheels}}
+    assert {"starlette", "uvicorn", "orjson", "uvloop"} <= {w.name for w in wheels}
+    orjson = next(w for w in wheels if w.name == "orjson")
+    assert orjson.filename.endswith(f"{interpreter.platform.machine}.whl") and orjson.source == "index"
+
+
+def test_a_hashed_requirements_file_through_the_protocol(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text(f"six==1.17.0 --hash=sha256:{SIX_WHEEL_SHA256}\n")
+    (wheel,) = _source(tmp_path / "requirements.txt").wheels(LockRequest(AMD, tmp_path, "app", (), cache_root=tmp_path))
+    assert (wheel.name, wheel.version, wheel.sha256) == ("six", "1.17.0", SIX_WHEEL_SHA256)
+    (tmp_path / "requirements.txt").write_text(f"six==1.17.0 --hash=sha256:{'0' * 64}\n")
+    with pytest.raises(ResolveError, match=r"does not allow"):
+        _source(tmp_path / "requirements.txt").wheels(LockRequest(AMD, tmp_path, "app", (), cache_root=tmp_path, refresh=True))
+
+
+def test_an_unhashed_requirements_file_through_the_protocol(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("six==1.17.0\n")
+    (wheel,) = _source(tmp_path / "requirements.txt").wheels(LockRequest(AMD, tmp_path, "app", (), cache_root=tmp_path))
+    assert (wheel.name, wheel.version, wheel.sha256) == ("six", "1.17.0", SIX_WHEEL_SHA256)

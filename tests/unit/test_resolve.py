@@ -1,36 +1,13 @@
 import pytest
 
-from pyjib.builder import expand_self_extras
 from pyjib.errors import ResolveError
 from pyjib.indexes import IndexConfig
 from pyjib.interpreter import Interpreter
 from pyjib.platforms import Platform
-from pyjib.resolve import parse_pylock, top_level_requirements
-from pyjib.wheelmeta import WheelMetadata
+from pyjib.resolve import parse_pylock
 
 ARM = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "arm64"))
 AMD = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64"))
-
-
-def test_markers_are_evaluated_for_the_image_not_the_host() -> None:
-    requires = [
-        "flask>=3",
-        'uvloop; platform_machine == "aarch64"',
-        'pywin32; sys_platform == "win32"',
-        'tomli; python_version < "3.11"',
-        'backport; python_full_version < "3.11.5"',
-        'newer; python_full_version >= "3.11.5"',
-        'gunicorn; extra == "server"',
-    ]
-    assert top_level_requirements(requires, [], ARM) == ["backport", "flask>=3", "uvloop"]
-    assert "gunicorn" in top_level_requirements(requires, ["Server"], ARM)
-
-
-def test_self_referencing_extras_are_expanded() -> None:
-    metadata = WheelMetadata("app", "1", ("a", 'b; extra == "web"', 'app[web]; extra == "all"', 'c; extra == "other"'), (), {})
-    kept, extras = expand_self_extras(metadata, ("all",))
-    assert extras == ("all", "web")
-    assert top_level_requirements(kept, extras, ARM) == ["a", "b"]
 
 
 def test_uv_platform_follows_glibc_and_arch() -> None:

@@ -22,11 +22,11 @@ from pyjib.filesystem import MergedFilesystem
 from pyjib.image import Image
 from pyjib.indexes import IndexConfig
 from pyjib.interpreter import Interpreter, OsPackage, _keep, distro, os_packages, parse_dpkg_status
+from pyjib.lockedwheel import LockedWheel
 from pyjib.platforms import Platform
 from pyjib.provenance import statement
 from pyjib.reference import Reference
 from pyjib.referrers import artifacts_for
-from pyjib.resolve import LockedWheel
 from pyjib.sbom import sbom_bytes, spdx_location
 from pyjib.settings import Settings, load_settings
 from pyjib.wheelfacts import WheelFacts, declared_license

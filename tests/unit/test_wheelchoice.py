@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pyjib.grouping import WheelInfo
 from pyjib.interpreter import Interpreter
+from pyjib.lockedwheel import LockedWheel
 from pyjib.platforms import Platform
 from pyjib.wheelchoice import best_wheel, filename_of, is_pure, wheel_rank
 
@@ -54,10 +56,22 @@ def test_an_older_cpython_abi3_fits_a_newer_interpreter() -> None:
     assert wheel_rank("cryptography-46.0.0-cp312-abi3-manylinux_2_34_x86_64.whl", AMD_311) is None
 
 
-@pytest.mark.parametrize(("filename", "pure"), [("a-1-py3-none-any.whl", True), ("a-1-cp311-none-any.whl", True),
-                                                ("a-1-cp37-abi3-manylinux_2_17_x86_64.whl", False)])
+PURITY = [("a-1-py3-none-any.whl", True), ("a-1-cp311-none-any.whl", True), ("a-1-cp311-cp311-any.whl", True),
+          ("a-1-py2.py3-none-any.whl", True), ("a-1-cp37-abi3-manylinux_2_17_x86_64.whl", False),
+          ("a-1-py3-none-any.linux_x86_64.whl", False)]
+
+
+@pytest.mark.parametrize(("filename", "pure"), PURITY)
 def test_pure_means_any_platform(filename: str, pure: bool) -> None:
     assert is_pure(filename) is pure
+
+
+@pytest.mark.parametrize(("filename", "pure"), PURITY)
+def test_layer_grouping_and_the_source_build_check_agree_on_purity(filename: str, pure: bool) -> None:
+    # They once disagreed on cp311-cp311-any: the source build check also asked for abi "none", the grouping did not.
+    # A wheel is pure when it runs on every CPU and libc, whatever Python ABI it names: its platform tags are all "any".
+    info = WheelInfo(LockedWheel("a", "1", f"https://files.example/{filename}", "0" * 64, filename), 1)
+    assert info.pure is pure
 
 
 def test_filenames_come_from_urls_without_fragments_or_escapes() -> None:

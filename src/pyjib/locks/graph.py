@@ -19,7 +19,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from ..errors import ResolveError
-from ..resolve import LockedWheel, pylock_wheels
+from ..lockedwheel import LockedWheel
+from ..resolve import pylock_wheels
 from ..wheelchoice import best_wheel
 from ..workers import worker_pool
 from .core import LockRequest, applies

@@ -9,6 +9,7 @@ URLs (`url`) and git checkouts (`git`, `revision`) are installed from there.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ..errors import ResolveError
-from ..resolve import LockedWheel
-from .core import LockRequest, read_toml_lock
+from ..lockedwheel import LockedWheel
+from .core import LockRequest, project_pyproject, read_toml_lock
 from .graph import Dependency, Entry, LockFileRef, locked_wheels, roots_of, sha256_of, walk
 from .groups import group_requirements
 
@@ -84,3 +85,13 @@ def read_pdm_lock(path: Path, request: LockRequest, pyproject: Mapping[str, Any]
         raise ResolveError(f"{where}: a dependency group's requirement does not parse: {exc}") from exc
     reached = walk(roots, entries_of(document, path.parent, where), request, where, HINT)
     return locked_wheels(reached, request, where, path.parent)
+
+
+@dataclass(frozen=True)
+class PdmLockSource:
+    """A pdm.lock, with the project's pyproject.toml for its dependency groups."""
+
+    path: Path
+
+    def wheels(self, request: LockRequest) -> list[LockedWheel]:
+        return read_pdm_lock(self.path, request, project_pyproject(request))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ..errors import ResolveError
-from ..resolve import LockedWheel
-from .core import LockRequest, read_toml_lock
+from ..lockedwheel import LockedWheel
+from .core import LockRequest, project_pyproject, read_toml_lock
 from .graph import Dependency, Entry, LockFileRef, locked_wheels, roots_of, sha256_of, walk
 from .groups import group_requirements
 
@@ -106,3 +107,13 @@ def read_poetry_lock(path: Path, request: LockRequest, pyproject: Mapping[str, A
     roots = [Dependency.of(Requirement(r)) for r in request.requirements] + _group_roots(pyproject, request.groups, where)
     reached = walk(roots, entries_of(document, path.parent, where), request, where, HINT)
     return locked_wheels(reached, request, where, path.parent)
+
+
+@dataclass(frozen=True)
+class PoetryLockSource:
+    """A poetry.lock, with the project's pyproject.toml for its dependency groups."""
+
+    path: Path
+
+    def wheels(self, request: LockRequest) -> list[LockedWheel]:
+        return read_poetry_lock(self.path, request, project_pyproject(request))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ResolveError
-from ..resolve import LockedWheel, pylock_wheels
-from .core import LockRequest, applies, read_toml_lock
+from ..lockedwheel import LockedWheel
+from ..resolve import pylock_wheels
+from .core import LockRequest, applies, read_toml_lock, refuse_groups
 
 _FILES = ("wheels", "sdist", "directory", "vcs", "archive")
 
@@ -30,3 +32,14 @@ def from_pylock(document: dict[str, Any], request: LockRequest, where: str, base
 def read_pylock(path: Path, request: LockRequest) -> list[LockedWheel]:
     document = read_toml_lock(path)
     return from_pylock(document, request, str(path), path.parent)
+
+
+@dataclass(frozen=True)
+class PylockSource:
+    """A pylock.toml (PEP 751): it records no dependency groups, so asking it for some is an error."""
+
+    path: Path
+
+    def wheels(self, request: LockRequest) -> list[LockedWheel]:
+        refuse_groups(self.path, request)
+        return read_pylock(self.path, request)

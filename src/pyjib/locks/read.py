@@ -1,39 +1,29 @@
-"""The wheels a found lock pins for the image, whatever its format; every reader ends in the same PEP 751 path."""
+"""The lock source of a found lock, whatever its format; every reader ends in the same PEP 751 path."""
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from ..resolve import LockedWheel
-from ..settings import read_pyproject
-from .core import FoundLock, LockRequest
+from .core import FoundLock, LockSource
 
 
-def read_lock(found: FoundLock, request: LockRequest) -> list[LockedWheel]:
-    if request.groups and found.format in ("pylock", "requirements"):
-        raise ConfigError(f"groups {', '.join(request.groups)} cannot be taken from {found.path.name}, which records no dependency "
-                          "groups; lock them in, or use uv.lock, poetry.lock or pdm.lock")
-    # Each reader is imported when its format is met: a build pays at start-up for none of them (the warm paths are
-    # mostly interpreter start and imports), and for one at most.
+def open_lock(found: FoundLock) -> LockSource:
+    """The reader of found's format. Each is imported when its format is met: a build pays at start-up for none of them
+    (the warm paths are mostly interpreter start and imports), and for one at most."""
     if found.format == "uv":
-        from .uvlock import read_uv_lock
+        from .uvlock import UvLockSource
 
-        return read_uv_lock(found, request)
+        return UvLockSource(found)
     if found.format == "poetry":
-        from .poetry import read_poetry_lock
+        from .poetry import PoetryLockSource
 
-        return read_poetry_lock(found.path, request, _pyproject(request))
+        return PoetryLockSource(found.path)
     if found.format == "pdm":
-        from .pdm import read_pdm_lock
+        from .pdm import PdmLockSource
 
-        return read_pdm_lock(found.path, request, _pyproject(request))
+        return PdmLockSource(found.path)
     if found.format == "pylock":
-        from .pylock import read_pylock
+        from .pylock import PylockSource
 
-        return read_pylock(found.path, request)
-    from .requirements import read_requirements
+        return PylockSource(found.path)
+    from .requirements import RequirementsSource
 
-    return read_requirements(found.path, request)
-
-
-def _pyproject(request: LockRequest) -> dict[str, object]:
-    return read_pyproject(request.project_dir) if (request.project_dir / "pyproject.toml").is_file() else {}
+    return RequirementsSource(found.path)

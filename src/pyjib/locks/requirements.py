@@ -17,8 +17,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ..errors import ResolveError
-from ..resolve import LockedWheel, lock
-from .core import LockRequest, applies
+from ..lockedwheel import LockedWheel
+from ..resolve import lock
+from .core import LockRequest, applies, refuse_groups
 
 _HASH = re.compile(r"--hash[=\s]+sha256:([0-9a-fA-F]{64})")
 _INCLUDE = re.compile(r"^(?:-r|--requirement)[=\s]+(\S+)$")
@@ -111,3 +112,14 @@ def read_requirements(path: Path, request: LockRequest) -> list[LockedWheel]:
     if any(line.hashes for line in requirement_lines(path)):
         return _read_hashed(path, lines, request)
     return _read_unhashed(path, lines, request)
+
+
+@dataclass(frozen=True)
+class RequirementsSource:
+    """A requirements file: it records no dependency groups, so asking it for some is an error."""
+
+    path: Path
+
+    def wheels(self, request: LockRequest) -> list[LockedWheel]:
+        refuse_groups(self.path, request)
+        return read_requirements(self.path, request)

@@ -13,10 +13,12 @@ import re
 import subprocess
 import sys
 import tomllib
+from dataclasses import dataclass
+from pathlib import Path
 
 from ..childenv import child_environment
 from ..errors import ResolveError
-from ..resolve import LockedWheel
+from ..lockedwheel import LockedWheel
 from ..uvtool import uv_binary
 from .core import FoundLock, LockRequest
 from .pylock import from_pylock
@@ -72,3 +74,17 @@ def read_uv_lock(found: FoundLock, request: LockRequest) -> list[LockedWheel]:
     except tomllib.TOMLDecodeError as exc:
         raise ResolveError(f"uv export of {found.path} gave no readable lock: {exc}") from exc
     return from_pylock(document, request, found.where, cwd)
+
+
+@dataclass(frozen=True)
+class UvLockSource:
+    """A uv.lock, the project's own or its uv workspace's (found.workspace_root), read through `uv export`."""
+
+    found: FoundLock
+
+    @property
+    def path(self) -> Path:
+        return self.found.path
+
+    def wheels(self, request: LockRequest) -> list[LockedWheel]:
+        return read_uv_lock(self.found, request)

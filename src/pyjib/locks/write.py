@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..resolve import LockedWheel
+from ..lockedwheel import LockedWheel
 
 
 def _toml_string(value: str) -> str:
