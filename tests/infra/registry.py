@@ -207,7 +207,7 @@ def write_htpasswd(path: pathlib.Path, users: dict[str, str]) -> pathlib.Path:
 
 def _bcrypt(password: str) -> str:
     try:
-        import bcrypt  # type: ignore[import-not-found]
+        import bcrypt
 
         hashed: str = bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
         return hashed
