@@ -105,7 +105,7 @@ def check_artifact(manifest_bytes: bytes, read_blob: Callable[[str], bytes],
                    read_manifest: Callable[[str], bytes] | None = None) -> dict[str, Any]:
     """Validate an OCI 1.1 artifact manifest: the empty config, one document layer that matches, a subject that exists
     (read_manifest reads it from a registry; in a layout, manifests are blobs)."""
-    manifest = json.loads(manifest_bytes)
+    manifest: dict[str, Any] = json.loads(manifest_bytes)
     validate(manifest, "manifest")
     assert manifest["config"] == {"mediaType": "application/vnd.oci.empty.v1+json", "digest": EMPTY_CONFIG_DIGEST, "size": 2}
     assert read_blob(EMPTY_CONFIG_DIGEST) == b"{}"
@@ -126,7 +126,7 @@ def images_of(index: dict[str, Any]) -> list[dict[str, Any]]:
 def check_layout(layout: Path) -> dict[str, Any]:
     """Validate an OCI layout: oci-layout, index.json and every image it names; return the index."""
     validate(json.loads((layout / "oci-layout").read_text()), "layout")
-    index = json.loads((layout / "index.json").read_text())
+    index: dict[str, Any] = json.loads((layout / "index.json").read_text())
     validate(index, "index")
 
     def read_blob(digest: str) -> bytes:

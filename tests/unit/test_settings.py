@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ def _project(tmp_path: Path, table: str) -> Path:
     return tmp_path
 
 
-def _cli(*argv: str) -> dict:
+def _cli(*argv: str) -> dict[str, Any]:
     return cli_options(make_parser().parse_args(["build", *argv]))
 
 
@@ -74,7 +75,7 @@ def test_setup_py_only_project_has_no_options(tmp_path: Path) -> None:
         ("2024-05-01", {}, "2024-05-01T00:00:00Z"),
     ],
 )
-def test_creation_time(value: str | None, environ: dict, expected: str) -> None:
+def test_creation_time(value: str | None, environ: dict[str, str], expected: str) -> None:
     assert creation_timestamp(value, environ) == expected
 
 
