@@ -29,7 +29,6 @@ FILE_MTIME = 1
 # pays for the size: level 6.
 GZIP_LEVEL = 6
 ZSTD_LEVEL = 3
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ HATCH_TARGET_KEYS = frozenset({
     "include", "exclude", "packages", "only-include", "sources", "force-include", "artifacts", "only-packages",
     "skip-excluded-dirs", "ignore-vcs", "reproducible", "dev-mode-dirs", "dev-mode-exact", "strict-naming",
 })
-PLUGIN_KEYS = frozenset({"push"})
 
 
 class ContainerBuilder(BuilderInterface):  # type: ignore[type-arg]
