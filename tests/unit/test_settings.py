@@ -1,3 +1,4 @@
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,8 @@ def test_creation_time(value: str | None, environ: dict[str, str], expected: str
 
 
 def test_creation_time_now_and_garbage() -> None:
-    assert creation_timestamp("now", {}).endswith("Z") and not creation_timestamp("now", {}).startswith("1970")
+    moment = dt.datetime(2024, 5, 1, 14, 0, 7, 250_000, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert creation_timestamp("now", {"SOURCE_DATE_EPOCH": "5"}, clock=lambda: moment) == "2024-05-01T12:00:07Z"  # in UTC, whole seconds
     with pytest.raises(ConfigError, match="invalid creation-time"):
         creation_timestamp("yesterday", {})
 
