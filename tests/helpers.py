@@ -13,6 +13,13 @@ import httpx
 from tests.infra.podman import Podman
 
 
+def cache_records(cache_dir: Path, namespace: str) -> list[str]:
+    """The records a build left in a pyjib cache's namespace (resolutions, layers, project-wheels...): the work it did
+    itself, as a structured result rather than a log line."""
+    directory = cache_dir / namespace
+    return sorted(p.name for p in directory.iterdir() if not p.name.startswith(".")) if directory.is_dir() else []
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

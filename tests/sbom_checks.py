@@ -37,7 +37,8 @@ def valid_provenance(data: bytes) -> dict[str, Any]:
 
 
 def spdx_package(document: dict[str, Any], name: str) -> dict[str, Any]:
-    (package,) = [p for p in document["packages"] if p["name"] == name]
+    packages: list[dict[str, Any]] = [p for p in document["packages"] if p["name"] == name]
+    (package,) = packages
     return package
 
 

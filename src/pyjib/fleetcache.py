@@ -79,6 +79,10 @@ class FleetRecord:
     created: float
     facts: tuple[WheelFacts, ...] = ()  # each locked wheel's licence and requirements, so the SBOM needs no download
 
+    def is_fresh(self, now: float) -> bool:
+        """Whether a runner may still use it at now (epoch seconds): its resolution is no older than a local one may be."""
+        return now - self.created <= RESOLUTION_TTL
+
     def to_json(self) -> dict[str, Any]:
         return {
             "base": self.base.to_json(),
@@ -132,7 +136,7 @@ def _read(client: RegistryClient, repository: Reference, key: str, cache: BlobCa
              "ignored, the layers are built here")
         return None
     record = FleetRecord.from_json(json.loads(client.fetch_blob(repository.repository, config["digest"], config["size"], cache).read_bytes()))
-    if time.time() - record.created > RESOLUTION_TTL:
+    if not record.is_fresh(time.time()):
         return None
     if not all(client.blob_exists(repository.repository, layer["digest"]) for layer in record.layers):
         return None

@@ -89,7 +89,7 @@ class Interpreter:
     def from_json(cls, data: dict[str, Any]) -> Interpreter:
         return cls(
             path=data["path"], version=data["version"], libc=data["libc"],
-            libc_version=tuple(data["libc_version"]),  # type: ignore[arg-type]
+            libc_version=tuple(data["libc_version"]),
             platform=Platform(**data["platform"]),
             # A record from before the package list was kept raises KeyError: a miss, so the base is read again.
             os_packages=tuple(OsPackage(**p) for p in data["os_packages"]), distro=str(data["distro"]),

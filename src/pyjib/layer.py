@@ -29,7 +29,6 @@ FILE_MTIME = 1
 # pays for the size: level 6.
 GZIP_LEVEL = 6
 ZSTD_LEVEL = 3
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -135,9 +134,9 @@ def _compressor(compression: Compression, sink: _HashingWriter) -> Iterator[IO[b
         # One thread and no content size in the frame header: the same bytes every time.
         compressor = zstandard.ZstdCompressor(level=compression.level or ZSTD_LEVEL, write_content_size=False, threads=0)
         with compressor.stream_writer(sink, closefd=False) as writer:  # type: ignore[arg-type]
-            yield writer  # type: ignore[misc]
+            yield writer
         return
-    with gzip.GzipFile(filename="", mode="wb", compresslevel=compression.level or GZIP_LEVEL, fileobj=sink, mtime=0) as gz:  # type: ignore[arg-type]
+    with gzip.GzipFile(filename="", mode="wb", compresslevel=compression.level or GZIP_LEVEL, fileobj=sink, mtime=0) as gz:
         yield gz  # type: ignore[misc]
 
 

@@ -76,7 +76,7 @@ def _copy_checked(source: Path, descriptor: Descriptor, into: BinaryIO) -> None:
     """A copy, never a hard link (damage to the cache must not reach layouts already written), checked on the way."""
     with source.open("rb") as f:
         reader = CheckedReader(f)
-        shutil.copyfileobj(reader, into, _CHUNK)  # type: ignore[misc]
+        shutil.copyfileobj(reader, into, _CHUNK)
     if not reader.matches(descriptor.digest, descriptor.size):
         raise cache_damaged(source, descriptor.digest)
 

@@ -35,8 +35,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def sweep(cache_root: Path) -> list[Path]:
-    """Remove the scratch folders of builds that are no longer running, and stale half-written cache files; what was removed."""
+def sweep(cache_root: Path, now: float | None = None) -> list[Path]:
+    """Remove the scratch folders of builds that are no longer running, and half-written cache files older than a day at
+    now (epoch seconds; the clock's by default); what was removed."""
     removed = []
     root = cache_root / SCRATCH
     for folder in root.glob("*-*") if root.is_dir() else []:
@@ -44,7 +45,7 @@ def sweep(cache_root: Path) -> list[Path]:
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
-    now = time.time()
+    now = time.time() if now is None else now
     for pattern in _HALF_WRITTEN:
         for leftover in cache_root.glob(pattern):
             with contextlib.suppress(OSError):

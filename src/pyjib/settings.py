@@ -11,7 +11,7 @@ import os
 import re
 import shlex
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -292,14 +292,19 @@ def load_settings(project_dir: Path, cli_options: Mapping[str, Any], pyproject: 
     return Settings(project_dir=project_dir, **renamed)
 
 
-def creation_timestamp(value: str | None, environ: Mapping[str, str] = os.environ) -> str:
-    """The image's creation time in RFC 3339: the option (ISO 8601, 'now' or epoch seconds), else SOURCE_DATE_EPOCH, else the epoch."""
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def creation_timestamp(value: str | None, environ: Mapping[str, str] = os.environ, clock: Callable[[], dt.datetime] = _utc_now) -> str:
+    """The image's creation time in RFC 3339: the option (ISO 8601, 'now', the clock's time, or epoch seconds), else
+    SOURCE_DATE_EPOCH, else the epoch."""
     source = "creation-time"
     if value is None:
         value, source = environ.get("SOURCE_DATE_EPOCH") or "0", "SOURCE_DATE_EPOCH"
     try:
         if value == "now":
-            moment = dt.datetime.now(dt.UTC)
+            moment = clock()
         elif re.fullmatch(r"\d+", value):
             moment = dt.datetime.fromtimestamp(int(value), dt.UTC)
         else:

@@ -28,7 +28,7 @@ def read_wheel_metadata(wheel: Path) -> WheelMetadata:
             dist_infos = sorted({n.split("/")[0] for n in archive.namelist() if n.split("/")[0].endswith(".dist-info")})
             if len(dist_infos) != 1:
                 raise BuildError(f"{wheel.name} has {len(dist_infos)} .dist-info folders; a wheel has exactly one")
-            distribution = importlib.metadata.PathDistribution(zipfile.Path(archive, dist_infos[0] + "/"))  # type: ignore[arg-type]
+            distribution = importlib.metadata.PathDistribution(zipfile.Path(archive, dist_infos[0] + "/"))
             metadata = distribution.metadata
             scripts = tuple(sorted(ep.name for ep in distribution.entry_points if ep.group == "console_scripts"))
             urls = {}

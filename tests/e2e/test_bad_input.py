@@ -14,7 +14,7 @@ from pyjib.image import Image
 from pyjib.layer import tree_layer
 from pyjib.layout import write_image
 from tests.conftest import EXAMPLES, Pyjib, RegistryReader
-from tests.helpers import write_project
+from tests.helpers import cache_records, write_project
 from tests.infra.registry import Registry, write_htpasswd
 
 pytestmark = pytest.mark.e2e
@@ -189,18 +189,22 @@ def test_wrong_password_names_the_source_and_hides_the_secret(pyjib: Pyjib, base
     secret = "wrong-but-secret-Pa55"
     auth = base64.b64encode(f"ci:{secret}".encode()).decode()
     (tmp_path / "config.json").write_text(json.dumps({"auths": {locked_registry.host: {"auth": auth}}}))
+    cache = tmp_path / "cache"
     result = pyjib("push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", f"{locked_registry.host}/team/greet:1",
-                   env={"DOCKER_CONFIG": str(tmp_path)}, check=False)
+                   "--cache-dir", str(cache), env={"DOCKER_CONFIG": str(tmp_path)}, check=False)
     assert_clean_failure(result, locked_registry.host, str(tmp_path / "config.json"))
     assert secret not in result.stderr and auth not in result.stderr
-    assert "building the wheel" not in result.stderr  # the login is checked before any build work
+    # The login is checked before any build work: no wheel built, nothing resolved (the right password's push does both).
+    assert not cache_records(cache, "project-wheels") and not cache_records(cache, "resolutions")
 
 
 def test_right_password_from_docker_config_pushes(pyjib: Pyjib, base_ref: str, locked_registry: Registry, tmp_path: Path) -> None:
     auth = base64.b64encode(b"ci:s3cret-pass").decode()
     (tmp_path / "config.json").write_text(json.dumps({"auths": {f"http://{locked_registry.host}": {"auth": auth}}}))
+    cache = tmp_path / "cache"
     result = pyjib("push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", f"{locked_registry.host}/team/greet:1",
-                   env={"DOCKER_CONFIG": str(tmp_path)})
+                   "--cache-dir", str(cache), env={"DOCKER_CONFIG": str(tmp_path)})
+    assert cache_records(cache, "project-wheels") and cache_records(cache, "resolutions")  # the work the wrong password's push skips
     digest = result.stdout.strip().split("@")[-1]
     assert result.stdout.strip() == f"{locked_registry.host}/team/greet@{digest}"
     import httpx

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -77,8 +78,9 @@ def _project(tmp_path: Path) -> Path:
     return project
 
 
-def _skaffold_artifact() -> dict:
+def _skaffold_artifact() -> dict[str, Any]:
     config = yaml.safe_load((EXAMPLES / "devloop" / "skaffold.yaml").read_text())
+    artifact: dict[str, Any]
     (artifact,) = config["build"]["artifacts"]
     return artifact
 

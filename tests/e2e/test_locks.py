@@ -36,7 +36,7 @@ def _copy(fixture: str, tmp_path: Path) -> Path:
 
 def _locked(lock: Path) -> dict[str, tuple[str, set[str]]]:
     """name -> (version, every sha256 the lock records for it)."""
-    out = {}
+    out: dict[str, tuple[str, set[str]]] = {}
     for package in tomllib.loads(lock.read_text())["package"]:
         hashes = set(re.findall(r"[0-9a-f]{64}", str(package.get("files") or [*package.get("wheels", []), package.get("sdist")])))
         out[canonicalize_name(package["name"])] = (str(package["version"]), hashes)
@@ -53,7 +53,7 @@ def _written(lock: Path) -> dict[str, tuple[str, str, str]]:
 
 
 def _dist_versions(layout: Path) -> dict[str, str]:
-    found = {}
+    found: dict[str, str] = {}
     for entry in installed(layout_layers(layout)):
         name, _, version = entry.rpartition("-")
         found[canonicalize_name(name)] = version

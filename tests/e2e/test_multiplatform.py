@@ -6,6 +6,7 @@ import hashlib
 import json
 import struct
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,21 +28,21 @@ def _elf_machine(data: bytes) -> str:
     return ELF_MACHINES.get(struct.unpack_from("<H", data, 18)[0], "other")
 
 
-def _named_layers(reader: RegistryReader, repository: str, manifest: dict) -> dict[str, dict]:
+def _named_layers(reader: RegistryReader, repository: str, manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     config = json.loads(reader.blob(repository, manifest["config"]["digest"]))
     names = [h["created_by"].removeprefix("pyjib: ") for h in config["history"][-len(manifest["layers"]) + 1:]]
     return dict(zip(names, manifest["layers"][1:], strict=True))
 
 
 @pytest.fixture(scope="module")
-def quotes(pyjib: Pyjib, registry: Registry, multiarch_base_ref: str, registry_reader: RegistryReader) -> dict:
+def quotes(pyjib: Pyjib, registry: Registry, multiarch_base_ref: str, registry_reader: RegistryReader) -> dict[str, Any]:
     result = pyjib("push", str(EXAMPLES / "quotes-api"), "--from", multiarch_base_ref, "--to", f"{registry.host}/team/quotes:2")
     index_bytes = registry_reader.manifest("team/quotes", "2")
     return {"stdout": result.stdout, "stderr": result.stderr, "index": json.loads(index_bytes),
             "digest": "sha256:" + hashlib.sha256(index_bytes).hexdigest()}
 
 
-def test_index_lists_both_platforms_and_is_valid(quotes: dict, registry_reader: RegistryReader, registry: Registry) -> None:
+def test_index_lists_both_platforms_and_is_valid(quotes: dict[str, Any], registry_reader: RegistryReader, registry: Registry) -> None:
     index = quotes["index"]
     validate(index, "index")
     assert quotes["stdout"].strip() == f"{registry.host}/team/quotes@{quotes['digest']}"
@@ -53,7 +54,7 @@ def test_index_lists_both_platforms_and_is_valid(quotes: dict, registry_reader: 
         check_image(data, lambda digest: registry_reader.blob("team/quotes", digest))
 
 
-def test_native_layers_hold_each_platforms_shared_objects_and_pure_layers_are_shared(quotes: dict, registry_reader: RegistryReader) -> None:
+def test_native_layers_hold_each_platforms_shared_objects_and_pure_layers_are_shared(quotes: dict[str, Any], registry_reader: RegistryReader) -> None:
     amd, arm = (json.loads(registry_reader.manifest("team/quotes", m["digest"])) for m in quotes["index"]["manifests"])
     amd_layers, arm_layers = _named_layers(registry_reader, "team/quotes", amd), _named_layers(registry_reader, "team/quotes", arm)
     assert list(amd_layers) == ["environment", "validation", "dependencies", "application"]
@@ -68,7 +69,7 @@ def test_native_layers_hold_each_platforms_shared_objects_and_pure_layers_are_sh
     assert amd["layers"][0] != arm["layers"][0]  # the bases differ, of course
 
 
-def test_amd64_image_of_the_index_runs(quotes: dict, registry: Registry, containers: Podman) -> None:
+def test_amd64_image_of_the_index_runs(quotes: dict[str, Any], registry: Registry, containers: Podman) -> None:
     port = free_port()
     cid = containers.run_detached(f"{registry.host}/team/quotes:2", env={"PORT": str(port)})
     try:
@@ -127,7 +128,7 @@ def test_big_distribution_gets_its_own_layer_that_survives_other_upgrades(pyjib:
     assert layers["one"]["dependencies"] != layers["two"]["dependencies"]  # six moved on
 
 
-def test_each_platform_manifest_has_its_own_sbom(quotes: dict, pyjib: Pyjib, registry: Registry, registry_reader: RegistryReader) -> None:
+def test_each_platform_manifest_has_its_own_sbom(quotes: dict[str, Any], pyjib: Pyjib, registry: Registry, registry_reader: RegistryReader) -> None:
     reference = f"{registry.host}/team/quotes:2"
     for entry in quotes["index"]["manifests"]:
         architecture = entry["platform"]["architecture"]
@@ -158,7 +159,9 @@ def test_the_projects_own_extras_follow_each_platforms_markers(pyjib: Pyjib, mul
     layout = tmp_path / "out"
     pyjib("build", str(project), "--from", multiarch_base_ref, "--to", f"oci:{layout}")
     (entry,) = images_of(check_layout(layout))
-    blob = lambda digest: (layout / "blobs" / "sha256" / digest.split(":")[1]).read_bytes()  # noqa: E731
+    def blob(digest: str) -> bytes:
+        return (layout / "blobs" / "sha256" / digest.split(":")[1]).read_bytes()
+
     installed = {}
     for child in json.loads(blob(entry["digest"]))["manifests"]:
         manifest = json.loads(blob(child["digest"]))

@@ -137,7 +137,7 @@ def test_python_m_and_metadata_work_in_the_image(pyjib: Pyjib, registry: Registr
     assert "Hello, module!" in module.stdout, module.stderr
 
 
-def test_setup_py_project_without_pyproject(pyjib: Pyjib, registry: Registry, base_ref: str, tmp_path, containers: Podman) -> None:
+def test_setup_py_project_without_pyproject(pyjib: Pyjib, registry: Registry, base_ref: str, tmp_path: Path, containers: Podman) -> None:
     """A project still on setup.cfg/setup.py, built through PEP 517's legacy setuptools backend."""
     project = tmp_path / "legacy"
     (project / "legacy_tool").mkdir(parents=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -66,7 +67,7 @@ def test_without_a_runtime_run_skips_with_a_reason(pytester: pytest.Pytester, ba
     result.stdout.fnmatch_lines(["*no container runtime (podman or docker)*"])
 
 
-def test_build_failure_is_one_clear_line(pytester: pytest.Pytester, tmp_path) -> None:
+def test_build_failure_is_one_clear_line(pytester: pytest.Pytester, tmp_path: Path) -> None:
     pytester.makepyfile(test_service="def test_image(pyjib_image):\n    pass\n")
     result = pytester.runpytest_subprocess("--pyjib-project", str(tmp_path))
     result.assert_outcomes(errors=1)

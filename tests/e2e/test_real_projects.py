@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,7 @@ SECRET = "s3cr3t-Index-Pa55"
 
 
 @pytest.fixture(scope="module")
-def private_index(tmp_path_factory: pytest.TempPathFactory):
+def private_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleIndex]:
     root = tmp_path_factory.mktemp("private-index")
     with SimpleIndex(root / "www", "deploy", SECRET) as index:
         index.add(make_wheel(root / "dist", "acme-greeting", "1.0", {"acme_greeting/__init__.py": "GREETING = 'hello from acme'\n"},

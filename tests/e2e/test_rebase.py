@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,7 +33,8 @@ def images(pyjib: Pyjib, registry: Registry, tmp_path_factory: pytest.TempPathFa
 
 
 def _manifest(reader: RegistryReader, repository: str, tag: str) -> dict[str, Any]:
-    return json.loads(reader.manifest(repository, tag))
+    manifest: dict[str, Any] = json.loads(reader.manifest(repository, tag))
+    return manifest
 
 
 def test_rebased_equals_a_fresh_build_on_the_new_base(images: dict[str, str], registry: Registry) -> None:
@@ -66,7 +68,7 @@ def test_rebased_image_runs(images: dict[str, str], containers: Podman) -> None:
 def test_an_incompatible_base_is_refused_and_nothing_pushed(images: dict[str, str], pyjib: Pyjib, registry: Registry,
                                                              registry_reader: RegistryReader, base_args: list[str], message: str) -> None:
     host = registry.host
-    pyjib("base", "--to", f"{host}/bases/other:1", *base_args, cwd=images["work"])
+    pyjib("base", "--to", f"{host}/bases/other:1", *base_args, cwd=Path(images["work"]))
     result = pyjib("rebase", "-q", f"{host}/team/greet:v1", "--from", f"{host}/bases/other:1", "--to", f"{host}/team/refused:1", check=False)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert message in result.stderr
@@ -82,8 +84,8 @@ def test_an_image_without_a_recorded_base_is_refused(images: dict[str, str], pyj
 def test_an_index_is_rebased_platform_by_platform(pyjib: Pyjib, registry: Registry, registry_reader: RegistryReader,
                                                   images: dict[str, str]) -> None:
     host, both = registry.host, ["--platform", "linux/amd64", "--platform", "linux/arm64"]
-    pyjib("base", "--to", f"{host}/bases/multi:v1", *both, cwd=images["work"])
-    pyjib("base", "--to", f"{host}/bases/multi:v2", "--package", "libpq5", *both, cwd=images["work"])
+    pyjib("base", "--to", f"{host}/bases/multi:v1", *both, cwd=Path(images["work"]))
+    pyjib("base", "--to", f"{host}/bases/multi:v2", "--package", "libpq5", *both, cwd=Path(images["work"]))
     project = str(EXAMPLES / "greet-cli")
     pyjib("push", project, "--from", f"{host}/bases/multi:v1", "--to", f"{host}/team/greet-multi:v1", *both)
     rebased = pyjib("rebase", f"{host}/team/greet-multi:v1", "--from", f"{host}/bases/multi:v2", "--to", f"{host}/team/greet-multi:rebased")

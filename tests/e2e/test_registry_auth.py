@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -52,7 +52,7 @@ def empty_home(tmp_path: Path) -> dict[str, str]:
             "PYJIB_USERNAME": "", "PYJIB_PASSWORD": ""}
 
 
-def write_config(path: Path, document: dict[str, object]) -> Path:
+def write_config(path: Path, document: Mapping[str, object]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document))
     return path

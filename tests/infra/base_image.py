@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ def test_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pyjib-tests"
 
 
-def cached_layout(cache: Path, name: str, key_parts: list[object], tag: str, make_layout: Callable[[Path, Path], None]) -> Path:
+def cached_layout(cache: Path, name: str, key_parts: Sequence[object], tag: str, make_layout: Callable[[Path, Path], None]) -> Path:
     """An OCI layout under cache named by its recipe's key; make_layout(layout, work_dir) runs only when no such layout exists."""
     key = hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()[:16]
     layout = cache / f"{name}-{key}"

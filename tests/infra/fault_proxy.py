@@ -217,7 +217,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                     upstream.send(piece[: passed - received])
                 received += len(piece)
             if upstream is not None:
-                upstream.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # type: ignore[union-attr]
+                upstream.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 upstream.close()
             self._drop()
 

@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
+from typing import Self
 
 BINARY = "docker-registry"
 _READY_TIMEOUT_S = 10.0
@@ -71,7 +72,7 @@ class Registry:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def __enter__(self) -> Registry:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -207,7 +208,7 @@ def write_htpasswd(path: pathlib.Path, users: dict[str, str]) -> pathlib.Path:
 
 def _bcrypt(password: str) -> str:
     try:
-        import bcrypt  # type: ignore[import-not-found]
+        import bcrypt
 
         hashed: str = bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
         return hashed

@@ -40,7 +40,7 @@ def test_index_credentials_never_reach_uvs_argv(monkeypatch: pytest.MonkeyPatch,
         seen.update(command=command, env=kwargs["env"])
         return subprocess.CompletedProcess(command, 0, "", "")
 
-    monkeypatch.setattr(resolve.subprocess, "run", record)
+    monkeypatch.setattr(subprocess, "run", record)  # the module resolve runs uv with
     interpreter = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64"))
     resolve._run_uv(["flask"], interpreter, PRIVATE, Constraints(()), [], tmp_path, False)
     assert not any("job-T0ken" in arg or "p4ss" in arg for arg in seen["command"])

@@ -6,6 +6,7 @@ import gzip
 import io
 import lzma
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,10 +43,17 @@ def _ar(members: list[tuple[str, bytes]]) -> bytes:
     return b"".join(out)
 
 
-COMPRESSORS = {"xz": lzma.compress, "zst": lambda data: zstandard.ZstdCompressor().compress(data), "gz": gzip.compress}
+def _zstd(data: bytes) -> bytes:
+    return zstandard.ZstdCompressor().compress(data)
 
 
-def make_deb(path: Path, data: list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]], compression: str = "xz", control: str = CONTROL) -> Path:
+COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {"xz": lzma.compress, "zst": _zstd, "gz": gzip.compress}
+
+
+Entry = tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]  # a member of a test archive: a header alone, or with its body
+
+
+def make_deb(path: Path, data: list[Entry], compression: str = "xz", control: str = CONTROL) -> Path:
     compress = COMPRESSORS[compression]
     control_tar = _tar([(_entry("./control"), control.encode())])
     path.write_bytes(_ar([("debian-binary", b"2.0\n"), (f"control.tar.{compression}", compress(control_tar)),
@@ -53,7 +61,7 @@ def make_deb(path: Path, data: list[tarfile.TarInfo | tuple[tarfile.TarInfo, byt
     return path
 
 
-STANDARD = [
+STANDARD: list[Entry] = [
     _entry("./", tarfile.DIRTYPE, 0o755), _entry("./usr/", tarfile.DIRTYPE, 0o755), _entry("./lib/", tarfile.DIRTYPE, 0o755),
     (_entry("./lib/libdemo.so.1.0"), b"\x7fELF library"),
     _entry("./lib/libdemo.so.1", tarfile.SYMTYPE, 0o777, "libdemo.so.1.0"),
@@ -117,7 +125,7 @@ def test_damaged_archives_are_refused(tmp_path: Path) -> None:
 
 
 def test_assemble_adds_accounts_links_certificates_and_status(tmp_path: Path) -> None:
-    python = [_entry("./usr/bin/", tarfile.DIRTYPE, 0o755), (_entry("./usr/bin/python3.11", mode=0o755), b"python"),
+    python: list[Entry] = [_entry("./usr/bin/", tarfile.DIRTYPE, 0o755), (_entry("./usr/bin/python3.11", mode=0o755), b"python"),
               (_entry("./usr/share/ca-certificates/mozilla/B.crt"), b"-----B-----"), (_entry("./usr/share/ca-certificates/mozilla/A.crt"), b"-----A-----")]
     control = CONTROL.replace("demo", "python3.11-minimal")
     debs = [("python3.11-minimal", read_deb(make_deb(tmp_path / "p.deb", python, control=control), "p")),
@@ -137,7 +145,7 @@ def test_assemble_adds_accounts_links_certificates_and_status(tmp_path: Path) ->
 def test_merged_usr_links_a_package_ships_are_left_to_the_assembly(tmp_path: Path) -> None:
     """Debian 13's base-files ships /bin -> usr/bin itself; the tree gets the link once, from merge_usr."""
     control = CONTROL.replace("demo", "base-files")
-    files = [_entry("./bin", tarfile.SYMTYPE, 0o777, "usr/bin"), _entry("./lib", tarfile.SYMTYPE, 0o777, "usr/lib"),
+    files: list[Entry] = [_entry("./bin", tarfile.SYMTYPE, 0o777, "usr/bin"), _entry("./lib", tarfile.SYMTYPE, 0o777, "usr/lib"),
              (_entry("./usr/bin/python3.13", mode=0o755), b"python")]
     root = tmp_path / "root"
     root.mkdir()

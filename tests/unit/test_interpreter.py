@@ -31,7 +31,7 @@ def _layer(tmp_path: Path, name: str, entries: dict[str, bytes | str]) -> Blob:
 LIBC = b"\0GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36.\0"
 
 
-def _image(config: dict, *layers: Blob) -> Image:
+def _image(config: dict[str, object], *layers: Blob) -> Image:
     return Image({"architecture": "amd64", "os": "linux", "config": config, "rootfs": {"type": "layers", "diff_ids": []}}, layers)
 
 

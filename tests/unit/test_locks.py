@@ -10,6 +10,7 @@ import itertools
 import shutil
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.utils import canonicalize_name
@@ -35,7 +36,7 @@ AMD = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("l
 ARM = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "arm64"))
 
 
-def _pyproject(folder: Path) -> dict:
+def _pyproject(folder: Path) -> dict[str, Any]:
     return tomllib.loads((folder / "pyproject.toml").read_text())
 
 

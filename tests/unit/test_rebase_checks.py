@@ -45,11 +45,11 @@ def test_newest_manylinux_tag_of_the_installed_wheels(tmp_path: Path) -> None:
 
 
 def test_config_from_the_old_base_is_replaced_and_the_projects_kept() -> None:
-    old_base = {"Env": ["PATH=/usr/bin:/bin", "SSL_CERT_FILE=/old.crt", "LANG=C.UTF-8"], "User": "65532", "WorkingDir": "/home/nonroot",
+    old_base: dict[str, object] = {"Env": ["PATH=/usr/bin:/bin", "SSL_CERT_FILE=/old.crt", "LANG=C.UTF-8"], "User": "65532", "WorkingDir": "/home/nonroot",
                 "Labels": {"base": "v1", "shared": "x"}, "Entrypoint": ["/usr/bin/python3.11"]}
-    new_base = {"Env": ["PATH=/usr/sbin:/usr/bin", "SSL_CERT_FILE=/new.crt"], "User": "1000", "WorkingDir": "/home/nonroot",
+    new_base: dict[str, object] = {"Env": ["PATH=/usr/sbin:/usr/bin", "SSL_CERT_FILE=/new.crt"], "User": "1000", "WorkingDir": "/home/nonroot",
                 "Labels": {"base": "v2"}, "Entrypoint": ["/usr/bin/python3.11"]}
-    image = {"Env": ["PATH=/app/venv/bin:/usr/bin:/bin", "SSL_CERT_FILE=/old.crt", "LANG=C.UTF-8", "VIRTUAL_ENV=/app/venv", "MODE=prod"],
+    image: dict[str, object] = {"Env": ["PATH=/app/venv/bin:/usr/bin:/bin", "SSL_CERT_FILE=/old.crt", "LANG=C.UTF-8", "VIRTUAL_ENV=/app/venv", "MODE=prod"],
              "User": "65532", "WorkingDir": "/srv", "Labels": {"base": "v1", "shared": "x", "team": "a"},
              "Entrypoint": ["/app/venv/bin/greet"], "ExposedPorts": {"8080/tcp": {}}}
     merged = merged_config(image, old_base, new_base)

@@ -74,9 +74,9 @@ class FakeRegistry:
                 return httpx.Response(201, headers={"docker-content-digest": digest_of(request.content)})
             if key not in self.manifests:
                 return httpx.Response(404)
-            data = self.manifests[key]
-            return httpx.Response(200, content=b"" if method == "HEAD" else data,
-                                  headers={"docker-content-digest": digest_of(data), "content-type": mediatypes.OCI_MANIFEST})
+            manifest = self.manifests[key]
+            return httpx.Response(200, content=b"" if method == "HEAD" else manifest,
+                                  headers={"docker-content-digest": digest_of(manifest), "content-type": mediatypes.OCI_MANIFEST})
         if rest == "uploads/" and method == "POST":
             session = uuid.uuid4().hex
             self.uploads[session] = bytearray()
@@ -136,7 +136,7 @@ def test_retryable_statuses_are_retried_with_growing_jittered_waits() -> None:
 
 
 def test_retry_after_is_honoured() -> None:
-    fake, answered = FakeRegistry(), []
+    fake, answered = FakeRegistry(), list[int]()
 
     def hook(request: httpx.Request) -> httpx.Response | None:
         if request.method == "PUT" and not answered:
@@ -182,7 +182,7 @@ def test_connection_errors_are_retried() -> None:
 
 # --- uploads ----------------------------------------------------------------------------------------------------------
 def test_monolithic_upload_dropped_mid_body_is_sent_again_from_the_file(tmp_path: Path) -> None:
-    fake, dropped = FakeRegistry(), []
+    fake, dropped = FakeRegistry(), list[int]()
     path, digest, data = blob_file(tmp_path)
 
     def hook(request: httpx.Request) -> httpx.Response | None:
@@ -211,7 +211,7 @@ def test_chunked_upload_when_the_registry_asks_for_chunks(tmp_path: Path) -> Non
 
 
 def test_a_broken_chunk_resumes_at_the_registry_s_offset(tmp_path: Path) -> None:
-    fake, cut = FakeRegistry(chunk_min=10_000), []
+    fake, cut = FakeRegistry(chunk_min=10_000), list[int]()
     path, digest, data = blob_file(tmp_path, 35_000)
 
     def hook(request: httpx.Request) -> httpx.Response | None:
@@ -349,7 +349,7 @@ def token_registry(fake: FakeRegistry, tokens: list[httpx.Request], expires_in: 
 def test_bearer_tokens_are_cached_per_scope_and_renewed_before_they_expire() -> None:
     from pyjib.registry.tokens import TokenCache
 
-    fake, tokens, clock = FakeRegistry(), [], Clock()
+    fake, tokens, clock = FakeRegistry(), list[httpx.Request](), Clock()
     token_registry(fake, tokens)
     client = fake.client(credentials=Credentials("ci", "pw", "test"), token_cache=TokenCache(clock))
     zero = "sha256:" + "0" * 64
@@ -366,7 +366,7 @@ def test_bearer_tokens_are_cached_per_scope_and_renewed_before_they_expire() -> 
 
 
 def test_a_mount_asks_for_pull_on_its_source_repository() -> None:
-    fake, tokens = FakeRegistry(), []
+    fake, tokens = FakeRegistry(), list[httpx.Request]()
     token_registry(fake, tokens)
     fake.blobs["sha256:" + "1" * 64] = b"x"
     fake.client(credentials=Credentials("ci", "pw", "test")).mount_blob("team/app", "sha256:" + "1" * 64, "base/python")
@@ -374,7 +374,7 @@ def test_a_mount_asks_for_pull_on_its_source_repository() -> None:
 
 
 def test_an_identity_token_is_exchanged_with_an_oauth2_post() -> None:
-    fake, tokens = FakeRegistry(), []
+    fake, tokens = FakeRegistry(), list[httpx.Request]()
     token_registry(fake, tokens)
     fake.client(credentials=Credentials("<token>", "", "test", identity_token="refresh-1")).blob_exists("a", "sha256:" + "0" * 64)
     assert tokens[0].method == "POST"

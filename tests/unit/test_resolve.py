@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from pyjib.errors import ResolveError
@@ -18,7 +20,7 @@ def test_uv_platform_follows_glibc_and_arch() -> None:
     assert Interpreter("/p", "3.12.1", "musl", (1, 2), Platform("linux", "arm64")).uv_platform == "aarch64-unknown-linux-musl"
 
 
-def test_pylock_parsing(tmp_path) -> None:
+def test_pylock_parsing(tmp_path: Path) -> None:
     text = '''lock-version = "1.0"
 [[packages]]
 name = "MarkupSafe"
@@ -30,12 +32,12 @@ wheels = [{ url = "https://files.example/m/markupsafe-3.0.4-cp311-cp311-manylinu
     assert wheel.filename == "markupsafe-3.0.4-cp311-cp311-manylinux_2_17_x86_64.whl"
 
 
-def test_pylock_without_wheel_or_source_is_an_error(tmp_path) -> None:
+def test_pylock_without_wheel_or_source_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ResolveError, match="docopt"):
         parse_pylock('lock-version = "1.0"\n[[packages]]\nname = "docopt"\nversion = "0.6.2"\n', tmp_path, IndexConfig(), tmp_path, AMD)
 
 
-def test_a_release_with_several_fitting_wheels_gets_the_one_the_image_prefers(tmp_path) -> None:
+def test_a_release_with_several_fitting_wheels_gets_the_one_the_image_prefers(tmp_path: Path) -> None:
     text = '''lock-version = "1.0"
 [[packages]]
 name = "charset-normalizer"
@@ -52,7 +54,7 @@ wheels = [
 
 @pytest.mark.parametrize(("sha256", "filename"), [("../../../planted", "x-1-py3-none-any.whl"), ("AB" * 32, "x-1-py3-none-any.whl"),
                                                   ("ab" * 32, "../x-1-py3-none-any.whl"), ("ab" * 32, "..")])
-def test_a_lock_hash_or_name_that_is_not_plain_is_refused_before_it_names_a_path(tmp_path, sha256: str, filename: str) -> None:
+def test_a_lock_hash_or_name_that_is_not_plain_is_refused_before_it_names_a_path(tmp_path: Path, sha256: str, filename: str) -> None:
     planted = tmp_path / "wheels" / sha256 / filename
     from pyjib.resolve import _download_file
 

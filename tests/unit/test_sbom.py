@@ -15,8 +15,9 @@ import pytest
 
 from pyjib import mediatypes
 from pyjib.base import BaseImage
-from pyjib.builder import Build, PlatformImage, Sources
+from pyjib.builder import Build, PlatformImage
 from pyjib.contents import image_contents
+from pyjib.context import Sources
 from pyjib.errors import ConfigError
 from pyjib.filesystem import MergedFilesystem
 from pyjib.image import Image

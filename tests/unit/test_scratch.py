@@ -6,10 +6,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from pyjib.scratch import scratch_space, sweep
+
+DAY = 24 * 3600
 
 
 def _dead_pid() -> int:
@@ -24,13 +25,19 @@ def test_the_scratch_of_a_killed_build_is_removed_and_a_running_ones_kept(tmp_pa
     (dead / "pyjib-deps-x" / "big.bin").write_bytes(b"x" * 1000)
     running = tmp_path / "tmp" / f"{os.getppid()}-def"
     running.mkdir()
+    now = 1_700_000_000.0  # a fixed clock: a half-written file is stale after a day
     old = tmp_path / "blobs" / "sha256" / ".incoming-old"
     old.parent.mkdir(parents=True)
     old.write_bytes(b"half")
-    os.utime(old, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    os.utime(old, (now - DAY - 1, now - DAY - 1))
     fresh = old.with_name(".incoming-fresh")
     fresh.write_bytes(b"being written")
-    assert sorted(sweep(tmp_path)) == sorted([dead, old])
+    os.utime(fresh, (now - DAY + 1, now - DAY + 1))
+    record = tmp_path / "layers" / ".record-x"
+    record.parent.mkdir()
+    record.write_text("{")
+    os.utime(record, (now - DAY - 1, now - DAY - 1))
+    assert sorted(sweep(tmp_path, now=now)) == sorted([dead, old, record])
     assert running.is_dir() and fresh.is_file()
 
 
