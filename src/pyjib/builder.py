@@ -10,7 +10,6 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from . import fleetcache, imagechecks
-from .base import BaseImage, open_base
 from .bytecode import compiler_for
 from .cache import BlobCache, cache_key
 from .constraints import Constraints, find_constraints
@@ -37,6 +36,8 @@ from .registry import ClientPool
 from .resolve import LockedWheel, lock, top_level_requirements
 from .settings import Settings, creation_timestamp, read_pyproject
 from .sources import local_folders_identity
+from .transports import BaseImage, Session, parse_location
+from .transports.remote import mountable
 from .wheelbuild import project_fingerprint
 from .wheelfacts import WheelFacts, read_facts, wheel_facts
 from .wheelmeta import WheelMetadata
@@ -159,7 +160,7 @@ def _blob(layer: NamedLayer, cache: BlobCache, fleet: Reference | None, clients:
     if cache.has(layer.descriptor.digest) or fleet is None:
         return layer.local_blob(cache)
     client = clients.get(fleet.registry)
-    return Blob(layer.descriptor, lambda: client.fetch_blob(fleet.repository, layer.descriptor.digest, layer.descriptor.size, cache), origin=fleet)
+    return mountable(Blob(layer.descriptor, lambda: client.fetch_blob(fleet.repository, layer.descriptor.digest, layer.descriptor.size, cache)), fleet)
 
 
 def _lower_layers(
@@ -267,7 +268,8 @@ def build_image(
     with worker_pool(1) as pool:
         # The wheel builds in a subprocess while the base's manifests come over the network.
         source_job = start_source(settings, cache.root, log, pool, wheel, indexes)
-        bases = [open_base(settings.base, platform=platform, cache=cache, clients=clients) for platform in platforms]
+        base_location = parse_location(settings.base)
+        bases = [base_location.open(platform, Session(clients, cache, log)) for platform in platforms]
         source = source_job.result()
     sources = Sources(
         indexes,

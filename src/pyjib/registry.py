@@ -19,7 +19,7 @@ from .cache import BlobCache, DigestMismatch
 from .credentials import explicit_credentials, places_looked, stored_credentials
 from .digest import sha256_bytes
 from .errors import ConfigError, PyjibError, RegistryError, one_line
-from .reference import is_loopback, parse_reference, url_is_loopback
+from .reference import is_loopback, url_is_loopback
 from .retry import RETRYABLE_STATUSES, RetryPolicy, is_transient, parse_retry_after, policy_from_environment, timeout_from_environment, tls_failure
 from .tls import find_tls_files, ssl_context
 from .tokens import TokenCache
@@ -598,13 +598,17 @@ class RegistryClient:
 
 def login_registry(target: str | None, base: str | None) -> str | None:
     """The registry explicit credentials are for: the push target's, else (building to a file) the base's."""
+    from .transports import parse_location  # the transports use this module's client, so they load after it
+
     for text in (target, base):
-        if not text or text.startswith(("oci:", "docker-archive:", "docker-daemon:")):
+        if not text:
             continue
         try:
-            return parse_reference(text).registry
-        except PyjibError:  # an unparsable reference is reported by whoever reads it; here it just has no login
+            reference = parse_location(text).reference
+        except PyjibError:  # an unparsable location is reported by whoever reads it; here it just has no login
             return None
+        if reference is not None:
+            return reference.registry
     return None
 
 

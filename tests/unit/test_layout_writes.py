@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pyjib import archive, layout
 from pyjib.errors import CacheDamagedError
 from pyjib.image import Image
 from pyjib.layer import tree_layer
+from pyjib.transports import layout, tarball
 
 
 def _image(tmp: Path, text: str) -> Image:
@@ -21,8 +21,8 @@ def _image(tmp: Path, text: str) -> Image:
     (tree / "app").mkdir(parents=True)
     (tree / "app" / "hello.txt").write_text(text)
     layer = tree_layer(tree, tmp / "cache" / "blobs" / "sha256")
-    return Image({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}, ()).append_layer(
-        layer, created_by="test", comment="", created=None)
+    return Image({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}, ()).append_blob(
+        layer.blob(), layer.diff_id, created_by="test", comment="", created=None)
 
 
 def _write(args: tuple[str, str, int]) -> None:
@@ -87,12 +87,12 @@ def test_a_damaged_cached_blob_never_makes_an_archive(tmp_path: Path, damage) ->
     cached = image.layers[0].fetch()
     cached.write_bytes(damage(cached.read_bytes()))
     with pytest.raises(CacheDamagedError):
-        archive.write_archive(tmp_path / "app.tar", image, ["app:latest"])
+        tarball.write_archive(tmp_path / "app.tar", image, ["app:latest"])
     assert not (tmp_path / "app.tar").exists() and not list(tmp_path.glob(".app.tar*"))
 
 
 def test_an_archive_of_a_sound_cache_is_complete(tmp_path: Path) -> None:
     image = _image(tmp_path, "sound")
-    archive.write_archive(tmp_path / "app.tar", image, ["app:latest"])
+    tarball.write_archive(tmp_path / "app.tar", image, ["app:latest"])
     with tarfile.open(tmp_path / "app.tar") as tar:
         assert "manifest.json" in tar.getnames()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import ssl
 import uuid
 from collections.abc import Callable
@@ -21,10 +20,11 @@ from pyjib.descriptor import Descriptor
 from pyjib.errors import RegistryError
 from pyjib.image import Blob, Image
 from pyjib.log import SILENT
-from pyjib.publish import push, push_index
 from pyjib.reference import Reference
 from pyjib.registry import ClientPool, RegistryClient
 from pyjib.retry import RetryPolicy
+from pyjib.transports import Delivery, Session, parse_location
+from pyjib.transports.remote import push
 
 Hook = Callable[[httpx.Request], httpx.Response | None]
 
@@ -429,11 +429,13 @@ def test_a_blob_that_fails_means_no_manifest_at_all(tmp_path: Path) -> None:
     assert not [r for r in fake.log if "/manifests/" in r.url.path]
 
 
-def test_an_index_goes_up_only_after_every_child_manifest() -> None:
+def test_an_index_goes_up_only_after_every_child_manifest(tmp_path: Path) -> None:
     fake = FakeRegistry()
-    children = [(json.dumps({"n": n}).encode(), mediatypes.OCI_MANIFEST) for n in range(2)]
-    index = json.dumps({"manifests": [digest_of(c) for c, _ in children]}).encode()
-    digest = push_index(fake.client(), "team/app", index, children, ["1"])
-    puts = [r.url.path.rsplit("/", 1)[1] for r in fake.log if r.method == "PUT"]
-    assert puts == [digest_of(children[0][0]), digest_of(children[1][0]), digest, "1"]
+    amd64 = _image(tmp_path, 1)
+    arm64 = Image({**amd64.config, "architecture": "arm64"}, amd64.layers)
+    pool = ClientPool(transport=fake.transport(), retry=RetryPolicy(sleep=lambda _: None))
+    written = parse_location(f"{fake.host}/team/app:1").write([amd64, arm64], Delivery(), Session(pool, BlobCache(tmp_path / "cache")))
+    puts = [r.url.path.rsplit("/", 1)[1] for r in fake.log if r.method == "PUT" and "/manifests/" in r.url.path]
+    assert puts == [amd64.digest, arm64.digest, written.digest, "1"]
     assert fake.log[-1].headers["content-type"] == mediatypes.OCI_INDEX
+    assert written.references == (f"{fake.host}/team/app:1@{written.digest}",)

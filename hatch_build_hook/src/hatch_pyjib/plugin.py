@@ -12,8 +12,8 @@ from hatchling.builders.wheel import WheelBuilder
 from pyjib.api import Builder, check_target, fixed_repository
 from pyjib.errors import PyjibError
 from pyjib.log import Log
-from pyjib.publish import Target
 from pyjib.settings import load_settings, options_from_table
+from pyjib.transports import parse_location
 
 # Keys hatch itself reads from any target table; they are not pyjib's business but are not typos either.
 HATCH_TARGET_KEYS = frozenset({
@@ -55,23 +55,22 @@ class ContainerBuilder(BuilderInterface):  # type: ignore[type-arg]
         options, push = self._pyjib_options()
         root = Path(self.root)
         settings = load_settings(root, options)
-        layout = Target("oci", directory / f"{self.metadata.name}-{self.metadata.version}-image")
+        layout = parse_location(f"oci:{directory / f'{self.metadata.name}-{self.metadata.version}-image'}")
         target = check_target(settings.to, "any", len(settings.platforms)) if settings.to else layout
-        if target.kind == "registry" and not push:
+        if target.reference is not None and not push:
             self.app.display_info(f"to = {settings.to} is a registry: set push = true to push; writing {layout.path} only")
-        if target.path is not None and not target.path.is_absolute():
-            target = Target(target.kind, root / target.path, tag=target.tag)
+        target = target.anchored(root)
 
         log = Log(quiet=False)
-        pushing = target.kind == "registry" and push
+        pushing = target.reference is not None and push
         fleet = target if pushing and settings.to is not None and fixed_repository(settings.to) else None
         with tempfile.TemporaryDirectory(prefix="hatch-pyjib-") as work, Builder(settings, log=log) as builder:
             # A push may use (and will fill) the fleet cache in the target repository, as the CLI's does.
             built = builder.build(self._wheel(Path(work)), fleet=fleet)
-            local = builder.deliver(built, target if target.kind != "registry" else layout)
+            local = builder.deliver(built, layout if target.reference is not None else target)
             if pushing:
                 assert settings.to is not None
                 pushed = builder.deliver(built, builder.filled_target(built, settings.to))
                 self.app.display_success(pushed.location)
         assert local.location
-        return str(target.path if target.kind != "registry" else layout.path)
+        return str(layout.path if target.reference is not None else target.path)

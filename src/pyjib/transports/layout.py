@@ -1,4 +1,4 @@
-"""OCI image layouts on disk: read a base from one, write an image into one."""
+"""oci:DIR[:TAG], OCI image layouts on disk: read a base (or an SBOM) from one, write an image or index into one."""
 
 from __future__ import annotations
 
@@ -8,15 +8,20 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import mediatypes
-from .descriptor import Descriptor, canonical_json
-from .digest import CheckedReader, hex_of, sha256_file
-from .errors import ConfigError, cache_damaged
-from .image import EMPTY_CONFIG, Artifact, Image, ImageIndex
+from .. import mediatypes
+from ..descriptor import Descriptor, canonical_json, parse_json
+from ..digest import CheckedReader, hex_of, sha256_file
+from ..errors import BaseImageError, ConfigError, cache_damaged
+from ..image import EMPTY_CONFIG, Artifact, Blob, Image, ImageIndex
+from ..platforms import Platform
+from ..reference import Reference
+from .protocols import BaseImage, Delivery, Session, Written
+from .reading import DEFAULT_PLATFORM, artifact_manifest, check_platform, choose_from_index, document_of, manifest_to_image, platform_manifest, sbom_descriptor
 
 REF_NAME = "org.opencontainers.image.ref.name"
 LAYOUT_VERSION = {"imageLayoutVersion": "1.0.0"}
@@ -163,3 +168,131 @@ def verify_blob(layout: Path, descriptor: Descriptor) -> Path:
     if path.stat().st_size != descriptor.size or sha256_file(path) != descriptor.digest:
         raise ValueError(f"blob {descriptor.digest} in {layout} does not match its descriptor")
     return path
+
+
+def parse(spec: str) -> LayoutLocation:
+    """DIR[:TAG] after oci:; a last part with a / in it is part of the folder's name, not a tag."""
+    directory, sep, tag = spec.rpartition(":")
+    if sep and directory and "/" not in tag:
+        return LayoutLocation(f"oci:{spec}", Path(directory), tag)
+    if not spec:
+        raise ConfigError("oci: needs a folder, as in oci:dist/image")
+    return LayoutLocation(f"oci:{spec}", Path(spec))
+
+
+@dataclass(frozen=True)
+class LayoutLocation:
+    text: str  # as the user wrote it: a base's name is recorded in the image as written
+    path: Path
+    tag: str | None = None  # the name in index.json; a write without one names "latest"
+    scheme = "oci"
+
+    @property
+    def reference(self) -> Reference | None:
+        return None
+
+    def anchored(self, root: Path) -> LayoutLocation:
+        return replace(self, path=root / self.path)
+
+    def pinned(self, digest: str) -> str:
+        return self.text  # a layout names no image by digest; the reader compares the digest it finds
+
+    def _read_split(self) -> tuple[Path, str | None]:
+        """A folder whose own name has a colon is read as that folder, as the user most likely meant."""
+        whole = Path(f"{self.path}:{self.tag}")
+        return (whole, None) if self.tag is not None and whole.exists() else (self.path, self.tag)
+
+    def open(self, platform: Platform | None, session: Session) -> BaseImage:
+        layout, tag = self._read_split()
+        return open_layout(layout, tag, platform, self.text)
+
+    def platforms(self, session: Session) -> tuple[list[Platform | None], dict[str, str]]:
+        return [None], {}
+
+    def read_sbom(self, platform: Platform | None, session: Session) -> bytes:
+        return sbom_from_layout(self.path, self.tag, platform)
+
+    def check_writable(self, platforms: int) -> None:
+        """A layout holds any number of platforms and their artifacts."""
+
+    def write(self, images: Sequence[Image], delivery: Delivery, session: Session) -> Written:
+        names = list(dict.fromkeys([self.tag or "latest", *delivery.tags]))
+        if len(images) == 1:
+            digest = write_image(self.path, images[0], names, delivery.artifacts).digest
+        else:
+            digest = write_index(self.path, ImageIndex(tuple(images), delivery.index_annotations), names, delivery.artifacts).digest
+        session.log.info(f"wrote {self.path}")
+        return Written(f"{self.path}@{digest}", digest)
+
+
+def _chosen_entry(layout: Path, tag: str | None, platform: Platform | None, name: str) -> Descriptor:
+    entries = [m for m in read_index(layout).get("manifests") or [] if not m.get("artifactType")]  # SBOMs and provenance are no images
+    if tag is not None:
+        entries = [m for m in entries if (m.get("annotations") or {}).get(REF_NAME) == tag]
+        if not entries:
+            raise BaseImageError(f"base {name}: the layout at {layout} has no image tagged {tag!r}")
+    if not entries:
+        raise BaseImageError(f"base {name}: the layout at {layout} holds no image")
+    if len(entries) > 1 and platform:
+        return choose_from_index({"manifests": entries}, platform, name)
+    if len(entries) > 1 and tag is None:
+        raise BaseImageError(f"base {name}: the layout at {layout} holds several images; name one as oci:{layout}:TAG")
+    return Descriptor.from_json(entries[0])
+
+
+def open_layout(layout: Path, tag: str | None, platform: Platform | None, name: str) -> BaseImage:
+    if not (layout / "index.json").is_file():
+        raise BaseImageError(f"base {name}: {layout} is not an OCI image layout (no index.json)")
+    descriptor = _chosen_entry(layout, tag, platform, name)
+    try:
+        document = parse_json(verify_blob(layout, descriptor).read_bytes(), f"a manifest in {layout}")
+        if descriptor.media_type in mediatypes.INDEXES or document.get("manifests") is not None:
+            descriptor = choose_from_index(document, platform or DEFAULT_PLATFORM, name)
+            document = parse_json(verify_blob(layout, descriptor).read_bytes(), f"a manifest in {layout}")
+    except (FileNotFoundError, ValueError) as exc:
+        raise BaseImageError(f"base {name}: {exc}") from exc
+
+    def layer_blob(d: Descriptor) -> Blob:
+        return Blob(d, lambda: verify_blob(layout, d))
+
+    try:
+        image = manifest_to_image(document, lambda d: verify_blob(layout, d).read_bytes(), layer_blob, name)
+    except (FileNotFoundError, ValueError) as exc:
+        raise BaseImageError(f"base {name}: {exc}") from exc
+    check_platform(image, platform, name)
+    return BaseImage(image, name, descriptor.digest, annotations=dict(document.get("annotations") or {}))
+
+
+def _sbom_subject_entry(directory: Path, tag: str | None, where: str) -> Descriptor:
+    entries = [m for m in read_index(directory).get("manifests") or [] if isinstance(m, dict) and not m.get("artifactType")]
+    if tag is not None:
+        entries = [m for m in entries if (m.get("annotations") or {}).get(REF_NAME) == tag]
+    if tag is not None and not entries:
+        raise ConfigError(f"{where}: the layout has no image tagged {tag!r}")
+    if len({m.get("digest") for m in entries}) != 1:
+        raise ConfigError(f"{where}: the layout holds {len(entries)} images; name one as oci:{directory}:TAG")
+    return Descriptor.from_json(entries[0])
+
+
+def _is_about(directory: Path, referrer: Descriptor, subject_digest: str) -> bool:
+    manifest = artifact_manifest(verify_blob(directory, referrer).read_bytes(), str(directory))
+    return manifest is not None and manifest.subject is not None and manifest.subject.digest == subject_digest
+
+
+def sbom_from_layout(directory: Path, tag: str | None, platform: Platform | None) -> bytes:
+    """The SBOM index.json lists (untagged, with its artifactType) about the image of tag (an index narrowed to platform)."""
+    where = f"oci:{directory}" + (f":{tag}" if tag else "")
+    if not (directory / "index.json").is_file():
+        raise ConfigError(f"{where} is not an OCI image layout (no index.json)")
+    try:
+        descriptor = _sbom_subject_entry(directory, tag, where)
+        document = parse_json(verify_blob(directory, descriptor).read_bytes(), f"a manifest in {directory}")
+        if descriptor.media_type in mediatypes.INDEXES or (isinstance(document, dict) and "manifests" in document):
+            descriptor = platform_manifest(document, platform, where)
+        referrers = [Descriptor.from_json(m) for m in read_index(directory).get("manifests") or []
+                     if isinstance(m, dict) and m.get("artifactType") in mediatypes.SBOMS]
+        about = [r for r in referrers if _is_about(directory, r, descriptor.digest)]
+        chosen = sbom_descriptor(about, f"{where}@{descriptor.digest}")
+        return verify_blob(directory, document_of(verify_blob(directory, chosen).read_bytes(), where)).read_bytes()
+    except (FileNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
