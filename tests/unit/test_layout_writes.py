@@ -6,12 +6,15 @@ import json
 import multiprocessing
 import os
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from pyjib import mediatypes
+from pyjib.descriptor import Manifest
 from pyjib.errors import CacheDamagedError
-from pyjib.image import Image
+from pyjib.image import Artifact, Image
 from pyjib.layer import tree_layer
 from pyjib.transports import layout, tarball
 
@@ -96,3 +99,13 @@ def test_an_archive_of_a_sound_cache_is_complete(tmp_path: Path) -> None:
     tarball.write_archive(tmp_path / "app.tar", image, ["app:latest"])
     with tarfile.open(tmp_path / "app.tar") as tar:
         assert "manifest.json" in tar.getnames()
+
+
+def test_manifests_carry_subject_and_artifact_type_as_model_fields(tmp_path: Path) -> None:
+    image = _image(tmp_path, "about")
+    assert "subject" not in image.manifest()  # no subject, no key: built images keep their digests
+    artifact = Artifact(mediatypes.SPDX_JSON, b"{}", image.manifest_descriptor(), filename="sbom.spdx.json")
+    read = Manifest.from_json(json.loads(artifact.manifest_bytes()))
+    assert (read.artifact_type, read.subject, read.layers) == (mediatypes.SPDX_JSON, image.manifest_descriptor(), (artifact.document_descriptor,))
+    referring = replace(image, subject=image.manifest_descriptor())
+    assert Manifest.from_json(referring.manifest()).subject == image.manifest_descriptor() and referring.digest != image.digest

@@ -24,7 +24,8 @@ from pyjib.reference import Reference
 from pyjib.registry import ClientPool, RegistryClient
 from pyjib.retry import RetryPolicy
 from pyjib.transports import Delivery, Session, parse_location
-from pyjib.transports.remote import push
+from pyjib.transports.remote import mountable, push
+from pyjib.transports.remote_blobs import push_blobs
 
 Hook = Callable[[httpx.Request], httpx.Response | None]
 
@@ -427,6 +428,24 @@ def test_a_blob_that_fails_means_no_manifest_at_all(tmp_path: Path) -> None:
     with pytest.raises(RegistryError, match=f"upload blob {bad[:19]}"):
         push(image, Reference(fake.host, "team/app", "1"), ["1"], pool, BlobCache(tmp_path / "cache"), SILENT)
     assert not [r for r in fake.log if "/manifests/" in r.url.path]
+
+
+def test_a_blob_read_from_a_repository_of_the_same_registry_is_mounted_not_uploaded(tmp_path: Path) -> None:
+    fake = FakeRegistry()
+    (near, far, plain) = _image(tmp_path).layers
+    fake.hook = lambda r: httpx.Response(201) if r.method == "POST" and r.url.params.get("mount") else None
+    blobs = [mountable(near, Reference(fake.host, "base/python")), mountable(far, Reference("other.example", "base/python")), plain]
+    outcomes = push_blobs(fake.client(), "team/app", blobs, SILENT)
+    assert outcomes == ["mounted", "uploaded", "uploaded"]
+    mounts = [r.url.params for r in fake.log if r.url.params.get("mount")]
+    assert [(m["mount"], m["from"]) for m in mounts] == [(near.descriptor.digest, "base/python")]
+
+
+def test_a_blob_of_the_target_repository_itself_is_no_mount(tmp_path: Path) -> None:
+    fake = FakeRegistry()
+    layer = _image(tmp_path, 1).layers[0]
+    assert push_blobs(fake.client(), "team/app", [mountable(layer, Reference(fake.host, "team/app"))], SILENT) == ["uploaded"]
+    assert not [r for r in fake.log if r.url.params.get("mount")]
 
 
 def test_an_index_goes_up_only_after_every_child_manifest(tmp_path: Path) -> None:
