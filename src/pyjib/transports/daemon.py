@@ -19,8 +19,8 @@ import httpx
 from ..errors import ConfigError, PyjibError, one_line
 from ..image import Image
 from ..platforms import Platform
-from ..reference import Reference, parse_reference
-from .protocols import BaseImage, Delivery, Session, Written, refuse_platforms
+from ..reference import parse_reference
+from .protocols import BaseImage, Delivery, LocalLocation, Session, Written, refuse_platforms
 from .tarball import archive_chunks
 
 DOCKER_SOCKET = Path("/var/run/docker.sock")
@@ -109,15 +109,11 @@ def parse(spec: str) -> DaemonLocation:
 
 
 @dataclass(frozen=True)
-class DaemonLocation:
+class DaemonLocation(LocalLocation):
     text: str  # as the user wrote it
     name: str  # the image's name in the engine
     tag: str | None = None
     scheme = "docker-daemon"
-
-    @property
-    def reference(self) -> Reference | None:
-        return None
 
     @property
     def path(self) -> Path | None:
@@ -126,15 +122,9 @@ class DaemonLocation:
     def anchored(self, root: Path) -> DaemonLocation:
         return self
 
-    def pinned(self, digest: str) -> str:
-        return self.text
-
     def open(self, platform: Platform | None, session: Session) -> BaseImage:
         raise ConfigError(f"{self.text}: pyjib cannot read an image from an engine; "
                           "read it from a registry or an oci:DIR layout instead (`skopeo copy` can put it there)")
-
-    def platforms(self, session: Session) -> tuple[list[Platform | None], dict[str, str]]:
-        return [None], {}
 
     def read_sbom(self, platform: Platform | None, session: Session) -> bytes:
         raise ConfigError("a docker-daemon: image holds no SBOM; read it from the registry or an oci:DIR layout")

@@ -19,8 +19,7 @@ from ..digest import CheckedReader, hex_of, sha256_file
 from ..errors import BaseImageError, ConfigError, cache_damaged
 from ..image import EMPTY_CONFIG, Artifact, Blob, Image, ImageIndex
 from ..platforms import Platform
-from ..reference import Reference
-from .protocols import BaseImage, Delivery, Session, Written
+from .protocols import BaseImage, Delivery, LocalLocation, Session, Written
 from .reading import DEFAULT_PLATFORM, artifact_manifest, check_platform, choose_from_index, document_of, manifest_to_image, platform_manifest, sbom_descriptor
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -181,21 +180,14 @@ def parse(spec: str) -> LayoutLocation:
 
 
 @dataclass(frozen=True)
-class LayoutLocation:
+class LayoutLocation(LocalLocation):
     text: str  # as the user wrote it: a base's name is recorded in the image as written
     path: Path
     tag: str | None = None  # the name in index.json; a write without one names "latest"
     scheme = "oci"
 
-    @property
-    def reference(self) -> Reference | None:
-        return None
-
     def anchored(self, root: Path) -> LayoutLocation:
         return replace(self, path=root / self.path)
-
-    def pinned(self, digest: str) -> str:
-        return self.text  # a layout names no image by digest; the reader compares the digest it finds
 
     def _read_split(self) -> tuple[Path, str | None]:
         """A folder whose own name has a colon is read as that folder, as the user most likely meant."""
@@ -205,9 +197,6 @@ class LayoutLocation:
     def open(self, platform: Platform | None, session: Session) -> BaseImage:
         layout, tag = self._read_split()
         return open_layout(layout, tag, platform, self.text)
-
-    def platforms(self, session: Session) -> tuple[list[Platform | None], dict[str, str]]:
-        return [None], {}
 
     def read_sbom(self, platform: Platform | None, session: Session) -> bytes:
         return sbom_from_layout(self.path, self.tag, platform)

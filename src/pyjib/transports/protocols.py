@@ -117,6 +117,23 @@ class Location(ImageSource, ImageSink, Protocol):
         ...
 
 
+class LocalLocation:
+    """What the locations outside a registry share: no reference, one image (an index only as a whole), named by the
+    location's own text whatever its digest."""
+
+    text: str
+
+    @property
+    def reference(self) -> Reference | None:
+        return None
+
+    def pinned(self, digest: str) -> str:
+        return self.text  # the reader compares the digest it finds
+
+    def platforms(self, session: Session) -> tuple[list[Platform | None], dict[str, str]]:
+        return [None], {}
+
+
 def refuse_platforms(scheme: str, platforms: int) -> None:
     """The one line of a location that holds a single platform."""
     if platforms > 1:

@@ -24,8 +24,7 @@ from ..errors import BaseImageError, ConfigError, cache_damaged
 from ..image import Blob, Image
 from ..layer import FILE_MTIME
 from ..platforms import Platform
-from ..reference import Reference
-from .protocols import BaseImage, Delivery, Session, Written, refuse_platforms
+from .protocols import BaseImage, Delivery, LocalLocation, Session, Written, refuse_platforms
 from .reading import check_platform
 
 _CHUNK = 1 << 20
@@ -98,26 +97,16 @@ def parse(spec: str) -> ArchiveLocation:
 
 
 @dataclass(frozen=True)
-class ArchiveLocation:
+class ArchiveLocation(LocalLocation):
     text: str  # as the user wrote it
     path: Path
     scheme = "docker-archive"
 
-    @property
-    def reference(self) -> Reference | None:
-        return None
-
     def anchored(self, root: Path) -> ArchiveLocation:
         return replace(self, path=root / self.path)
 
-    def pinned(self, digest: str) -> str:
-        return self.text
-
     def open(self, platform: Platform | None, session: Session) -> BaseImage:
         return open_archive(self.path, platform, session.cache, self.text)
-
-    def platforms(self, session: Session) -> tuple[list[Platform | None], dict[str, str]]:
-        return [None], {}
 
     def read_sbom(self, platform: Platform | None, session: Session) -> bytes:
         raise ConfigError("a docker-archive: image holds no SBOM; read it from the registry or an oci:DIR layout")
