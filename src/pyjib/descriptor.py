@@ -63,7 +63,7 @@ class Manifest:
         subject = document.get("subject")
         return cls(
             config=Descriptor.from_json(document["config"]),
-            layers=tuple(Descriptor.from_json(layer) for layer in document.get("layers") or []),
+            layers=tuple(Descriptor.from_json(layer) for layer in document.get("layers", [])),  # null is malformed
             annotations=dict(document.get("annotations") or {}),
             artifact_type=document.get("artifactType"),
             subject=Descriptor.from_json(subject) if subject is not None else None,
