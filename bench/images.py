@@ -52,8 +52,8 @@ def builder_layout(cache: Path | None = None) -> Path:
             bundle = work / "ca" / "etc/ssl/certs/ca-certificates.crt"
             bundle.parent.mkdir(parents=True)
             bundle.write_bytes(ca_bundle)
-            image = image.append_layer(tree_layer(work / "ca", work / "blobs"), created_by="the host's CA bundle", comment="",
-                                       created=None)
+            layer = tree_layer(work / "ca", work / "blobs")
+            image = image.append_blob(layer.blob(), layer.diff_id, created_by="the host's CA bundle", comment="", created=None)
         config = json.loads(json.dumps(image.config))
         config["config"].update(User="0", WorkingDir="/")  # a builder stage installs as root
         return Image(config, image.layers)

@@ -8,19 +8,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from . import daemon, fleetcache, layout, mediatypes, referrers
+from . import fleetcache, referrers
 from .builder import Build, build_image
 from .cache import BlobCache, Records, cache_key, default_cache_dir
 from .cachelayout import FLEET_STORED
 from .errors import ConfigError, PyjibError
 from .locks.write import write_pylock
 from .log import SILENT, Log
-from .publish import Target, load_into_engine, parse_target, push, push_index, tag_manifest, write_archive, write_layout
 from .reference import TAG_PATTERN, Reference, parse_reference
-from .registry import Access, ClientPool, login_registry
+from .registry import Access, ClientPool
 from .scratch import scratch_space
 from .settings import Settings
 from .tagtemplates import fill, with_placeholders
+from .transports import Delivery, Location, Session, login_registry, parse_location
 
 _EMPTY_DIGEST = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # of zero bytes
 
@@ -33,21 +33,18 @@ class Published:
     references: tuple[str, ...] = ()  # every REF:TAG@DIGEST pushed, for --image-refs
 
 
-def check_target(text: str | None, mode: Literal["build", "push", "any"], platforms: int = 1) -> Target:
+def check_target(text: str | None, mode: Literal["build", "push", "any"], platforms: int = 1) -> Location:
     """The target, checked against what the command promises before any work is done."""
     if not text:
         raise ConfigError("no target: give --to (or `to` in [tool.pyjib])")
-    target = parse_target(with_placeholders(text))  # templates are filled after the build, when {version} is known
-    if mode == "push" and target.kind != "registry":
+    target = parse_location(with_placeholders(text))  # templates are filled after the build, when {version} is known
+    if mode == "push" and target.reference is None:
         raise ConfigError(
-            f"push needs a registry reference such as registry.example.com/team/app:1.0, not {text!r}; use `pyjib build` for {target.kind}:"
+            f"push needs a registry reference such as registry.example.com/team/app:1.0, not {text!r}; use `pyjib build` for {target.scheme}:"
         )
-    if mode == "build" and target.kind == "registry":
+    if mode == "build" and target.reference is not None:
         raise ConfigError(f"build writes oci:DIR, docker-archive:FILE or docker-daemon:NAME; to publish {text} use `pyjib push`")
-    if target.kind in ("docker-archive", "docker-daemon") and platforms > 1:
-        raise ConfigError(f"{target.kind}: holds one platform; for several platforms write oci:DIR or push to a registry")
-    if target.kind == "docker-daemon":
-        daemon.find_engine()  # no engine is told before the build, not after it
+    target.check_writable(platforms)
     return target
 
 
@@ -89,7 +86,11 @@ class Builder:
             return parse_reference(self.settings.registry_cache_repository)
         return target
 
-    def build(self, wheel: Path | None = None, fleet: Target | None = None, refresh: bool = False) -> Build:
+    @property
+    def session(self) -> Session:
+        return Session(self.clients, self.cache, self.log)
+
+    def build(self, wheel: Path | None = None, fleet: Location | None = None, refresh: bool = False) -> Build:
         """The image; fleet names the registry target whose fleet cache may be used (when the settings allow it)."""
         repository = self.fleet_repository(fleet.reference if fleet is not None else None)
         if self.settings.base_recipe is not None:
@@ -101,16 +102,16 @@ class Builder:
         return build_image(self.settings, cache=self.cache, clients=self.clients, log=self.log, wheel=wheel, fleet=repository,
                            refresh=refresh)
 
-    def check_login(self, target: Target) -> None:
+    def check_login(self, target: Location) -> None:
         """Ask for the push token (or check the login) before building: a wrong password fails in a second, not after
         the build. The token is the one the push then uses."""
         if target.reference is not None:
             client = self.clients.get(target.reference.registry)
             client.blob_exists(target.reference.repository, _EMPTY_DIGEST, push=True)
 
-    def filled_target(self, build: Build, text: str) -> Target:
+    def filled_target(self, build: Build, text: str) -> Location:
         """The target with its tag templates filled, now that the project's version is known."""
-        return parse_target(self._fill(text, build))
+        return parse_location(self._fill(text, build))
 
     def _fill(self, template: str, build: Build) -> str:
         return fill(template, self.settings.project_dir, build.project.version, on_dirty=self._tell_dirty)
@@ -136,60 +137,24 @@ class Builder:
                 fleetcache.store(self.clients, repository, entry.key, entry.record, self.cache, trust, pushed_to=reference)
                 stored.put(marker, {"tag": fleetcache.tag_for(entry.key)})
 
-    def deliver(self, build: Build, target: Target) -> Published:
-        tags = [check_tag(self._fill(tag, build)) for tag in self.settings.tags]
+    def deliver(self, build: Build, target: Location) -> Published:
+        tags = tuple(check_tag(self._fill(tag, build)) for tag in self.settings.tags)
         # The SBOM and provenance of every platform image, made before anything is delivered.
-        artifacts = {p.image.digest: referrers.artifacts_for(build, p, self.settings) for p in build.images}
+        artifacts = tuple(a for p in build.images for a in referrers.artifacts_for(build, p, self.settings))
+        delivery = Delivery(tags, artifacts, platform_annotations(build), build.project.name)
+        written = target.write([p.image for p in build.images], delivery, self.session)
         if target.reference is not None:
-            reference = target.reference
-            tags = list(dict.fromkeys([reference.tag or "latest", *tags]))
-            client = self.clients.get(reference.registry)
-            # Every platform's image goes up by digest first, then what is attached to it; tags only after all of them.
-            for platform_image in build.images:
-                push(platform_image.image, reference, [], self.clients, self.cache, self.log)
-                referrers.attach(client, reference.repository, artifacts[platform_image.image.digest], self.cache, self.log)
-            if build.is_index:
-                index = build.index(platform_annotations(build))
-                digest = push_index(client, reference.repository, index.index_bytes(), [], tags)
-            else:
-                digest = build.image.digest
-                tag_manifest(client, reference, build.image.manifest_bytes(), mediatypes.OCI_MANIFEST, tags, self.log)
             try:
-                self._store_fleet_entries(build, reference)
+                self._store_fleet_entries(build, target.reference)
             except PyjibError as exc:  # the cache is optional: the image and its tags are pushed, and that result stands
-                self.log.warn(f"the fleet cache record was not stored in {reference.repository_ref} ({exc}); the push itself succeeded")
-            references = tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags)
-            return Published(build, digest, f"{reference.repository_ref}@{digest}", references)
-        attached = tuple(a for p in build.images for a in artifacts[p.image.digest])
-        if target.kind == "docker-daemon":
-            return self._load(build, target, tags, bool(attached))
-        assert target.path is not None
-        if target.kind == "oci":
-            names = list(dict.fromkeys([target.tag or "latest", *tags]))
-            if build.is_index:
-                digest = layout.write_index(target.path, build.index(platform_annotations(build)), names, attached).digest
-            else:
-                digest = write_layout(build.image, target.path, names, attached)
-        else:
-            names = [f"{build.project.name}:{tag}" for tag in dict.fromkeys(["latest", *tags])]
-            digest = write_archive(build.image, target.path, names)
-            if attached:
-                self.log.info("a docker-archive holds no SBOM or provenance: write oci:DIR or push to a registry to attach them")
-        self.log.info(f"wrote {target.path}")
-        return Published(build, digest, f"{target.path}@{digest}")
-
-    def _load(self, build: Build, target: Target, tags: list[str], attached: bool) -> Published:
-        assert target.name is not None
-        names = [f"{target.name}:{tag}" for tag in dict.fromkeys([target.tag or "latest", *tags])]
-        digest = load_into_engine(build.image, names, self.log)
-        if attached:
-            self.log.info("an engine's image store holds no SBOM or provenance: write oci:DIR or push to a registry to attach them")
-        return Published(build, digest, f"docker-daemon:{names[0]}@{digest}", tuple(f"{name}@{digest}" for name in names))
+                self.log.warn(f"the fleet cache record was not stored in {target.reference.repository_ref} ({exc}); "
+                              "the push itself succeeded")
+        return Published(build, written.digest, written.location, written.references)
 
 
 def fixed_repository(text: str) -> bool:
     """A registry target whose repository has no template fields (tags may): the fleet cache can be read before the build."""
-    one, other = parse_target(with_placeholders(text, "x")), parse_target(with_placeholders(text, "y"))
+    one, other = parse_location(with_placeholders(text, "x")), parse_location(with_placeholders(text, "y"))
     return one.reference is not None and other.reference is not None and one.reference.repository_ref == other.reference.repository_ref
 
 
@@ -211,8 +176,8 @@ class PublishRequest:
     write_lock: Path | None = None  # receives what was installed, as a pylock.toml
     # Makes the project's wheel (the hatch plugin's, built in-process); called after the target and the login are checked.
     wheel: Callable[[], Path] | None = None
-    to: Target | None = None  # a target the front end has settled itself, in place of settings.to (hatch's own layout)
-    copies: tuple[Target, ...] = ()  # local targets the same image is written to first (hatch's layout beside a push)
+    to: Location | None = None  # a target the front end has settled itself, in place of settings.to (hatch's own layout)
+    copies: tuple[Location, ...] = ()  # local targets the same image is written to first (hatch's layout beside a push)
 
 
 def publish(settings: Settings, request: PublishRequest | None = None) -> Published:

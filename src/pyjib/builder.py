@@ -10,7 +10,6 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from . import fleetcache, imagechecks
-from .base import BaseImage, open_base
 from .bytecode import compiler_for
 from .cache import BlobCache, cache_key
 from .cachelayout import FLEET_RECIPE, LAYER_RECIPE
@@ -40,6 +39,8 @@ from .registry import ClientPool
 from .resolve import lock
 from .settings import Settings, creation_timestamp, read_pyproject
 from .sources import local_folders_identity
+from .transports import BaseImage, Session, parse_location
+from .transports.remote import mountable
 from .wheelfacts import WheelFacts, read_facts, wheel_facts
 from .wheelmeta import WheelMetadata
 from .workers import worker_pool
@@ -129,7 +130,7 @@ def _blob(layer: NamedLayer, context: BuildContext) -> Blob:
     if cache.has(layer.descriptor.digest) or fleet is None:
         return layer.local_blob(cache)
     client = context.clients.get(fleet.registry)
-    return Blob(layer.descriptor, lambda: client.fetch_blob(fleet.repository, layer.descriptor.digest, layer.descriptor.size, cache), origin=fleet)
+    return mountable(Blob(layer.descriptor, lambda: client.fetch_blob(fleet.repository, layer.descriptor.digest, layer.descriptor.size, cache)), fleet)
 
 
 def _fleet_hit(base: BaseImage, source: ProjectSource, key: str, context: BuildContext) -> fleetcache.FleetRecord | None:
@@ -247,7 +248,8 @@ def build_image(
     with worker_pool(1) as pool:
         # The wheel builds in a subprocess while the base's manifests come over the network.
         source_job = start_source(context, pool, wheel)
-        bases = [open_base(settings.base, platform=platform, cache=cache, clients=clients) for platform in platforms]
+        base_location = parse_location(settings.base)
+        bases = [base_location.open(platform, Session(clients, cache, log)) for platform in platforms]
         source = source_job.result()
     if sources.lock is not None:
         log.info(f"lock: {sources.lock.path} ({sources.lock.format}"

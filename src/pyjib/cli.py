@@ -17,8 +17,9 @@ from .cache import BlobCache, default_cache_dir
 from .errors import ConfigError, PyjibError
 from .log import Log
 from .referrers import read_sbom
-from .registry import Access, ClientPool, login_registry
+from .registry import Access, ClientPool
 from .settings import DEFAULT_BASE, OPTIONS, TRUST_MODES, load_settings, options_from_table, read_pyproject
+from .transports import login_registry
 
 
 def _key_value(text: str) -> tuple[str, str]:

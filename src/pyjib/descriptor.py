@@ -45,6 +45,31 @@ class Descriptor:
         return cls(media_type, sha256_bytes(data), len(data), **kwargs)
 
 
+@dataclass(frozen=True)
+class Manifest:
+    """An image or artifact manifest as read: its config, its layers and, for an artifact, its type and subject."""
+
+    config: Descriptor
+    layers: tuple[Descriptor, ...]
+    annotations: dict[str, str] = field(default_factory=dict)
+    artifact_type: str | None = None
+    subject: Descriptor | None = None  # the manifest an artifact is about
+
+    @classmethod
+    def from_json(cls, document: Any) -> Manifest:
+        """Raises KeyError, TypeError or ValueError for a document that is no manifest (the caller says where it was)."""
+        if not isinstance(document, dict):
+            raise TypeError("a manifest is a JSON object")
+        subject = document.get("subject")
+        return cls(
+            config=Descriptor.from_json(document["config"]),
+            layers=tuple(Descriptor.from_json(layer) for layer in document.get("layers", [])),  # null is malformed
+            annotations=dict(document.get("annotations") or {}),
+            artifact_type=document.get("artifactType"),
+            subject=Descriptor.from_json(subject) if subject is not None else None,
+        )
+
+
 def canonical_json(document: Any) -> bytes:
     """Stable bytes for a document: sorted keys and no whitespace, so equal content gives an equal digest."""
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -10,21 +10,14 @@ from typing import Any
 
 from . import mediatypes
 from .descriptor import Descriptor, canonical_json
-from .layer import Layer
-from .reference import Reference
 
 
 @dataclass(frozen=True)
 class Blob:
-    """A blob the image needs: where its bytes can be had locally, and where a registry could mount it from."""
+    """A blob the image needs and where its bytes can be had locally (a transport may know more: see remote.Mountable)."""
 
     descriptor: Descriptor
     fetch: Callable[[], Path] = field(compare=False)
-    origin: Reference | None = field(default=None, compare=False)  # repository that already holds it
-
-    @classmethod
-    def of_layer(cls, layer: Layer) -> Blob:
-        return cls(Descriptor(layer.media_type, layer.digest, layer.size), lambda: layer.path)
 
 
 @dataclass(frozen=True)
@@ -32,6 +25,7 @@ class Image:
     config: dict[str, Any]
     layers: tuple[Blob, ...]
     annotations: dict[str, str] = field(default_factory=dict)
+    subject: Descriptor | None = None  # the manifest this image is about (OCI 1.1), if any
 
     # --- derived documents -------------------------------------------------------------------------
     def config_bytes(self) -> bytes:
@@ -49,6 +43,8 @@ class Image:
         }
         if self.annotations:
             document["annotations"] = dict(sorted(self.annotations.items()))
+        if self.subject is not None:
+            document["subject"] = self.subject.to_json()
         return document
 
     def manifest_bytes(self) -> bytes:
@@ -74,11 +70,8 @@ class Image:
         return platform
 
     # --- steps -------------------------------------------------------------------------------------
-    def append_layer(self, layer: Layer, *, created_by: str, comment: str, created: str | None) -> Image:
-        return self.append_blob(Blob.of_layer(layer), layer.diff_id, created_by=created_by, comment=comment, created=created)
-
     def append_blob(self, blob: Blob, diff_id: str, *, created_by: str, comment: str, created: str | None) -> Image:
-        """Add a layer that may live only in a registry so far (the fleet cache's dependency layer)."""
+        """Add a layer: its blob (local, or so far only in a registry, as the fleet cache's) and its uncompressed digest."""
         config = copy.deepcopy(self.config)
         config.setdefault("rootfs", {"type": "layers", "diff_ids": []})["diff_ids"].append(diff_id)
         entry: dict[str, Any] = {"created_by": created_by, "comment": comment}

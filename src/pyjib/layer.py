@@ -19,8 +19,10 @@ from typing import IO
 
 from . import mediatypes
 from .atomicfile import staged_file
+from .descriptor import Descriptor
 from .digest import hex_of
 from .errors import PyjibError
+from .image import Blob
 
 # Jib's choice: one second past the epoch, since some tools treat a zero mtime as "unset".
 FILE_MTIME = 1
@@ -40,6 +42,10 @@ class Layer:
     size: int
     diff_id: str  # of the uncompressed tar, as the config's rootfs names it
     media_type: str = mediatypes.OCI_LAYER_GZIP
+
+    def blob(self) -> Blob:
+        """The layer as the image model holds it (image.append_blob takes it with the diff_id)."""
+        return Blob(Descriptor(self.media_type, self.digest, self.size), lambda: self.path)
 
 
 def _walk(root: Path) -> Iterator[tuple[str, Path]]:

@@ -15,7 +15,6 @@ SBOMS = (SPDX_JSON, CYCLONEDX_JSON)
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 MANIFESTS = (OCI_MANIFEST, DOCKER_MANIFEST)

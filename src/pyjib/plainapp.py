@@ -21,10 +21,10 @@ from .errors import ConfigError
 from .ignorefiles import app_files
 from .install import Environment
 from .procfile import WebProcess, read_web_process
-from .publish import parse_target
 from .requirementsfile import read_requirements
 from .settings import Settings
 from .tagtemplates import with_placeholders
+from .transports import parse_location
 from .vcs import git
 from .wheelmeta import WheelMetadata
 
@@ -59,10 +59,10 @@ def fingerprint(folder: Path, files: list[str]) -> str:
 
 
 def own_output(target: str | None, folder: Path) -> tuple[str, ...]:
-    """An oci: or docker-archive: target inside the folder, relative to it: the next build must not ship the last image."""
-    if not target or not target.startswith(("oci:", "docker-archive:")):
+    """A target written inside the folder (oci:, docker-archive:), relative to it: the next build must not ship the last image."""
+    if not target:
         return ()
-    path = parse_target(with_placeholders(target)).path
+    path = parse_location(with_placeholders(target)).path
     resolved = path.resolve() if path is not None else None
     return (resolved.relative_to(folder).as_posix(),) if resolved is not None and resolved.is_relative_to(folder) else ()
 

@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 
 from .api import publish
-from .archive import write_archive
 from .errors import PyjibError
 from .filesystem import MergedFilesystem
 from .image import Image
 from .platforms import parse_platform
-from .referrers import sbom_from_layout
 from .settings import Settings, load_settings
+from .transports.layout import sbom_from_layout
+from .transports.tarball import write_archive
 
 
 @dataclass(frozen=True)

@@ -12,20 +12,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import mediatypes
 from .api import check_target
-from .base import BaseImage, open_base
 from .cache import BlobCache
-from .descriptor import parse_json
 from .errors import PyjibError
 from .filesystem import MergedFilesystem
 from .image import Image
 from .interpreter import Interpreter, detect_interpreter
 from .log import Log
 from .platforms import Platform, platform_of_config
-from .publish import deliver_images
-from .reference import parse_reference
 from .registry import ClientPool
+from .transports import BaseImage, Delivery, ImageSource, Session, parse_location
 
 BASE_NAME = "org.opencontainers.image.base.name"
 BASE_DIGEST = "org.opencontainers.image.base.digest"
@@ -47,27 +43,13 @@ class Rebased:
     digest: str
 
 
-def image_platforms(spec: str, clients: ClientPool) -> tuple[list[Platform | None], dict[str, str]]:
-    """The platforms of an index in a registry (with the index's annotations), or [None] for a single image."""
-    if spec.startswith(("oci:", "docker-archive:")):
-        return [None], {}
-    reference = parse_reference(spec)
-    data, media_type, _ = clients.get(reference.registry).get_manifest(reference.repository, reference.identifier)
-    document = parse_json(data, f"the manifest of {spec}")
-    if (media_type or document.get("mediaType")) not in mediatypes.INDEXES:
-        return [None], {}
-    platforms = [platform_of_config(entry.get("platform") or {}) for entry in document.get("manifests") or []]
-    return list(platforms), dict(document.get("annotations") or {})
-
-
 def _old_base(image: BaseImage, spec: str, cache: BlobCache, clients: ClientPool) -> BaseImage:
     name, digest = image.annotations.get(BASE_NAME), image.annotations.get(BASE_DIGEST)
     if not name or not digest:
         raise RebaseError(f"{spec} records no base ({BASE_NAME} and {BASE_DIGEST}): pyjib cannot tell its own layers; rebuild it instead")
     platform = platform_of_config(image.image.config)
-    pinned = name if name.startswith(("oci:", "docker-archive:")) else f"{parse_reference(name).repository_ref}@{digest}"
     try:
-        old = open_base(pinned, platform=platform, cache=cache, clients=clients)
+        old = _open(parse_location(parse_location(name).pinned(digest)), platform, cache, clients)
     except PyjibError as exc:
         raise RebaseError(f"cannot read {spec}'s old base {name}@{digest}, which tells its own layers apart: {exc}") from exc
     if old.digest != digest:
@@ -131,7 +113,7 @@ def merged_config(image: dict[str, object], old_base: dict[str, object], new_bas
 def rebase_one(image: BaseImage, spec: str, new_spec: str, platform: Platform | None, cache: BlobCache, clients: ClientPool,
                log: Log) -> Image:
     old = _old_base(image, spec, cache, clients)
-    new = open_base(new_spec, platform=platform or platform_of_config(image.image.config), cache=cache, clients=clients)
+    new = _open(parse_location(new_spec), platform or platform_of_config(image.image.config), cache, clients)
     own_blobs = image.image.layers[len(old.image.layers):]
     history = [h for h in image.image.config.get("history", []) if not h.get("empty_layer")][len(old.image.layers):]
     diff_ids = image.image.config["rootfs"]["diff_ids"][len(old.image.layers):]
@@ -153,12 +135,18 @@ def rebase_one(image: BaseImage, spec: str, new_spec: str, platform: Platform | 
 
 def rebase(spec: str, new_spec: str, target_text: str, *, cache: BlobCache, clients: ClientPool, log: Log) -> Rebased:
     """Every platform rebased (and checked) before anything is delivered; then blobs, manifests and the tag, as a push."""
-    platforms, index_annotations = image_platforms(spec, clients)
+    session = Session(clients, cache, log)
+    source = parse_location(spec)
+    platforms, index_annotations = source.platforms(session)
     target = check_target(target_text, "any", len(platforms))
-    images = [rebase_one(open_base(spec, platform=p, cache=cache, clients=clients), spec, new_spec, p, cache, clients, log) for p in platforms]
+    images = [rebase_one(source.open(p, session), spec, new_spec, p, cache, clients, log) for p in platforms]
     annotations = index_annotations or platform_annotations_of(images[0])
-    location, digest = deliver_images(images, target, clients, cache, log, annotations, archive_name="rebased:latest")
-    return Rebased(location, digest)
+    written = target.write(images, Delivery(index_annotations=annotations, name="rebased"), session)
+    return Rebased(written.location, written.digest)
+
+
+def _open(source: ImageSource, platform: Platform | None, cache: BlobCache, clients: ClientPool) -> BaseImage:
+    return source.open(platform, Session(clients, cache))
 
 
 def platform_annotations_of(image: Image) -> dict[str, str]:

@@ -32,9 +32,6 @@ class Reference:
         """What goes after /manifests/: the digest if pinned, else the tag, else latest."""
         return self.digest or self.tag or "latest"
 
-    def with_digest(self, digest: str) -> Reference:
-        return Reference(self.registry, self.repository, None, digest)
-
     @property
     def repository_ref(self) -> str:
         return f"{self.registry}/{self.repository}"

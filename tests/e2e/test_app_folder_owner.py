@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from pyjib.base import open_base
 from pyjib.cache import BlobCache
 from pyjib.layer import Ownership, tree_layer
-from pyjib.layout import write_image
 from pyjib.registry import ClientPool
+from pyjib.transports import Session, parse_location
+from pyjib.transports.layout import write_image
 from tests.conftest import EXAMPLES, Pyjib
 from tests.infra import base_image
 from tests.infra.podman import Podman
@@ -27,13 +27,13 @@ pytestmark = pytest.mark.e2e
 
 
 def _base_with_own_app(base_layout: Path, tmp_path: Path) -> Path:
-    image = open_base(f"oci:{base_layout}:{base_image.TAG}", platform=None, cache=BlobCache(tmp_path / "cache"), clients=ClientPool()).image
+    image = parse_location(f"oci:{base_layout}:{base_image.TAG}").open(None, Session(ClientPool(), BlobCache(tmp_path / "cache"))).image
     tree = tmp_path / "app-tree"
     (tree / "app").mkdir(parents=True)
     (tree / "app" / "README").write_text("the base's own file\n")
     layer = tree_layer(tree, tmp_path / "cache" / "blobs" / "sha256", ownership={"app": Ownership(0o750, 65532, 65532)})
     layout = tmp_path / "base-with-app"
-    write_image(layout, image.append_layer(layer, created_by="test: /app for nonroot", comment="", created=None), ["1"])
+    write_image(layout, image.append_blob(layer.blob(), layer.diff_id, created_by="test: /app for nonroot", comment="", created=None), ["1"])
     return layout
 
 

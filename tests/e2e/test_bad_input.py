@@ -12,7 +12,7 @@ import pytest
 
 from pyjib.image import Image
 from pyjib.layer import tree_layer
-from pyjib.layout import write_image
+from pyjib.transports.layout import write_image
 from tests.conftest import EXAMPLES, Pyjib, RegistryReader
 from tests.helpers import cache_records, write_project
 from tests.infra.registry import Registry, write_htpasswd
@@ -93,7 +93,7 @@ def base_without_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "rootfs" / "etc" / "hostname").write_text("empty\n")
     layer = tree_layer(root / "rootfs", root / "blobs")
     image = Image({"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": []}}, ())
-    write_image(root / "layout", image.append_layer(layer, created_by="test", comment="no python", created=None), ["empty"])
+    write_image(root / "layout", image.append_blob(layer.blob(), layer.diff_id, created_by="test", comment="no python", created=None), ["empty"])
     return root / "layout"
 
 

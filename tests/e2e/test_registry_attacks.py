@@ -21,10 +21,10 @@ from pyjib.cache import BlobCache
 from pyjib.errors import RegistryError
 from pyjib.log import SILENT
 from pyjib.mediatypes import OCI_MANIFEST
-from pyjib.publish import push
 from pyjib.reference import Reference
 from pyjib.registry import MANIFEST_LIMIT, TOKEN_LIMIT, ClientPool
 from pyjib.registry.retry import RetryPolicy
+from pyjib.transports.remote import push
 from tests.conftest import EXAMPLES, Pyjib
 from tests.e2e.test_bad_input import assert_clean_failure
 from tests.helpers import cache_records

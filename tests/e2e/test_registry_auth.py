@@ -14,11 +14,10 @@ import pytest
 
 from pyjib.cache import BlobCache
 from pyjib.errors import PyjibError
-from pyjib.image import Blob
 from pyjib.log import SILENT
-from pyjib.publish import push
 from pyjib.reference import Reference
 from pyjib.registry import ClientPool, RegistryRequestError
+from pyjib.transports.remote import mountable, push
 from tests.conftest import EXAMPLES, Pyjib
 from tests.e2e.test_bad_input import assert_clean_failure
 from tests.infra.credential_helper import install_helper, path_with
@@ -103,7 +102,7 @@ def test_tokens_are_cached_per_scope_and_a_mount_asks_for_pull_on_its_source(tok
 
     # The same layers, known to live in auth/source: the registry links them instead of receiving them again.
     origin = Reference(host, "auth/source", "1")
-    linked = replace(image, layers=tuple(Blob(b.descriptor, b.fetch, origin=origin) for b in image.layers))
+    linked = replace(image, layers=tuple(mountable(b, origin) for b in image.layers))
     tokens.requests.clear()
     push_to("auth/target", linked)
     scopes = {scope for r in tokens.requests for scope in r.scopes}

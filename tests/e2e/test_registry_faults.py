@@ -12,10 +12,10 @@ import pytest
 
 from pyjib.cache import BlobCache
 from pyjib.log import SILENT
-from pyjib.publish import push
 from pyjib.reference import Reference
 from pyjib.registry import ClientPool
 from pyjib.registry.retry import RetryPolicy
+from pyjib.transports.remote import push
 from tests.conftest import EXAMPLES, Pyjib
 from tests.e2e.test_bad_input import assert_clean_failure
 from tests.infra.fault_proxy import Fault, FaultProxy

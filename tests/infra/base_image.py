@@ -23,9 +23,9 @@ from pyjib.debian.archive import ArchiveError
 from pyjib.debian.build import build_base
 from pyjib.debian.request import BaseRequest
 from pyjib.image import Image
-from pyjib.layout import write_image
 from pyjib.platforms import Platform
 from pyjib.registry import ClientPool
+from pyjib.transports.layout import write_image
 
 LOCKS = Path(__file__).resolve().parents[1] / "fixtures" / "base-locks"
 # One lock for amd64 and arm64: the amd64 base and the multi-platform index are built from it, so they share the amd64 image.
@@ -113,10 +113,10 @@ def multiarch_layout(cache: Path | None = None) -> Path:
 
 def opened(layout: Path, tag: str) -> Image:
     """The image under tag of a layout."""
-    from pyjib.base import open_base
     from pyjib.cache import BlobCache
+    from pyjib.transports import Session, parse_location
 
-    return open_base(f"oci:{layout}:{tag}", platform=None, cache=BlobCache(layout.parent / "blobs"), clients=ClientPool()).image
+    return parse_location(f"oci:{layout}:{tag}").open(None, Session(ClientPool(), BlobCache(layout.parent / "blobs"))).image
 
 
 def labels(layout: Path, tag: str = TAG) -> dict[str, str]:

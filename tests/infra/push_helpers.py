@@ -21,7 +21,7 @@ def small_image(directory: Path, sizes: tuple[int, ...] = (300_000, 40_000), see
         (rootfs / "data").mkdir(parents=True, exist_ok=True)
         (rootfs / "data" / f"blob-{number}.bin").write_bytes(seed + os.urandom(size))
         layer = tree_layer(rootfs, directory / "blobs")
-        image = image.append_layer(layer, created_by=f"test layer {number}", comment="random bytes", created=None)
+        image = image.append_blob(layer.blob(), layer.diff_id, created_by=f"test layer {number}", comment="random bytes", created=None)
     return image
 
 

@@ -10,10 +10,10 @@ import pytest
 
 from pyjib.errors import ConfigError
 from pyjib.reference import DOCKER_HUB, parse_reference
-from pyjib.registry import login_registry
 from pyjib.registry.challenges import Credentials, redact
 from pyjib.registry.credentials import HUB_KEY, auth_files, explicit_credentials, places_looked, stored_credentials
 from pyjib.registry.credhelper import CredentialHelperError
+from pyjib.transports import login_registry
 from tests.infra.credential_helper import install_helper, path_with
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from pyjib import builder, dependencies, resolve
-from pyjib.base import BaseImage
 from pyjib.bytecode import Compiler
 from pyjib.cache import BlobCache
 from pyjib.cachelayout import LAYER_RECORDS
@@ -25,6 +24,7 @@ from pyjib.layer import Compression
 from pyjib.locks.core import FoundLock
 from pyjib.platforms import Platform
 from pyjib.settings import Settings
+from pyjib.transports import BaseImage
 from pyjib.wheelmeta import WheelMetadata
 
 AMD = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64"))

@@ -1,4 +1,4 @@
-"""docker-daemon: targets, finding the engine, and the archive streamed into it (the real engine load is in e2e)."""
+"""docker-daemon: finding the engine, and the archive streamed into it (the real engine load is in e2e)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pyjib import archive, daemon
-from pyjib.errors import ConfigError, PyjibError
-from pyjib.publish import parse_target
+from pyjib.errors import PyjibError
+from pyjib.transports import daemon, tarball
 from tests.unit.test_layout_writes import _image
 
 
@@ -28,8 +27,8 @@ def _listening_socket(path: Path) -> socket.socket:
 
 def test_streamed_archive_is_the_written_one_and_tar_reads_it(tmp_path: Path) -> None:
     image = _image(tmp_path, "streamed")
-    archive.write_archive(tmp_path / "app.tar", image, ["app:dev"])
-    streamed = b"".join(archive.archive_chunks(image, ["app:dev"]))
+    tarball.write_archive(tmp_path / "app.tar", image, ["app:dev"])
+    streamed = b"".join(tarball.archive_chunks(image, ["app:dev"]))
     assert streamed == (tmp_path / "app.tar").read_bytes()
     with tarfile.open(fileobj=io.BytesIO(streamed)) as tar:
         (entry,) = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
@@ -43,24 +42,7 @@ def test_a_cached_blob_grown_longer_stops_the_stream(tmp_path: Path) -> None:
     cached = image.layers[0].fetch()
     cached.write_bytes(cached.read_bytes() + b"extra")
     with pytest.raises(PyjibError, match="damaged"):
-        b"".join(archive.archive_chunks(image, ["app:dev"]))
-
-
-@pytest.mark.parametrize("text, name, tag", [
-    ("docker-daemon:app", "app", None),
-    ("docker-daemon:app:dev", "app", "dev"),
-    ("docker-daemon:localhost:5000/team/app", "localhost:5000/team/app", None),
-    ("docker-daemon:localhost:5000/team/app:1.2", "localhost:5000/team/app", "1.2"),
-])
-def test_daemon_targets_name_and_tag(text: str, name: str, tag: str | None) -> None:
-    target = parse_target(text)
-    assert (target.kind, target.name, target.tag, target.reference, target.path) == ("docker-daemon", name, tag, None, None)
-
-
-@pytest.mark.parametrize("text", ["docker-daemon:", "docker-daemon:App", "docker-daemon:app@sha256:" + "0" * 64, "docker-daemon:a b"])
-def test_bad_daemon_targets_are_refused(text: str) -> None:
-    with pytest.raises(PyjibError):
-        parse_target(text)
+        b"".join(tarball.archive_chunks(image, ["app:dev"]))
 
 
 def test_engine_order_docker_host_then_docker_then_podman(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,12 +110,8 @@ def refusing_engine(tmp_path: Path) -> Iterator[Path]:
 
 def test_an_engine_refusal_inside_a_200_answer_is_an_error(refusing_engine: Path, tmp_path: Path) -> None:
     image = _image(tmp_path, "refused")
-    chunks = list(archive.archive_chunks(image, ["app:dev"]))
+    chunks = list(tarball.archive_chunks(image, ["app:dev"]))
     with pytest.raises(daemon.EngineError, match="unsupported layer"):
         daemon.load(daemon.Engine(refusing_engine, "DOCKER_HOST"), iter(chunks))
     assert _RefusingEngine.received == sum(len(c) for c in chunks)  # the whole archive went over the socket
 
-
-def test_config_error_for_an_empty_name() -> None:
-    with pytest.raises(ConfigError, match="docker-daemon:myapp"):
-        parse_target("docker-daemon:")

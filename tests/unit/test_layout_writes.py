@@ -6,14 +6,17 @@ import json
 import multiprocessing
 import os
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from pyjib import archive, layout
+from pyjib import mediatypes
+from pyjib.descriptor import Manifest
 from pyjib.errors import CacheDamagedError
-from pyjib.image import Image
+from pyjib.image import Artifact, Image
 from pyjib.layer import tree_layer
+from pyjib.transports import layout, tarball
 
 
 def _image(tmp: Path, text: str) -> Image:
@@ -21,8 +24,8 @@ def _image(tmp: Path, text: str) -> Image:
     (tree / "app").mkdir(parents=True)
     (tree / "app" / "hello.txt").write_text(text)
     layer = tree_layer(tree, tmp / "cache" / "blobs" / "sha256")
-    return Image({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}, ()).append_layer(
-        layer, created_by="test", comment="", created=None)
+    return Image({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}, ()).append_blob(
+        layer.blob(), layer.diff_id, created_by="test", comment="", created=None)
 
 
 def _write(args: tuple[str, str, int]) -> None:
@@ -87,12 +90,22 @@ def test_a_damaged_cached_blob_never_makes_an_archive(tmp_path: Path, damage) ->
     cached = image.layers[0].fetch()
     cached.write_bytes(damage(cached.read_bytes()))
     with pytest.raises(CacheDamagedError):
-        archive.write_archive(tmp_path / "app.tar", image, ["app:latest"])
+        tarball.write_archive(tmp_path / "app.tar", image, ["app:latest"])
     assert not (tmp_path / "app.tar").exists() and not list(tmp_path.glob(".app.tar*"))
 
 
 def test_an_archive_of_a_sound_cache_is_complete(tmp_path: Path) -> None:
     image = _image(tmp_path, "sound")
-    archive.write_archive(tmp_path / "app.tar", image, ["app:latest"])
+    tarball.write_archive(tmp_path / "app.tar", image, ["app:latest"])
     with tarfile.open(tmp_path / "app.tar") as tar:
         assert "manifest.json" in tar.getnames()
+
+
+def test_manifests_carry_subject_and_artifact_type_as_model_fields(tmp_path: Path) -> None:
+    image = _image(tmp_path, "about")
+    assert "subject" not in image.manifest()  # no subject, no key: built images keep their digests
+    artifact = Artifact(mediatypes.SPDX_JSON, b"{}", image.manifest_descriptor(), filename="sbom.spdx.json")
+    read = Manifest.from_json(json.loads(artifact.manifest_bytes()))
+    assert (read.artifact_type, read.subject, read.layers) == (mediatypes.SPDX_JSON, image.manifest_descriptor(), (artifact.document_descriptor,))
+    referring = replace(image, subject=image.manifest_descriptor())
+    assert Manifest.from_json(referring.manifest()).subject == image.manifest_descriptor() and referring.digest != image.digest

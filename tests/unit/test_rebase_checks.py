@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pyjib.image import Blob, Image
+from pyjib.image import Image
 from pyjib.interpreter import Interpreter
 from pyjib.layer import tree_layer
 from pyjib.platforms import Platform
@@ -39,9 +39,9 @@ def test_newest_manylinux_tag_of_the_installed_wheels(tmp_path: Path) -> None:
         (site / name).mkdir(parents=True)
         (site / name / "WHEEL").write_text(f"Wheel-Version: 1.0\nTag: {tags}\n")
     layer = tree_layer(tmp_path / "tree", tmp_path / "blobs")
-    assert newest_manylinux(Image({}, (Blob.of_layer(layer),))) == (2, 28)
+    assert newest_manylinux(Image({}, (layer.blob(),))) == (2, 28)
     (site / "numpy-2.0.dist-info/WHEEL").unlink()
-    assert newest_manylinux(Image({}, (Blob.of_layer(tree_layer(tmp_path / "tree", tmp_path / "blobs")),))) == (2, 17)
+    assert newest_manylinux(Image({}, (tree_layer(tmp_path / "tree", tmp_path / "blobs").blob(),))) == (2, 17)
 
 
 def test_config_from_the_old_base_is_replaced_and_the_projects_kept() -> None:

@@ -32,7 +32,8 @@ def test_identifier_and_str() -> None:
     ref = parse_reference("r.io/a/b:1")
     assert ref.identifier == "1" and str(ref) == "r.io/a/b:1"
     assert parse_reference("r.io/a").identifier == "latest"
-    assert str(ref.with_digest("sha256:" + "0" * 64)) == "r.io/a/b@sha256:" + "0" * 64
+    pinned = parse_reference("r.io/a/b@sha256:" + "0" * 64)
+    assert str(pinned) == "r.io/a/b@sha256:" + "0" * 64 and pinned.identifier == "sha256:" + "0" * 64
 
 
 @pytest.mark.parametrize(("host", "loopback"), [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import ssl
 import uuid
 from collections.abc import Callable
@@ -20,11 +19,13 @@ from pyjib.descriptor import Descriptor
 from pyjib.errors import RegistryError
 from pyjib.image import Blob, Image
 from pyjib.log import SILENT
-from pyjib.publish import push, push_index
 from pyjib.reference import Reference
 from pyjib.registry import ClientPool, RegistryClient
 from pyjib.registry.challenges import Credentials
 from pyjib.registry.retry import RetryPolicy
+from pyjib.transports import Delivery, Session, parse_location
+from pyjib.transports.remote import mountable, push
+from pyjib.transports.remote_blobs import push_blobs
 
 Hook = Callable[[httpx.Request], httpx.Response | None]
 
@@ -413,11 +414,31 @@ def test_a_blob_that_fails_means_no_manifest_at_all(tmp_path: Path) -> None:
     assert not [r for r in fake.log if "/manifests/" in r.url.path]
 
 
-def test_an_index_goes_up_only_after_every_child_manifest() -> None:
+def test_a_blob_read_from_a_repository_of_the_same_registry_is_mounted_not_uploaded(tmp_path: Path) -> None:
     fake = FakeRegistry()
-    children = [(json.dumps({"n": n}).encode(), mediatypes.OCI_MANIFEST) for n in range(2)]
-    index = json.dumps({"manifests": [digest_of(c) for c, _ in children]}).encode()
-    digest = push_index(fake.client(), "team/app", index, children, ["1"])
-    puts = [r.url.path.rsplit("/", 1)[1] for r in fake.log if r.method == "PUT"]
-    assert puts == [digest_of(children[0][0]), digest_of(children[1][0]), digest, "1"]
+    (near, far, plain) = _image(tmp_path).layers
+    fake.hook = lambda r: httpx.Response(201) if r.method == "POST" and r.url.params.get("mount") else None
+    blobs = [mountable(near, Reference(fake.host, "base/python")), mountable(far, Reference("other.example", "base/python")), plain]
+    outcomes = push_blobs(fake.client(), "team/app", blobs, SILENT)
+    assert outcomes == ["mounted", "uploaded", "uploaded"]
+    mounts = [r.url.params for r in fake.log if r.url.params.get("mount")]
+    assert [(m["mount"], m["from"]) for m in mounts] == [(near.descriptor.digest, "base/python")]
+
+
+def test_a_blob_of_the_target_repository_itself_is_no_mount(tmp_path: Path) -> None:
+    fake = FakeRegistry()
+    layer = _image(tmp_path, 1).layers[0]
+    assert push_blobs(fake.client(), "team/app", [mountable(layer, Reference(fake.host, "team/app"))], SILENT) == ["uploaded"]
+    assert not [r for r in fake.log if r.url.params.get("mount")]
+
+
+def test_an_index_goes_up_only_after_every_child_manifest(tmp_path: Path) -> None:
+    fake = FakeRegistry()
+    amd64 = _image(tmp_path, 1)
+    arm64 = Image({**amd64.config, "architecture": "arm64"}, amd64.layers)
+    pool = ClientPool(transport=fake.transport(), retry=RetryPolicy(sleep=lambda _: None))
+    written = parse_location(f"{fake.host}/team/app:1").write([amd64, arm64], Delivery(), Session(pool, BlobCache(tmp_path / "cache")))
+    puts = [r.url.path.rsplit("/", 1)[1] for r in fake.log if r.method == "PUT" and "/manifests/" in r.url.path]
+    assert puts == [amd64.digest, arm64.digest, written.digest, "1"]
     assert fake.log[-1].headers["content-type"] == mediatypes.OCI_INDEX
+    assert written.references == (f"{fake.host}/team/app:1@{written.digest}",)

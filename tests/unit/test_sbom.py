@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from pyjib import mediatypes
-from pyjib.base import BaseImage
 from pyjib.builder import Build, PlatformImage
 from pyjib.contents import image_contents
 from pyjib.context import Sources
@@ -30,6 +29,7 @@ from pyjib.reference import Reference
 from pyjib.referrers import artifacts_for
 from pyjib.sbom import sbom_bytes, spdx_location
 from pyjib.settings import Settings, load_settings
+from pyjib.transports import BaseImage
 from pyjib.wheelfacts import WheelFacts, declared_license
 from pyjib.wheelmeta import WheelMetadata
 from tests.sbom_checks import purl_of, spdx_package, valid_cyclonedx, valid_provenance, valid_spdx

@@ -12,8 +12,8 @@ from hatchling.builders.wheel import WheelBuilder
 from pyjib.api import PublishRequest, check_target, publish
 from pyjib.errors import PyjibError
 from pyjib.log import Log
-from pyjib.publish import Target
 from pyjib.settings import load_settings, options_from_table
+from pyjib.transports import parse_location
 
 # Keys hatch itself reads from any target table; they are not pyjib's business but are not typos either.
 HATCH_TARGET_KEYS = frozenset({
@@ -59,20 +59,19 @@ class ContainerBuilder(BuilderInterface):  # type: ignore[type-arg]
         options, push, write_lock = self._pyjib_options()
         root = Path(self.root)
         settings = load_settings(root, options)
-        layout = Target("oci", directory / f"{self.metadata.name}-{self.metadata.version}-image")
+        layout = parse_location(f"oci:{directory / f'{self.metadata.name}-{self.metadata.version}-image'}")
         target = check_target(settings.to, "any", len(settings.platforms)) if settings.to else layout
-        if target.kind == "registry" and not push:
+        if target.reference is not None and not push:
             self.app.display_info(f"to = {settings.to} is a registry: set push = true to push; writing {layout.path} only")
-        if target.path is not None and not target.path.is_absolute():
-            target = Target(target.kind, root / target.path, tag=target.tag)
-        pushing = target.kind == "registry" and push
+        target = target.anchored(root)
+        pushing = target.reference is not None and push
         with tempfile.TemporaryDirectory(prefix="hatch-pyjib-") as work:
             # The CLI's own publish: the target and the login are checked before hatchling builds the wheel; a push may use
             # (and will fill) the fleet cache in the target repository, and the layout in dist/ is written beside it.
             request = PublishRequest(log=Log(quiet=False), write_lock=write_lock, wheel=lambda: self._wheel(Path(work)),
-                                     to=None if pushing else (layout if target.kind == "registry" else target),
+                                     to=None if pushing else (layout if target.reference is not None else target),
                                      copies=(layout,) if pushing else ())
             published = publish(settings, request)
         if pushing:
             self.app.display_success(published.location)
-        return str(target.path if target.kind != "registry" else layout.path)
+        return str(layout.path if target.reference is not None else target.path)

@@ -17,8 +17,8 @@ from ..image import Image
 from ..layer import Layer, tree_layer
 from ..log import SILENT, Log
 from ..platforms import Platform
-from ..publish import deliver_images
 from ..registry import ClientPool
+from ..transports import Delivery, Session
 from .archive import Archive
 from .bytecode import precompile_stdlib, runs_here
 from .control import parse_relations
@@ -170,8 +170,9 @@ def base_image(request: BaseRequest, lock: BaseLock, platform: Platform, layer: 
     }
     if platform.architecture == "arm64":
         config["variant"] = platform.variant or "v8"  # what distroless' arm64 images declare
-    image = Image(config, ()).append_layer(layer, created_by=f"pyjib base: {len(lock.platforms[str(platform)])} Debian {lock.suite} packages",
-                                           comment=f"lock {tags[LABEL_PREFIX + 'lock-digest']}", created=None)
+    image = Image(config, ()).append_blob(layer.blob(), layer.diff_id,
+                                          created_by=f"pyjib base: {len(lock.platforms[str(platform)])} Debian {lock.suite} packages",
+                                          comment=f"lock {tags[LABEL_PREFIX + 'lock-digest']}", created=None)
     return image.with_annotations(tags)
 
 
@@ -200,9 +201,9 @@ def build_base(request: BaseRequest, *, cache_root: Path, clients: ClientPool, l
     finally:
         archive.close()
     target = check_target(request.to, "any", len(images))
-    location, digest = deliver_images(images, target, clients, BlobCache(cache_root), log, archive_name="pyjib-base:latest")
+    written = target.write(images, Delivery(name="pyjib-base"), Session(clients, BlobCache(cache_root), log))
     if request.lock is not None and not request.lock.exists():
         write_lock(request.lock, lock)
         log.info(f"wrote the lock {request.lock}")
-    return BaseBuild(tuple(images), lock, location, digest)
+    return BaseBuild(tuple(images), lock, written.location, written.digest)
 

@@ -8,7 +8,7 @@ The names below are what the rest of pyjib uses.
 from .client import RegistryClient
 from .errors import BodyTooLarge, Interrupted, RegistryRequestError
 from .limits import CONFIG_LIMIT, MANIFEST_LIMIT, TOKEN_LIMIT
-from .pool import Access, ClientPool, login_registry
+from .pool import Access, ClientPool
 
 __all__ = [
     "CONFIG_LIMIT",
@@ -20,5 +20,4 @@ __all__ = [
     "Interrupted",
     "RegistryClient",
     "RegistryRequestError",
-    "login_registry",
 ]

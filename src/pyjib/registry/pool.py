@@ -8,23 +8,10 @@ from pathlib import Path
 
 import httpx
 
-from ..errors import ConfigError, PyjibError
-from ..reference import parse_reference
+from ..errors import ConfigError
 from .client import RegistryClient
 from .credentials import explicit_credentials
 from .retry import RetryPolicy, policy_from_environment, timeout_from_environment
-
-
-def login_registry(target: str | None, base: str | None) -> str | None:
-    """The registry explicit credentials are for: the push target's, else (building to a file) the base's."""
-    for text in (target, base):
-        if not text or text.startswith(("oci:", "docker-archive:", "docker-daemon:")):
-            continue
-        try:
-            return parse_reference(text).registry
-        except PyjibError:  # an unparsable reference is reported by whoever reads it; here it just has no login
-            return None
-    return None
 
 
 @dataclass(frozen=True)

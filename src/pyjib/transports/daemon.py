@@ -1,4 +1,5 @@
-"""Loading an image into a running container engine through the Docker Engine API (what `docker load` does).
+"""docker-daemon:NAME[:TAG], loading an image into a running container engine through the Docker Engine API (what
+`docker load` does): write only, one platform, no attached artifacts.
 
 The engine is found as the docker CLI finds it (DOCKER_HOST, else /var/run/docker.sock), then podman's API socket
 (`podman system service`). Only Unix sockets are spoken: a tcp:// engine needs TLS client certificates pyjib does not
@@ -9,13 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from .errors import PyjibError, one_line
+from ..errors import ConfigError, PyjibError, one_line
+from ..image import Image
+from ..platforms import Platform
+from ..reference import parse_reference
+from .protocols import BaseImage, Delivery, LocalLocation, Session, Written, refuse_platforms
+from .tarball import archive_chunks
 
 DOCKER_SOCKET = Path("/var/run/docker.sock")
 ROOTFUL_PODMAN_SOCKET = Path("/run/podman/podman.sock")
@@ -87,3 +93,54 @@ def load(engine: Engine, archive: Iterable[bytes]) -> None:
                           f"(HTTP {response.status_code}: {one_line(response.text)})")
     if (error := _load_error(response.content)) is not None:
         raise EngineError(f"the container engine at {engine.socket} refused the image: {one_line(error)}")
+
+
+def parse(spec: str) -> DaemonLocation:
+    """NAME[:TAG] after docker-daemon:, NAME as `docker tag` takes it (checked as a reference; a digest names no new image)."""
+    if not spec:
+        raise ConfigError("docker-daemon: needs an image name, as in docker-daemon:myapp:dev")
+    if "@" in spec:
+        raise ConfigError(f"docker-daemon:{spec} names a digest; give a name and a tag, as in docker-daemon:myapp:dev")
+    parse_reference(spec)  # one clear line when the name is not one an engine accepts
+    name, sep, tag = spec.rpartition(":")
+    if sep and "/" not in tag:
+        return DaemonLocation(f"docker-daemon:{spec}", name, tag)
+    return DaemonLocation(f"docker-daemon:{spec}", spec)
+
+
+@dataclass(frozen=True)
+class DaemonLocation(LocalLocation):
+    text: str  # as the user wrote it
+    name: str  # the image's name in the engine
+    tag: str | None = None
+    scheme = "docker-daemon"
+
+    @property
+    def path(self) -> Path | None:
+        return None
+
+    def anchored(self, root: Path) -> DaemonLocation:
+        return self
+
+    def open(self, platform: Platform | None, session: Session) -> BaseImage:
+        raise ConfigError(f"{self.text}: pyjib cannot read an image from an engine; "
+                          "read it from a registry or an oci:DIR layout instead (`skopeo copy` can put it there)")
+
+    def read_sbom(self, platform: Platform | None, session: Session) -> bytes:
+        raise ConfigError("a docker-daemon: image holds no SBOM; read it from the registry or an oci:DIR layout")
+
+    def check_writable(self, platforms: int) -> None:
+        refuse_platforms(self.scheme, platforms)
+        find_engine()  # no engine is told before the build, not after it
+
+    def write(self, images: Sequence[Image], delivery: Delivery, session: Session) -> Written:
+        """The one image (check_writable refused more), streamed in as a docker-archive named NAME:TAG for each tag."""
+        image = images[0]
+        names = [f"{self.name}:{tag}" for tag in dict.fromkeys([self.tag or "latest", *delivery.tags])]
+        engine = find_engine()
+        load(engine, archive_chunks(image, names))
+        session.log.info(f"loaded {', '.join(names)} into the engine at {engine.socket}")
+        if delivery.artifacts:
+            session.log.info("an engine's image store holds no SBOM or provenance: write oci:DIR or push to a registry to attach them")
+        digest = image.digest
+        return Written(f"docker-daemon:{names[0]}@{digest}", digest, tuple(f"{name}@{digest}" for name in names))
