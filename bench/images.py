@@ -19,8 +19,8 @@ from pathlib import Path
 from tests.infra import base_image
 from tests.infra.registry import Registry, make_self_signed_cert
 
-from pyjib.image import Image
 from pyjib.layer import tree_layer
+from pyjib.oci.image import Image
 
 BASE_REPOSITORY = "distroless/python3"
 BUILDER_REPOSITORY = "bench/python3-builder"

@@ -18,7 +18,6 @@ from .context import BuildContext, Sources
 from .dependencies import LayerInputs, NamedLayer, dependency_layers, environment_layer
 from .errors import ResolveError
 from .grouping import check_layer_count
-from .image import Blob, Image, ImageIndex
 from .imageconfig import container_config, image_annotations
 from .imagepaths import PREFIX
 from .indexes import index_config
@@ -32,7 +31,8 @@ from .locks.groups import group_requirements
 from .locks.read import open_lock
 from .log import Log
 from .markers import image_extras, top_level_requirements
-from .platforms import Platform, parse_platform
+from .oci.image import Blob, Image, ImageIndex
+from .oci.platforms import Platform, parse_platform
 from .projectsource import Package, ProjectSource, start_source
 from .reference import Reference
 from .registry import ClientPool

@@ -14,7 +14,7 @@ from typing import Any
 
 from .atomicfile import staged_file, write_text
 from .cachelayout import BLOBS
-from .digest import hex_of
+from .oci.digest import hex_of
 
 
 def default_cache_dir() -> Path:

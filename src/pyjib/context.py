@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from .cache import BlobCache
 from .constraints import Constraints
-from .digest import sha256_file
 from .indexes import IndexConfig
 from .locks.core import FoundLock
 from .log import Log
+from .oci.digest import sha256_file
 from .reference import Reference
 from .registry import ClientPool
 from .settings import Settings

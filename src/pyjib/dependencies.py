@@ -17,11 +17,8 @@ from .bytecode import Compiler, compile_tree
 from .cache import BlobCache, Records, cache_key
 from .cachelayout import LAYER_RECIPE, LAYER_RECORDS, WHEEL_SIZES, WHEELS
 from .context import BuildContext
-from .descriptor import Descriptor
-from .digest import sha256_file
 from .errors import BuildError
 from .grouping import LayerPlan, WheelInfo, plan_layers, unpacked_size
-from .image import Blob
 from .indexes import IndexConfig
 from .install import Environment, SharedFile, install_all, install_wheel, write_skeleton
 from .layer import GZIP, Compression, Layer, tree_layer
@@ -29,6 +26,9 @@ from .layering import split_resources
 from .linkage import NO_LINKAGE, Linkage, scan_tree
 from .lockedwheel import LockedWheel
 from .log import Log
+from .oci.descriptor import Descriptor
+from .oci.digest import sha256_file
+from .oci.image import Blob
 from .resolve import download
 from .wheelmeta import WheelMetadata
 from .workers import worker_pool

@@ -24,12 +24,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import mediatypes
 from .cache import BlobCache
-from .descriptor import Descriptor, canonical_json
 from .errors import PyjibError, RegistryError
 from .interpreter import BaseFacts
 from .lockedwheel import LockedWheel
+from .oci import mediatypes
+from .oci.descriptor import Descriptor, canonical_json
 from .reference import Reference
 from .registry import CONFIG_LIMIT, ClientPool, RegistryClient, RegistryRequestError
 from .resolve import RESOLUTION_TTL

@@ -22,9 +22,9 @@ from .cache import BlobCache
 from .cachelayout import BASE_FACTS, BASE_FACTS_VERSION
 from .errors import BaseImageError
 from .filesystem import MergedFilesystem
-from .image import Image
 from .imagepaths import APP_ROOT
-from .platforms import Platform, platform_of_config
+from .oci.image import Image
+from .oci.platforms import Platform, platform_of_config
 
 _KEEP = re.compile(
     r"^(?:usr/(?:local/)?bin/python3(?:\.\d+)?"

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from . import mediatypes
 from .atomicfile import staged_file
-from .descriptor import Descriptor
-from .digest import hex_of
 from .errors import PyjibError
-from .image import Blob
+from .oci import mediatypes
+from .oci.descriptor import Descriptor
+from .oci.digest import hex_of
+from .oci.image import Blob
 
 # Jib's choice: one second past the epoch, since some tools treat a zero mtime as "unset".
 FILE_MTIME = 1

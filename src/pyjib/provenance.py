@@ -15,8 +15,8 @@ from typing import Any
 
 from . import __version__
 from .builder import Build, PlatformImage
-from .descriptor import canonical_json
 from .indexes import without_credentials
+from .oci.descriptor import canonical_json
 from .settings import Settings
 from .vcs import git
 

@@ -23,8 +23,8 @@ import pytest
 from .api import publish
 from .errors import PyjibError
 from .filesystem import MergedFilesystem
-from .image import Image
-from .platforms import parse_platform
+from .oci.image import Image
+from .oci.platforms import parse_platform
 from .settings import Settings, load_settings
 from .transports.layout import sbom_from_layout
 from .transports.tarball import write_archive

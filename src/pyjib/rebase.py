@@ -16,10 +16,10 @@ from .api import check_target
 from .cache import BlobCache
 from .errors import PyjibError
 from .filesystem import MergedFilesystem
-from .image import Image
 from .interpreter import Interpreter, detect_interpreter
 from .log import Log
-from .platforms import Platform, platform_of_config
+from .oci.image import Image
+from .oci.platforms import Platform, platform_of_config
 from .registry import ClientPool
 from .transports import BaseImage, Delivery, ImageSource, Session, parse_location
 

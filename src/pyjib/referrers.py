@@ -3,12 +3,12 @@ read back. Each transport attaches them as it can (transports/remote_referrers.p
 
 from __future__ import annotations
 
-from . import mediatypes
 from .builder import Build, PlatformImage
 from .cache import BlobCache
 from .contents import image_contents
-from .image import Artifact
-from .platforms import parse_platform
+from .oci import mediatypes
+from .oci.image import Artifact
+from .oci.platforms import parse_platform
 from .provenance import statement
 from .registry import ClientPool
 from .sbom import FORMATS, sbom_bytes

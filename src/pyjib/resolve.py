@@ -27,11 +27,11 @@ from .cache import Records, cache_key
 from .cachelayout import RESOLUTION_RECIPE, RESOLUTIONS, SDISTS
 from .childenv import child_environment
 from .constraints import Constraints
-from .digest import sha256_file
 from .errors import ResolveError
 from .indexes import IndexConfig, credentials_for, redact, redact_text, without_credentials
 from .interpreter import Interpreter
 from .lockedwheel import LockedWheel
+from .oci.digest import sha256_file
 from .sources import Source, build_source, local_folders_identity
 from .uvtool import uv_binary
 from .wheelchoice import best_wheel, filename_of

@@ -11,10 +11,11 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import __version__, mediatypes
+from . import __version__
 from .contents import ImageContents, PythonPackage
-from .descriptor import canonical_json
 from .interpreter import OsPackage
+from .oci import mediatypes
+from .oci.descriptor import canonical_json
 
 FORMATS = {"spdx": mediatypes.SPDX_JSON, "cyclonedx": mediatypes.CYCLONEDX_JSON}
 NOASSERTION = "NOASSERTION"

@@ -19,7 +19,7 @@ from typing import Any
 from .errors import ConfigError
 from .grouping import BIG_DISTRIBUTION, LayerGroup, parse_groups
 from .log import warn
-from .platforms import parse_platform
+from .oci.platforms import parse_platform
 from .reference import TAG_PATTERN, parse_reference
 from .tagtemplates import with_placeholders
 

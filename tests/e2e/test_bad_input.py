@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pyjib.image import Image
 from pyjib.layer import tree_layer
+from pyjib.oci.image import Image
 from pyjib.transports.layout import write_image
 from tests.conftest import EXAMPLES, Pyjib, RegistryReader
 from tests.helpers import cache_records, write_project

@@ -20,7 +20,7 @@ import pytest
 from pyjib.cache import BlobCache
 from pyjib.errors import RegistryError
 from pyjib.log import SILENT
-from pyjib.mediatypes import OCI_MANIFEST
+from pyjib.oci.mediatypes import OCI_MANIFEST
 from pyjib.reference import Reference
 from pyjib.registry import MANIFEST_LIMIT, TOKEN_LIMIT, ClientPool
 from pyjib.registry.retry import RetryPolicy

@@ -22,8 +22,8 @@ from pyjib.cachelayout import DEBIAN_BASE_RECIPE
 from pyjib.debian.archive import ArchiveError
 from pyjib.debian.build import build_base
 from pyjib.debian.request import BaseRequest
-from pyjib.image import Image
-from pyjib.platforms import Platform
+from pyjib.oci.image import Image
+from pyjib.oci.platforms import Platform
 from pyjib.registry import ClientPool
 from pyjib.transports.layout import write_image
 

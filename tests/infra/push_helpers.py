@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pyjib.image import Image
 from pyjib.layer import tree_layer
+from pyjib.oci.image import Image
 
 CONFIG = {"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": []}}
 

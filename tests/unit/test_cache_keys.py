@@ -16,13 +16,13 @@ from pyjib.cachelayout import LAYER_RECORDS
 from pyjib.constraints import Constraints
 from pyjib.context import Sources
 from pyjib.dependencies import LayerInputs, code_layers, environment_layer
-from pyjib.image import Image
 from pyjib.indexes import IndexConfig
 from pyjib.install import Environment
 from pyjib.interpreter import Interpreter
 from pyjib.layer import Compression
 from pyjib.locks.core import FoundLock
-from pyjib.platforms import Platform
+from pyjib.oci.image import Image
+from pyjib.oci.platforms import Platform
 from pyjib.settings import Settings
 from pyjib.transports import BaseImage
 from pyjib.wheelmeta import WheelMetadata

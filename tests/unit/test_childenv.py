@@ -13,7 +13,7 @@ from pyjib.childenv import child_environment
 from pyjib.constraints import Constraints
 from pyjib.indexes import IndexConfig
 from pyjib.interpreter import Interpreter
-from pyjib.platforms import Platform
+from pyjib.oci.platforms import Platform
 
 PRIVATE = IndexConfig("https://ci:job-T0ken@pypi.corp.example/simple", ("https://u:p4ss@extra.example/simple",), ("/w/wheels", "/w/more"),
                       best_match=True)

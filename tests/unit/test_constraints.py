@@ -7,7 +7,7 @@ from pyjib.constraints import Constraints, find_constraints
 from pyjib.errors import ConfigError
 from pyjib.indexes import IndexConfig
 from pyjib.interpreter import Interpreter
-from pyjib.platforms import Platform
+from pyjib.oci.platforms import Platform
 from pyjib.resolve import resolution_key
 from pyjib.settings import load_settings
 

@@ -11,7 +11,7 @@ from pyjib.debian.lock import BaseLock, LockedPackage, read_lock, write_lock
 from pyjib.debian.packages import Package, PackageIndex
 from pyjib.debian.request import base_request
 from pyjib.errors import ConfigError
-from pyjib.platforms import Platform
+from pyjib.oci.platforms import Platform
 
 AMD64 = Platform("linux", "amd64")
 

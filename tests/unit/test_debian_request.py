@@ -9,7 +9,7 @@ import pytest
 from pyjib.debian.request import base_request
 from pyjib.debian.sources import host_sources, mirror_sources
 from pyjib.errors import ConfigError
-from pyjib.platforms import Platform
+from pyjib.oci.platforms import Platform
 from pyjib.settings import load_settings
 
 

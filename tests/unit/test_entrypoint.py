@@ -7,7 +7,7 @@ from pyjib.errors import ConfigError
 from pyjib.imageconfig import entrypoint_for
 from pyjib.install import Environment
 from pyjib.interpreter import Interpreter
-from pyjib.platforms import Platform
+from pyjib.oci.platforms import Platform
 from pyjib.settings import Settings
 from pyjib.wheelmeta import WheelMetadata
 

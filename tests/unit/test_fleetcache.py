@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from pyjib.descriptor import Descriptor, canonical_json
 from pyjib.fleetcache import CACHE_MEDIA_TYPE, KEY_VARIABLE, TAG_PREFIX, FleetRecord, Trust, tag_for
 from pyjib.interpreter import BaseFacts, Interpreter
 from pyjib.lockedwheel import LockedWheel
-from pyjib.platforms import Platform
+from pyjib.oci.descriptor import Descriptor, canonical_json
+from pyjib.oci.platforms import Platform
 from pyjib.resolve import RESOLUTION_TTL
 from pyjib.wheelfacts import WheelFacts
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from pyjib.dependencies import NamedLayer
-from pyjib.descriptor import Descriptor
 from pyjib.errors import ImageCheckError
 from pyjib.imagechecks import (
     check_advertised_python,
@@ -16,7 +15,8 @@ from pyjib.imagechecks import (
 )
 from pyjib.interpreter import BaseFacts, Interpreter
 from pyjib.linkage import Linkage
-from pyjib.platforms import Platform
+from pyjib.oci.descriptor import Descriptor
+from pyjib.oci.platforms import Platform
 from pyjib.wheelmeta import WheelMetadata
 
 AMD = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64"))

@@ -7,7 +7,7 @@ from pyjib.errors import InstallError
 from pyjib.install import Environment, SharedFile, check_wheel_paths, install_all, install_wheel, write_skeleton
 from pyjib.interpreter import Interpreter
 from pyjib.layering import split_resources
-from pyjib.platforms import Platform
+from pyjib.oci.platforms import Platform
 from tests.infra.distributions import make_wheel
 
 ENV = Environment(Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64")))

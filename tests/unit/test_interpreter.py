@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from pyjib.cache import BlobCache
-from pyjib.descriptor import Descriptor
 from pyjib.errors import BaseImageError
-from pyjib.image import Blob, Image
 from pyjib.interpreter import detect_interpreter
+from pyjib.oci.descriptor import Descriptor
+from pyjib.oci.image import Blob, Image
 
 
 def _layer(tmp_path: Path, name: str, entries: dict[str, bytes | str]) -> Blob:

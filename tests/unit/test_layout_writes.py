@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pyjib import mediatypes
-from pyjib.descriptor import Manifest
 from pyjib.errors import CacheDamagedError
-from pyjib.image import Artifact, Image
 from pyjib.layer import tree_layer
+from pyjib.oci import mediatypes
+from pyjib.oci.descriptor import Manifest
+from pyjib.oci.image import Artifact, Image
 from pyjib.transports import layout, tarball
 
 

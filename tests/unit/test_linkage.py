@@ -7,7 +7,7 @@ from pathlib import Path
 from pyjib.install import Environment, install_all
 from pyjib.interpreter import Interpreter
 from pyjib.linkage import Linkage, scan_tree
-from pyjib.platforms import Platform
+from pyjib.oci.platforms import Platform
 from tests.unit.wheels import download_wheel
 
 ENV = Environment(Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64")))

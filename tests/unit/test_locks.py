@@ -29,7 +29,7 @@ from pyjib.locks.requirements import exact_pin, requirement_lines
 from pyjib.locks.uvcurrent import stale_reason
 from pyjib.locks.uvlock import explain_export_failure, export_command, read_uv_lock
 from pyjib.markers import top_level_requirements
-from pyjib.platforms import Platform
+from pyjib.oci.platforms import Platform
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "locks"
 AMD = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64"))

@@ -2,7 +2,7 @@
 
 from pyjib.interpreter import Interpreter
 from pyjib.markers import image_extras, top_level_requirements
-from pyjib.platforms import Platform
+from pyjib.oci.platforms import Platform
 
 ARM = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "arm64"))
 AMD = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64"))

@@ -17,8 +17,8 @@ from pyjib.indexes import IndexConfig
 from pyjib.install import Environment
 from pyjib.interpreter import Interpreter
 from pyjib.log import SILENT
+from pyjib.oci.platforms import parse_platform
 from pyjib.plainapp import APP_DIR, PlainApp, app_name, fingerprint, own_output
-from pyjib.platforms import parse_platform
 from pyjib.procfile import LAUNCHER, WebProcess, process_types, read_web_process, split_command
 from pyjib.projectsource import start_source
 from pyjib.registry import ClientPool

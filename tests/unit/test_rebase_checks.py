@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pyjib.image import Image
 from pyjib.interpreter import Interpreter
 from pyjib.layer import tree_layer
-from pyjib.platforms import Platform
+from pyjib.oci.image import Image
+from pyjib.oci.platforms import Platform
 from pyjib.rebase import RebaseError, check_compatible, merged_config, newest_manylinux
 
 AMD64 = Platform("linux", "amd64")

@@ -13,12 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pyjib import mediatypes
 from pyjib.cache import BlobCache
-from pyjib.descriptor import Descriptor
 from pyjib.errors import RegistryError
-from pyjib.image import Blob, Image
 from pyjib.log import SILENT
+from pyjib.oci import mediatypes
+from pyjib.oci.descriptor import Descriptor
+from pyjib.oci.image import Blob, Image
 from pyjib.reference import Reference
 from pyjib.registry import ClientPool, RegistryClient
 from pyjib.registry.challenges import Credentials

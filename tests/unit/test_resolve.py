@@ -5,7 +5,7 @@ import pytest
 from pyjib.errors import ResolveError
 from pyjib.indexes import IndexConfig
 from pyjib.interpreter import Interpreter
-from pyjib.platforms import Platform
+from pyjib.oci.platforms import Platform
 from pyjib.resolve import parse_pylock
 
 ARM = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "arm64"))

@@ -13,17 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from pyjib import mediatypes
 from pyjib.builder import Build, PlatformImage
 from pyjib.contents import image_contents
 from pyjib.context import Sources
 from pyjib.errors import ConfigError
 from pyjib.filesystem import MergedFilesystem
-from pyjib.image import Image
 from pyjib.indexes import IndexConfig
 from pyjib.interpreter import Interpreter, OsPackage, _keep, distro, os_packages, parse_dpkg_status
 from pyjib.lockedwheel import LockedWheel
-from pyjib.platforms import Platform
+from pyjib.oci import mediatypes
+from pyjib.oci.image import Image
+from pyjib.oci.platforms import Platform
 from pyjib.provenance import statement
 from pyjib.reference import Reference
 from pyjib.referrers import artifacts_for

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from pyjib.baseconfig import check_base_config
 from pyjib.cli import main
 from pyjib.errors import BaseImageError, ConfigError, PyjibError
-from pyjib.image import Image
 from pyjib.imageconfig import container_config
 from pyjib.install import Environment
 from pyjib.interpreter import Interpreter
-from pyjib.platforms import Platform, platform_of_config
+from pyjib.oci.image import Image
+from pyjib.oci.platforms import Platform, platform_of_config
 from pyjib.settings import OPTIONS, Settings, creation_timestamp, load_settings, look_alike_tables
 from pyjib.wheelmeta import WheelMetadata
 

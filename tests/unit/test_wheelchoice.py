@@ -7,7 +7,7 @@ import pytest
 from pyjib.grouping import WheelInfo
 from pyjib.interpreter import Interpreter
 from pyjib.lockedwheel import LockedWheel
-from pyjib.platforms import Platform
+from pyjib.oci.platforms import Platform
 from pyjib.wheelchoice import best_wheel, filename_of, is_pure, wheel_rank
 
 AMD_311 = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "amd64"))

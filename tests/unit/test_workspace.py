@@ -10,7 +10,7 @@ import pytest
 from pyjib.errors import ConfigError
 from pyjib.interpreter import Interpreter
 from pyjib.locks.find import find_lock
-from pyjib.platforms import Platform
+from pyjib.oci.platforms import Platform
 from pyjib.workspace import find_workspace, uv_sources
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "locks" / "uv-workspace"

@@ -13,10 +13,10 @@ from ..api import check_target
 from ..cache import BlobCache, Records, cache_key
 from ..cachelayout import DEBIAN_BASE_LAYERS, DEBIAN_BASE_RECIPE
 from ..errors import ConfigError
-from ..image import Image
 from ..layer import Layer, tree_layer
 from ..log import SILENT, Log
-from ..platforms import Platform
+from ..oci.image import Image
+from ..oci.platforms import Platform
 from ..registry import ClientPool
 from ..transports import Delivery, Session
 from .archive import Archive

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..atomicfile import write_text
-from ..digest import sha256_bytes
 from ..errors import ConfigError
+from ..oci.digest import sha256_bytes
 from .packages import Package
 
 LOCK_VERSION = 1

@@ -11,8 +11,8 @@ from typing import Any
 
 from ..cache import cache_key
 from ..cachelayout import DEBIAN_BASE_RECIPE, DEBIAN_BASES
-from ..digest import sha256_file
 from ..log import SILENT, Log
+from ..oci.digest import sha256_file
 from ..registry import ClientPool
 from .build import build_base
 from .request import base_request

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..platforms import Platform, parse_platform
+from ..oci.platforms import Platform, parse_platform
 
 # key -> "str" or "list"
 KEYS = {"to": "str", "suite": "str", "python": "str", "packages": "list", "exclude": "list", "platforms": "list", "lock": "str",

@@ -8,10 +8,10 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 
-from .. import mediatypes
 from ..cache import BlobCache, DigestMismatch
-from ..digest import sha256_bytes
 from ..errors import one_line
+from ..oci import mediatypes
+from ..oci.digest import sha256_bytes
 from .auth import Login
 from .challenges import Credentials
 from .credentials import stored_credentials

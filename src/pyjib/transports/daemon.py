@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 
 from ..errors import ConfigError, PyjibError, one_line
-from ..image import Image
-from ..platforms import Platform
+from ..oci.image import Image
+from ..oci.platforms import Platform
 from ..reference import parse_reference
 from .protocols import BaseImage, Delivery, LocalLocation, Session, Written, refuse_platforms
 from .tarball import archive_chunks

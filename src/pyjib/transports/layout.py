@@ -13,12 +13,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .. import mediatypes
-from ..descriptor import Descriptor, canonical_json, parse_json
-from ..digest import CheckedReader, hex_of, sha256_file
 from ..errors import BaseImageError, ConfigError, cache_damaged
-from ..image import EMPTY_CONFIG, Artifact, Blob, Image, ImageIndex
-from ..platforms import Platform
+from ..oci import mediatypes
+from ..oci.descriptor import Descriptor, canonical_json, parse_json
+from ..oci.digest import CheckedReader, hex_of, sha256_file
+from ..oci.image import EMPTY_CONFIG, Artifact, Blob, Image, ImageIndex
+from ..oci.platforms import Platform
 from .protocols import BaseImage, Delivery, LocalLocation, Session, Written
 from .reading import DEFAULT_PLATFORM, artifact_manifest, check_platform, choose_from_index, document_of, manifest_to_image, platform_manifest, sbom_descriptor
 

@@ -13,9 +13,9 @@ from typing import Protocol
 
 from ..cache import BlobCache
 from ..errors import ConfigError
-from ..image import Artifact, Image
 from ..log import SILENT, Log
-from ..platforms import Platform
+from ..oci.image import Artifact, Image
+from ..oci.platforms import Platform
 from ..reference import Reference
 from ..registry import ClientPool
 

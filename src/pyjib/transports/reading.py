@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .. import mediatypes
 from ..baseconfig import check_base_config
-from ..descriptor import Descriptor, Manifest, parse_json
 from ..errors import BaseImageError, ConfigError, PyjibError
-from ..image import Blob, Image
-from ..platforms import Platform, platform_of_config
+from ..oci import mediatypes
+from ..oci.descriptor import Descriptor, Manifest, parse_json
+from ..oci.image import Blob, Image
+from ..oci.platforms import Platform, platform_of_config
 
 DEFAULT_PLATFORM = Platform("linux", "amd64")  # an index read without --platform
 

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import mediatypes
 from ..cache import BlobCache
-from ..descriptor import Descriptor, parse_json
-from ..digest import sha256_bytes
 from ..errors import BaseImageError, PyjibError
-from ..image import Blob, Image, ImageIndex
 from ..log import Log
-from ..platforms import Platform, platform_of_config
+from ..oci import mediatypes
+from ..oci.descriptor import Descriptor, parse_json
+from ..oci.digest import sha256_bytes
+from ..oci.image import Blob, Image, ImageIndex
+from ..oci.platforms import Platform, platform_of_config
 from ..reference import Reference, parse_reference
 from ..registry import CONFIG_LIMIT, ClientPool, RegistryClient
 from .protocols import BaseImage, Delivery, Session, Written

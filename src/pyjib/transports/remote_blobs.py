@@ -6,8 +6,8 @@ from __future__ import annotations
 from concurrent.futures import FIRST_EXCEPTION, wait
 from dataclasses import dataclass
 
-from ..image import Blob
 from ..log import Log
+from ..oci.image import Blob
 from ..progress import Progress
 from ..registry import RegistryClient
 from ..workers import worker_pool

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import mediatypes
 from ..cache import BlobCache
-from ..descriptor import Descriptor, canonical_json, parse_json
 from ..errors import PyjibError
-from ..image import EMPTY_CONFIG, Artifact, Blob
 from ..log import Log
+from ..oci import mediatypes
+from ..oci.descriptor import Descriptor, canonical_json, parse_json
+from ..oci.image import EMPTY_CONFIG, Artifact, Blob
 from ..registry import RegistryClient, RegistryRequestError
 from .remote_blobs import push_blobs
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
-from .. import mediatypes
 from ..cache import BlobCache
-from ..descriptor import Descriptor, parse_json
-from ..digest import CheckedReader, hex_of, sha256_bytes
 from ..errors import BaseImageError, ConfigError, cache_damaged
-from ..image import Blob, Image
 from ..layer import FILE_MTIME
-from ..platforms import Platform
+from ..oci import mediatypes
+from ..oci.descriptor import Descriptor, parse_json
+from ..oci.digest import CheckedReader, hex_of, sha256_bytes
+from ..oci.image import Blob, Image
+from ..oci.platforms import Platform
 from .protocols import BaseImage, Delivery, LocalLocation, Session, Written, refuse_platforms
 from .reading import check_platform
 

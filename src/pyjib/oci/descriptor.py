@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import PyjibError
 from .digest import sha256_bytes
-from .errors import PyjibError
 
 
 @dataclass(frozen=True)
