@@ -36,7 +36,7 @@ from .oci.platforms import Platform, parse_platform
 from .projectsource import Package, ProjectSource, start_source
 from .reference import Reference
 from .registry import ClientPool
-from .resolve import lock
+from .resolve import resolve_wheels
 from .settings import Settings, creation_timestamp, read_pyproject
 from .sources import local_folders_identity
 from .transports import BaseImage, Session, parse_location
@@ -110,7 +110,7 @@ def locked_wheels(requirements: list[str], interpreter: Interpreter, project: st
     settings, sources, cache, refresh = context.settings, context.sources, context.cache, context.refresh
     project_dir = settings.project_dir.resolve()
     if sources.lock is None:
-        return lock(fresh_requirements(requirements, extras, interpreter, context), interpreter, cache.root,
+        return resolve_wheels(fresh_requirements(requirements, extras, interpreter, context), interpreter, cache.root,
                     indexes=sources.indexes, only_binary=settings.only_binary, project_dir=project_dir, refresh=refresh,
                     constraints=sources.constraints)
     request = LockRequest(interpreter, project_dir, canonicalize_name(project), tuple(requirements), extras, settings.groups,

@@ -76,7 +76,7 @@ DOWNLOAD_TRIES = 3
 RESOLUTION_TTL = 24 * 3600  # re-resolve daily, so new releases arrive without a lock file; --refresh forces it
 
 
-def lock(
+def resolve_wheels(
     requirements: list[str],
     interpreter: Interpreter,
     cache_root: Path,

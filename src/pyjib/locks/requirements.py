@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 
 from ..errors import ResolveError
 from ..lockedwheel import LockedWheel
-from ..resolve import lock
+from ..resolve import resolve_wheels
 from .core import LockRequest, applies, refuse_groups
 
 _HASH = re.compile(r"--hash[=\s]+sha256:([0-9a-fA-F]{64})")
@@ -86,7 +86,7 @@ def _read_hashed(path: Path, lines: list[Line], request: LockRequest) -> list[Lo
                                "as pip's --require-hashes demands")
         pins[canonicalize_name(line.requirement.name)] = (version, line.hashes)
     # Each pin's wheel for the image is chosen by the resolver (no dependencies: the file lists them all); its hash is checked.
-    wheels = lock([f"{name}=={version}" for name, (version, _) in sorted(pins.items())], request.interpreter, request.cache_root,
+    wheels = resolve_wheels([f"{name}=={version}" for name, (version, _) in sorted(pins.items())], request.interpreter, request.cache_root,
                   indexes=request.indexes, only_binary=True, project_dir=request.project_dir, refresh=request.refresh, no_deps=True)
     for wheel in wheels:
         if wheel.sha256 not in pins[wheel.name][1]:
@@ -97,7 +97,7 @@ def _read_hashed(path: Path, lines: list[Line], request: LockRequest) -> list[Lo
 
 def _read_unhashed(path: Path, lines: list[Line], request: LockRequest) -> list[LockedWheel]:
     requested = sorted({*request.requirements, *(str(line.requirement) for line in lines)})
-    wheels = lock(requested, request.interpreter, request.cache_root, indexes=request.indexes, only_binary=request.only_binary,
+    wheels = resolve_wheels(requested, request.interpreter, request.cache_root, indexes=request.indexes, only_binary=request.only_binary,
                   project_dir=request.project_dir, refresh=request.refresh)
     versions = {w.name: w.version for w in wheels}
     for line in lines:
