@@ -1,4 +1,6 @@
-"""From settings to a delivered image, shared by the CLI, the hatch plugin and the pytest plugin."""
+"""What the front ends (the CLI, the hatch plugin, the pytest plugin) call, and all they import of pyjib besides the
+errors, the log and the settings: publish (from settings to a delivered image), the other commands, and what a test
+reads of an image it built. A dependency-rule test keeps it so; the commands' heavy modules are imported when they run."""
 
 from __future__ import annotations
 
