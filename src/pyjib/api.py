@@ -1,26 +1,47 @@
-"""From settings to a delivered image, shared by the CLI, the hatch plugin and the pytest plugin."""
+"""What the front ends (the CLI, the hatch plugin, the pytest plugin) call, and all they import of pyjib besides the
+errors, the log and the settings: publish (from settings to a delivered image), the other commands, and what a test
+reads of an image it built. A dependency-rule test keeps it so; the commands' heavy modules are imported when they run."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from platform import machine
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import fleetcache, referrers
 from .builder import Build, build_image
 from .cache import BlobCache, Records, cache_key, default_cache_dir
 from .cachelayout import FLEET_STORED
+from .debian.request import KEYS as BASE_OPTIONS
+from .debian.request import base_request, base_table
+from .devloop import build_inputs, skaffold_argv
 from .errors import ConfigError, PyjibError
+from .filesystem import MergedFilesystem
 from .locks.write import write_pylock
 from .log import SILENT, Log
+from .oci.image import Image
+from .oci.platforms import parse_platform
 from .reference import TAG_PATTERN, Reference, parse_reference
 from .registry import Access, ClientPool
 from .scratch import scratch_space
-from .settings import Settings
+from .settings import Settings, read_pyproject
 from .tagtemplates import fill, with_placeholders
+from .targets import check_target
 from .transports import Delivery, Location, Session, login_registry, parse_location
+from .transports.tarball import write_archive
+
+if TYPE_CHECKING:  # the results of commands whose modules are imported only when they run
+    from .debian.build import BaseBuild
+    from .rebase import Rebased
+
+__all__ = [
+    "BASE_OPTIONS", "Access", "Builder", "Image", "ImageLayer", "MergedFilesystem", "PublishRequest", "Published", "build_base",
+    "build_inputs", "check_tag", "check_target", "default_cache_dir", "host_platform", "image_filesystem", "image_layers", "layout_target",
+    "publish", "read_sbom", "rebase", "registry_clients", "skaffold_argv", "write_docker_archive",
+]
 
 _EMPTY_DIGEST = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # of zero bytes
 
@@ -33,25 +54,17 @@ class Published:
     references: tuple[str, ...] = ()  # every REF:TAG@DIGEST pushed, for --image-refs
 
 
-def check_target(text: str | None, mode: Literal["build", "push", "any"], platforms: int = 1) -> Location:
-    """The target, checked against what the command promises before any work is done."""
-    if not text:
-        raise ConfigError("no target: give --to (or `to` in [tool.pyjib])")
-    target = parse_location(with_placeholders(text))  # templates are filled after the build, when {version} is known
-    if mode == "push" and target.reference is None:
-        raise ConfigError(
-            f"push needs a registry reference such as registry.example.com/team/app:1.0, not {text!r}; use `pyjib build` for {target.scheme}:"
-        )
-    if mode == "build" and target.reference is not None:
-        raise ConfigError(f"build writes oci:DIR, docker-archive:FILE or docker-daemon:NAME; to publish {text} use `pyjib push`")
-    target.check_writable(platforms)
-    return target
-
-
 def check_tag(tag: str) -> str:
     if not TAG_PATTERN.match(tag):
         raise ConfigError(f"invalid tag {tag!r}: up to 128 letters, digits, _ . and -, not starting with . or -")
     return tag
+
+
+def registry_clients(insecure_registries: Iterable[str], access: Access | None = None, login: str | None = None) -> ClientPool:
+    """One client per registry host for a run; access's username and password are for the registry login names only."""
+    access = access or Access()
+    return ClientPool(frozenset(insecure_registries), ca_certs=access.ca_certs, username=access.username, password=access.password,
+                      login_registry=login)
 
 
 class Builder:
@@ -60,12 +73,9 @@ class Builder:
     def __init__(self, settings: Settings, *, cache_dir: Path | None = None, log: Log = SILENT, access: Access | None = None) -> None:
         self.settings = settings
         self.cache = BlobCache(cache_dir or default_cache_dir())
-        access = access or Access()
-        self.clients = ClientPool(
-            frozenset(settings.insecure_registries), ca_certs=access.ca_certs, username=access.username, password=access.password,
-            # Templates sit in tags, never in the registry's name, so placeholders leave the login's registry as it is.
-            login_registry=login_registry(with_placeholders(settings.to) if settings.to else None, settings.base),
-        )
+        # Templates sit in tags, never in the registry's name, so placeholders leave the login's registry as it is.
+        self.clients = registry_clients(settings.insecure_registries, access,
+                                        login_registry(with_placeholders(settings.to) if settings.to else None, settings.base))
         self.log = log
         self._scratch = contextlib.ExitStack()
         self._told_dirty = False
@@ -200,3 +210,82 @@ def publish(settings: Settings, request: PublishRequest | None = None) -> Publis
             assert settings.to is not None  # check_target refused a missing target
             target = builder.filled_target(build, settings.to)
         return builder.deliver(build, target)
+
+
+# The other commands: each makes its own registry clients and closes them when it is done.
+
+def build_base(project: Path, options: Mapping[str, Any], *, access: Access | None = None, insecure_registries: Iterable[str] = (),
+               cache_dir: Path | None = None, log: Log = SILENT) -> BaseBuild:
+    """`pyjib base`: the base the project's [tool.pyjib.base] describes, options (keys of BASE_OPTIONS) over it, delivered
+    to its `to`."""
+    # Imported here: `push` and `build` should not pay for the Debian machinery at start-up.
+    from .debian.build import build_base as build_debian_base
+
+    where = f"{project / 'pyproject.toml'} [tool.pyjib.base]"
+    table = base_table(read_pyproject(project), where) if (project / "pyproject.toml").is_file() else {}
+    request = base_request(table, options, where)
+    with contextlib.closing(registry_clients(insecure_registries, access, login_registry(request.to, None))) as clients:
+        return build_debian_base(request, cache_root=cache_dir or default_cache_dir(), clients=clients, log=log)
+
+
+def rebase(image: str, new_base: str, target: str, *, access: Access | None = None, insecure_registries: Iterable[str] = (),
+           cache_dir: Path | None = None, log: Log = SILENT) -> Rebased:
+    """`pyjib rebase`: an image pyjib built moved onto new_base and delivered to target, rebuilding nothing."""
+    from .rebase import rebase as rebase_image
+
+    with contextlib.closing(registry_clients(insecure_registries, access, login_registry(target, None))) as clients:
+        return rebase_image(image, new_base, target, cache=BlobCache(cache_dir or default_cache_dir()), clients=clients, log=log)
+
+
+def read_sbom(image: str, platform: str | None = None, *, access: Access | None = None, insecure_registries: Iterable[str] = (),
+              cache_dir: Path | None = None) -> bytes:
+    """The SBOM attached to image (a registry reference or oci:DIR[:TAG]); platform chooses within an index."""
+    with contextlib.closing(registry_clients(insecure_registries, access)) as clients:
+        return referrers.read_sbom(image, platform, clients, BlobCache(cache_dir or default_cache_dir()))
+
+
+def layout_target(path: Path) -> Location:
+    """An OCI layout at path, as a target (the hatch plugin's own beside dist/)."""
+    return parse_location(f"oci:{path}")
+
+
+# What the pytest plugin reads of the image it built.
+
+_HOST_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def host_platform(platforms: Sequence[str]) -> str:
+    """The platform among platforms that this host's CPU runs (so its image runs here), else the first."""
+    host = _HOST_ARCHITECTURES.get(machine(), machine())
+    return next((p for p in platforms if parse_platform(p).architecture == host), platforms[0])
+
+
+@dataclass(frozen=True)
+class ImageLayer:
+    """One layer of an image as a test looks at it: its blob, the history step that made it, the paths it holds."""
+
+    digest: str
+    size: int
+    created_by: str
+    files: tuple[str, ...]  # paths (without leading /) of every entry in the layer
+
+
+def image_layers(image: Image) -> list[ImageLayer]:
+    """The image's layers, bottom first, each with its history's created_by (empty when the history has none)."""
+    history = [h for h in image.config.get("history", []) if not h.get("empty_layer")]
+    out = []
+    for index, blob in enumerate(image.layers):
+        files = MergedFilesystem.read([blob.fetch()]).entries
+        created_by = history[index].get("created_by", "") if index < len(history) else ""
+        out.append(ImageLayer(blob.descriptor.digest, blob.descriptor.size, created_by, tuple(sorted(files))))
+    return out
+
+
+def image_filesystem(image: Image) -> MergedFilesystem:
+    """The image's files as a container sees them: every layer merged, whiteouts applied."""
+    return MergedFilesystem.read([blob.fetch() for blob in image.layers])
+
+
+def write_docker_archive(path: Path, image: Image, repo_tags: Sequence[str]) -> None:
+    """The image as a docker-archive at path (what `podman run docker-archive:` and `docker load` read)."""
+    write_archive(path, image, list(repo_tags))

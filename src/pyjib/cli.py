@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -11,15 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, devloop
-from .api import PublishRequest, publish
-from .cache import BlobCache, default_cache_dir
+from . import __version__, api
+from .api import Access, PublishRequest, default_cache_dir, publish
 from .errors import ConfigError, PyjibError
 from .log import Log
-from .referrers import read_sbom
-from .registry import Access, ClientPool
-from .settings import DEFAULT_BASE, OPTIONS, TRUST_MODES, load_settings, options_from_table, read_pyproject
-from .transports import login_registry
+from .settings import DEFAULT_BASE, OPTIONS, TRUST_MODES, load_settings, options_from_table
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -225,24 +220,10 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def run_base(namespace: argparse.Namespace) -> int:
-    # Imported here: `push` and `build` should not pay for the Debian machinery at start-up.
-    from .debian.build import build_base
-    from .debian.request import KEYS, base_request, base_table
-
-    project = Path(namespace.project)
-    where = f"{project / 'pyproject.toml'} [tool.pyjib.base]"
-    table = base_table(read_pyproject(project), where) if (project / "pyproject.toml").is_file() else {}
-    cli = {key: value for key in KEYS if (value := getattr(namespace, key, None)) is not None}
-    request = base_request(table, cli, where)
-    with contextlib.closing(_clients(namespace, request.to)) as clients:
-        built = build_base(request, cache_root=namespace.cache_dir or default_cache_dir(), clients=clients, log=Log(quiet=namespace.quiet))
+    given = {key: value for key in api.BASE_OPTIONS if (value := getattr(namespace, key, None)) is not None}
+    built = api.build_base(Path(namespace.project), given, access=registry_access(namespace), insecure_registries=namespace.insecure_registries or (),
+                           cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet))
     return _report(namespace, built.location, built.digest)
-
-
-def _clients(namespace: argparse.Namespace, target: str) -> ClientPool:
-    access = registry_access(namespace)
-    return ClientPool(frozenset(namespace.insecure_registries or ()), ca_certs=access.ca_certs, username=access.username,
-                      password=access.password, login_registry=login_registry(target, None))
 
 
 def _report(namespace: argparse.Namespace, location: str, digest: str) -> int:
@@ -254,20 +235,14 @@ def _report(namespace: argparse.Namespace, location: str, digest: str) -> int:
 
 
 def run_rebase(namespace: argparse.Namespace) -> int:
-    from .rebase import rebase
-
-    with contextlib.closing(_clients(namespace, namespace.to)) as clients:
-        done = rebase(namespace.image, namespace.from_, namespace.to, cache=BlobCache(namespace.cache_dir or default_cache_dir()),
-                      clients=clients, log=Log(quiet=namespace.quiet))
+    done = api.rebase(namespace.image, namespace.from_, namespace.to, access=registry_access(namespace),
+                      insecure_registries=namespace.insecure_registries or (), cache_dir=namespace.cache_dir, log=Log(quiet=namespace.quiet))
     return _report(namespace, done.location, done.digest)
 
 
 def print_sbom(namespace: argparse.Namespace) -> int:
-    clients = ClientPool(frozenset(namespace.insecure_registries or ()), ca_certs=tuple(namespace.ca_cert or ()))
-    try:
-        document = read_sbom(namespace.image, namespace.platform, clients, BlobCache(namespace.cache_dir or default_cache_dir()))
-    finally:
-        clients.close()
+    document = api.read_sbom(namespace.image, namespace.platform, access=Access(ca_certs=tuple(namespace.ca_cert or ())),
+                             insecure_registries=namespace.insecure_registries or (), cache_dir=namespace.cache_dir)
     sys.stdout.buffer.write(document + b"\n")
     sys.stdout.flush()
     return 0
@@ -282,9 +257,9 @@ def run(argv: Sequence[str]) -> int:
     if namespace.command == "sbom":
         return print_sbom(namespace)
     if namespace.command == "skaffold":
-        return run([*devloop.skaffold_argv(os.environ), *namespace.options])
+        return run([*api.skaffold_argv(os.environ), *namespace.options])
     if namespace.command == "inputs":
-        print(json.dumps(devloop.build_inputs(Path(namespace.project))), flush=True)
+        print(json.dumps(api.build_inputs(Path(namespace.project))), flush=True)
         return 0
     settings = load_settings(Path(namespace.project), cli_options(namespace))
     access = registry_access(namespace)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shlex
 import shutil
 import subprocess
@@ -20,22 +19,9 @@ from typing import Any
 
 import pytest
 
-from .api import publish
+from .api import Image, ImageLayer, MergedFilesystem, host_platform, image_filesystem, image_layers, publish, read_sbom, write_docker_archive
 from .errors import PyjibError
-from .filesystem import MergedFilesystem
-from .oci.image import Image
-from .oci.platforms import parse_platform
 from .settings import Settings, load_settings
-from .transports.layout import sbom_from_layout
-from .transports.tarball import write_archive
-
-
-@dataclass(frozen=True)
-class Layer:
-    digest: str
-    size: int
-    created_by: str
-    files: tuple[str, ...]  # paths (without leading /) of every entry in the layer
 
 
 @dataclass(frozen=True)
@@ -89,18 +75,12 @@ class ContainerImage:
         return sorted(self.config.get("ExposedPorts") or {})
 
     @cached_property
-    def layers(self) -> list[Layer]:
-        history = [h for h in self.image.config.get("history", []) if not h.get("empty_layer")]
-        out = []
-        for index, blob in enumerate(self.image.layers):
-            files = MergedFilesystem.read([blob.fetch()]).entries
-            created_by = history[index].get("created_by", "") if index < len(history) else ""
-            out.append(Layer(blob.descriptor.digest, blob.descriptor.size, created_by, tuple(sorted(files))))
-        return out
+    def layers(self) -> list[ImageLayer]:
+        return image_layers(self.image)
 
     @cached_property
     def _filesystem(self) -> MergedFilesystem:
-        return MergedFilesystem.read([blob.fetch() for blob in self.image.layers])
+        return image_filesystem(self.image)
 
     def read_file(self, path: str) -> bytes:
         """A file from the image's merged filesystem (symlinks followed, whiteouts applied)."""
@@ -112,7 +92,7 @@ class ContainerImage:
     @cached_property
     def sbom(self) -> dict[str, Any]:
         """The SBOM attached to the image (SPDX 2.3 by default, CycloneDX 1.6 with sbom = "cyclonedx"), parsed."""
-        document: dict[str, Any] = json.loads(sbom_from_layout(self.layout, None, None))
+        document: dict[str, Any] = json.loads(read_sbom(f"oci:{self.layout}"))
         return document
 
     def run(self, args: Sequence[str] = (), *, entrypoint: str | None = None, env: Mapping[str, str] | None = None,
@@ -122,7 +102,7 @@ class ContainerImage:
             pytest.skip("no container runtime (podman or docker) on PATH; set PYJIB_CONTAINER_RUNTIME to run images")
         if self._archive is None:
             self._archive = self.layout.parent / "image.tar"
-            write_archive(self._archive, self.image, [f"pyjib-test/{self.digest.split(':')[1][:12]}:latest"])
+            write_docker_archive(self._archive, self.image, [f"pyjib-test/{self.digest.split(':')[1][:12]}:latest"])
         command = [*self.runtime, "run", "--rm"]
         if entrypoint is not None:
             command += ["--entrypoint", entrypoint]
@@ -145,16 +125,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--pyjib-runtime", metavar="CMD", help="container runtime command, such as 'podman' (default: podman, else docker)")
 
 
-_HOST_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
-
-
 def _one_platform(settings: Settings) -> Settings:
     """A multi-platform project is checked on one platform: this host's if it is among them (so run() works), else the first."""
     if len(settings.platforms) <= 1:
         return settings
-    host = _HOST_ARCHITECTURES.get(platform.machine(), platform.machine())
-    chosen = next((p for p in settings.platforms if parse_platform(p).architecture == host), settings.platforms[0])
-    return replace(settings, platforms=(chosen,))
+    return replace(settings, platforms=(host_platform(settings.platforms),))
 
 
 @pytest.fixture(scope="session")
@@ -178,4 +153,4 @@ def pyjib_image(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     return ContainerImage(published.build.image, published.digest, layout, runtime)
 
 
-__all__ = ["ContainerImage", "Layer", "RunResult"]
+__all__ = ["ContainerImage", "ImageLayer", "RunResult"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .api import check_target
 from .cache import BlobCache
 from .errors import PyjibError
 from .filesystem import MergedFilesystem
@@ -21,6 +20,7 @@ from .log import Log
 from .oci.image import Image
 from .oci.platforms import Platform, platform_of_config
 from .registry import ClientPool
+from .targets import check_target
 from .transports import BaseImage, Delivery, ImageSource, Session, parse_location
 
 BASE_NAME = "org.opencontainers.image.base.name"

@@ -9,11 +9,10 @@ from typing import Any
 from hatchling.builders.plugin.interface import BuilderInterface
 from hatchling.builders.wheel import WheelBuilder
 
-from pyjib.api import PublishRequest, check_target, publish
+from pyjib.api import PublishRequest, check_target, layout_target, publish
 from pyjib.errors import PyjibError
 from pyjib.log import Log
 from pyjib.settings import load_settings, options_from_table
-from pyjib.transports import parse_location
 
 # Keys hatch itself reads from any target table; they are not pyjib's business but are not typos either.
 HATCH_TARGET_KEYS = frozenset({
@@ -59,7 +58,7 @@ class ContainerBuilder(BuilderInterface):  # type: ignore[type-arg]
         options, push, write_lock = self._pyjib_options()
         root = Path(self.root)
         settings = load_settings(root, options)
-        layout = parse_location(f"oci:{directory / f'{self.metadata.name}-{self.metadata.version}-image'}")
+        layout = layout_target(directory / f"{self.metadata.name}-{self.metadata.version}-image")
         target = check_target(settings.to, "any", len(settings.platforms)) if settings.to else layout
         if target.reference is not None and not push:
             self.app.display_info(f"to = {settings.to} is a registry: set push = true to push; writing {layout.path} only")

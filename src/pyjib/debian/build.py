@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..api import check_target
 from ..cache import BlobCache, Records, cache_key
 from ..cachelayout import DEBIAN_BASE_LAYERS, DEBIAN_BASE_RECIPE
 from ..errors import ConfigError
@@ -18,6 +17,7 @@ from ..log import SILENT, Log
 from ..oci.image import Image
 from ..oci.platforms import Platform
 from ..registry import ClientPool
+from ..targets import check_target
 from ..transports import Delivery, Session
 from .archive import Archive
 from .bytecode import precompile_stdlib, runs_here
