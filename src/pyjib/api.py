@@ -12,7 +12,6 @@ from platform import machine
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import fleetcache, referrers
-from .builder import Build, build_image
 from .cache import BlobCache, Records, cache_key, default_cache_dir
 from .cachelayout import FLEET_STORED
 from .debian.request import KEYS as BASE_OPTIONS
@@ -20,6 +19,7 @@ from .debian.request import base_request, base_table
 from .devloop import build_inputs, skaffold_argv
 from .errors import ConfigError, PyjibError
 from .filesystem import MergedFilesystem
+from .imagebuild import Build, build_image
 from .locks.write import write_pylock
 from .log import SILENT, Log
 from .oci.image import Image
@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # the results of commands whose modules are imported only whe
     from .rebase import Rebased
 
 __all__ = [
-    "BASE_OPTIONS", "Access", "Builder", "Image", "ImageLayer", "MergedFilesystem", "PublishRequest", "Published", "build_base",
+    "BASE_OPTIONS", "Access", "Image", "ImageLayer", "MergedFilesystem", "PublishRequest", "Published", "Publisher", "build_base",
     "build_inputs", "check_tag", "check_target", "default_cache_dir", "host_platform", "image_filesystem", "image_layers", "layout_target",
     "publish", "read_sbom", "rebase", "registry_clients", "skaffold_argv", "write_docker_archive",
 ]
@@ -67,7 +67,7 @@ def registry_clients(insecure_registries: Iterable[str], access: Access | None =
                       login_registry=login)
 
 
-class Builder:
+class Publisher:
     """Holds the cache and one registry client per host for a build and its deliveries."""
 
     def __init__(self, settings: Settings, *, cache_dir: Path | None = None, log: Log = SILENT, access: Access | None = None) -> None:
@@ -80,7 +80,7 @@ class Builder:
         self._scratch = contextlib.ExitStack()
         self._told_dirty = False
 
-    def __enter__(self) -> Builder:
+    def __enter__(self) -> Publisher:
         self._scratch.enter_context(scratch_space(self.cache.root))
         return self
 
@@ -196,20 +196,20 @@ def publish(settings: Settings, request: PublishRequest | None = None) -> Publis
     request = request or PublishRequest()
     target = request.to or check_target(settings.to, request.mode, len(settings.platforms))
     fixed = request.to is None and settings.to is not None and fixed_repository(settings.to)
-    with Builder(settings, cache_dir=request.cache_dir, log=request.log, access=request.access) as builder:
-        builder.check_login(target)
+    with Publisher(settings, cache_dir=request.cache_dir, log=request.log, access=request.access) as publisher:
+        publisher.check_login(target)
         wheel = request.wheel() if request.wheel is not None else None
-        build = builder.build(wheel, fleet=target if fixed else None, refresh=request.refresh)
+        build = publisher.build(wheel, fleet=target if fixed else None, refresh=request.refresh)
         if request.write_lock is not None:
             left_out = write_pylock(request.write_lock, [wheel for image in build.images for wheel in image.locked])
             request.log.info(f"wrote the lock {request.write_lock}"
                              + (f" (not in it, built from source here: {', '.join(left_out)})" if left_out else ""))
         for copy in request.copies:
-            builder.deliver(build, copy)
+            publisher.deliver(build, copy)
         if request.to is None:
             assert settings.to is not None  # check_target refused a missing target
-            target = builder.filled_target(build, settings.to)
-        return builder.deliver(build, target)
+            target = publisher.filled_target(build, settings.to)
+        return publisher.deliver(build, target)
 
 
 # The other commands: each makes its own registry clients and closes them when it is done.

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from .builder import Build, PlatformImage
+from .imagebuild import Build, PlatformImage
 from .indexes import without_credentials
 from .interpreter import Interpreter, OsPackage
 from .markers import holds

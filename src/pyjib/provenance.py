@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .builder import Build, PlatformImage
+from .imagebuild import Build, PlatformImage
 from .indexes import without_credentials
 from .oci.descriptor import canonical_json
 from .settings import Settings

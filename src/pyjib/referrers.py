@@ -3,9 +3,9 @@ read back. Each transport attaches them as it can (transports/remote_referrers.p
 
 from __future__ import annotations
 
-from .builder import Build, PlatformImage
 from .cache import BlobCache
 from .contents import image_contents
+from .imagebuild import Build, PlatformImage
 from .oci import mediatypes
 from .oci.image import Artifact
 from .oci.platforms import parse_platform

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pyjib import builder, dependencies, resolve
+from pyjib import dependencies, imagebuild, resolve
 from pyjib.bytecode import Compiler
 from pyjib.cache import BlobCache
 from pyjib.cachelayout import LAYER_RECORDS
@@ -68,7 +68,7 @@ def test_a_new_resolution_recipe_makes_a_new_key(tmp_path: Path, monkeypatch: py
 def _fleet(tmp_path: Path, settings: Settings | None = None, sources: Sources | None = None, project: WheelMetadata = PROJECT) -> str:
     image = Image({"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": []}}, ())
     base = BaseImage(image, "base", "sha256:" + "0" * 64)
-    return builder.fleet_key(base, project, settings or Settings(tmp_path), (), sources or Sources(IndexConfig(index_url=INDEX), None))
+    return imagebuild.fleet_key(base, project, settings or Settings(tmp_path), (), sources or Sources(IndexConfig(index_url=INDEX), None))
 
 
 def test_a_fleet_key_changes_with_the_project_the_settings_the_lock_and_the_recipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,7 +85,7 @@ def test_a_fleet_key_changes_with_the_project_the_settings_the_lock_and_the_reci
     assert _fleet(tmp_path, project=replace(PROJECT, version="2.0")) == keys[0]
     assert _fleet(tmp_path, Settings(tmp_path, tags=("v2",), entrypoint=("/x",))) == keys[0]
     assert _fleet(tmp_path, sources=Sources(IndexConfig(index_url=SAME_INDEX_OTHER_TOKEN), None)) == keys[0]
-    monkeypatch.setattr(builder, "FLEET_RECIPE", "fleet-next")
+    monkeypatch.setattr(imagebuild, "FLEET_RECIPE", "fleet-next")
     assert _fleet(tmp_path) != keys[0]
 
 

@@ -72,7 +72,7 @@ def test_no_import_cycles() -> None:
 @pytest.mark.parametrize(("module", "imports", "patterns", "allowed"), [
     ("pyjib.oci.image", "pyjib.transports.remote", MODEL, MODEL_MAY_IMPORT),
     ("pyjib.transports.remote", "pyjib.resolve", TRANSPORTS, TRANSPORTS_MAY_IMPORT),
-    ("pyjib.cli", "pyjib.builder", FRONT_ENDS, FRONT_ENDS_MAY_IMPORT),
+    ("pyjib.cli", "pyjib.imagebuild", FRONT_ENDS, FRONT_ENDS_MAY_IMPORT),
 ])
 def test_a_forbidden_import_is_caught(module: str, imports: str, patterns: list[str], allowed: list[str]) -> None:
     """The rules see what they forbid: the real graph with one forbidden edge added breaks exactly that rule."""

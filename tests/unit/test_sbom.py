@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from pyjib.builder import Build, PlatformImage
 from pyjib.contents import image_contents
 from pyjib.context import Sources
 from pyjib.errors import ConfigError
 from pyjib.filesystem import MergedFilesystem
+from pyjib.imagebuild import Build, PlatformImage
 from pyjib.indexes import IndexConfig
 from pyjib.interpreter import Interpreter, OsPackage, _keep, distro, os_packages, parse_dpkg_status
 from pyjib.lockedwheel import LockedWheel

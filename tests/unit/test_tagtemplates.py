@@ -46,7 +46,7 @@ def test_uncommitted_changes_get_dirty_and_are_told(repo: Path, stage: bool) -> 
     told: list[None] = []
     sha = _git(repo, "rev-parse", "HEAD")
     assert fill("v-{git_short_sha}.{git_sha}", repo, "1.0", on_dirty=lambda: told.append(None)) == f"v-{sha[:7]}-dirty.{sha}-dirty"
-    assert len(told) == 2  # per field; the Builder turns these into one warning
+    assert len(told) == 2  # per field; the Publisher turns these into one warning
 
 
 def test_version_and_environment_fields_fill_and_plain_text_stays(tmp_path: Path) -> None:
