@@ -36,6 +36,7 @@ from .resolve import RESOLUTION_TTL
 from .wheelfacts import WheelFacts
 
 CACHE_MEDIA_TYPE = "application/vnd.pyjib.cache.v1+json"
+CLOCK_SKEW_S = 300  # how far ahead of this runner's clock another runner's may be
 TAG_PREFIX = "pyjib-cache-"
 KEY_VARIABLE = "PYJIB_CACHE_KEY"
 MAC_ANNOTATION = "dev.pyjib.cache.hmac-sha256"
@@ -80,8 +81,9 @@ class FleetRecord:
     facts: tuple[WheelFacts, ...] = ()  # each locked wheel's licence and requirements, so the SBOM needs no download
 
     def is_fresh(self, now: float) -> bool:
-        """Whether a runner may still use it at now (epoch seconds): its resolution is no older than a local one may be."""
-        return now - self.created <= RESOLUTION_TTL
+        """Whether a runner may still use it at now (epoch seconds): its resolution is no older than a local one may be,
+        and it was not made in the future (beyond runners' clock skew), which would keep it fresh for ever."""
+        return -CLOCK_SKEW_S <= now - self.created <= RESOLUTION_TTL
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from pyjib.fleetcache import CACHE_MEDIA_TYPE, KEY_VARIABLE, TAG_PREFIX, FleetRecord, Trust, tag_for
+from pyjib.fleetcache import CACHE_MEDIA_TYPE, CLOCK_SKEW_S, KEY_VARIABLE, TAG_PREFIX, FleetRecord, Trust, tag_for
 from pyjib.interpreter import BaseFacts, Interpreter
 from pyjib.lockedwheel import LockedWheel
 from pyjib.oci.descriptor import Descriptor, canonical_json
@@ -93,6 +93,13 @@ def test_trust_comes_from_the_key_variable_and_the_trust_mode() -> None:
 def test_a_record_is_fresh_for_as_long_as_a_local_resolution() -> None:
     assert RECORD.is_fresh(CREATED) and RECORD.is_fresh(CREATED + RESOLUTION_TTL)
     assert not RECORD.is_fresh(CREATED + RESOLUTION_TTL + 1)
+
+
+def test_a_record_made_in_the_future_is_not_fresh_beyond_clock_skew() -> None:
+    """A record dated far ahead (a forged or broken clock) would otherwise never expire."""
+    assert RECORD.is_fresh(CREATED - CLOCK_SKEW_S)
+    assert not RECORD.is_fresh(CREATED - CLOCK_SKEW_S - 1)
+    assert not replace(RECORD, created=CREATED + 9e12).is_fresh(CREATED)
 
 
 def test_the_tag_names_the_key() -> None:
