@@ -114,25 +114,40 @@ class Transport:
         self.registry = registry
         self.plain_http_allowed = insecure or is_loopback(registry)
         self.retry = retry
-        # Registries named insecure may also be HTTPS with a certificate nobody can verify, as with Docker.
-        # A given transport brings its own TLS settings (httpx ignores verify then), so none is built.
-        verify: Any = False if insecure or transport is not None else ssl_context(find_tls_files(registry, ca_certs))
-        # identity: bodies are read as sent, so a cap counts what arrives (no decompression bomb), and blobs keep their digest.
-        self._client = httpx.Client(
-            transport=transport, verify=verify, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), follow_redirects=False,
-            headers={"Accept-Encoding": "identity"},
-        )
+        # Registries named insecure may also be HTTPS with a certificate nobody can verify, as with Docker. A given
+        # transport brings its own TLS settings (httpx ignores verify then). Both need only the unverified client.
+        self._verifies = not insecure and transport is None
+        self._ca_certs = ca_certs
+        self._transport = transport
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self._clients: dict[bool, httpx.Client] = {}  # by whether it verifies TLS; each made when first needed
         self.first_challenge: str | None = None  # WWW-Authenticate of the 401 to GET /v2/, for the login to answer
         self._lock = threading.Lock()
+        self._scheme_lock = threading.Lock()
         self._base: str | None = None
 
     def close(self) -> None:
-        self._client.close()
+        for client in self._clients.values():
+            client.close()
+
+    def _client(self, url: str) -> httpx.Client:
+        """The verifying client for HTTPS, made (with its CA store, tens of milliseconds to load) only when an HTTPS URL
+        is first asked for: a plain-HTTP registry never pays for it, yet a redirect from it to HTTPS storage verifies."""
+        return self._client_that(verifies=self._verifies and url.startswith("https:"))
+
+    def _client_that(self, *, verifies: bool) -> httpx.Client:
+        with self._lock:
+            if verifies not in self._clients:
+                verify: Any = ssl_context(find_tls_files(self.registry, self._ca_certs)) if verifies else False
+                # identity: bodies are read as sent, so a cap counts what arrives (no decompression bomb), and blobs keep their digest.
+                self._clients[verifies] = httpx.Client(transport=self._transport, verify=verify, timeout=self._timeout,
+                                                       follow_redirects=False, headers={"Accept-Encoding": "identity"})
+            return self._clients[verifies]
 
     # --- scheme --------------------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        with self._lock:
+        with self._scheme_lock:
             if self._base is None:
                 self._base = self._choose_scheme()
             return self._base
@@ -141,8 +156,9 @@ class Transport:
         """HTTPS first; plain HTTP only where it is allowed and the host does not speak TLS at all."""
         https = f"https://{self.registry}"
         try:
-            self._ping(https, retry=not self.plain_http_allowed)
-            return https
+            if not self._answers_plain_http_only(https):
+                self._ping(https, retry=not self.plain_http_allowed)
+                return https
         except Interrupted as exc:
             if unresolvable := self._unresolvable_host(exc.detail):
                 raise RegistryRequestError(unresolvable) from exc
@@ -156,6 +172,18 @@ class Transport:
         except Interrupted as exc:
             raise RegistryRequestError(f"cannot reach registry {self.registry} ({exc.detail}); check the address and that the registry is up") from exc
         return http
+
+    def _answers_plain_http_only(self, https: str) -> bool:
+        """Where plain HTTP is allowed and TLS would be verified, a first look through the unverified client at whether
+        the host speaks TLS at all, so that a plain-HTTP registry is told without loading a CA store. It carries no
+        credentials, and any answer but "this is not TLS" leaves the choice to the verified ping, as before."""
+        if not (self.plain_http_allowed and self._verifies):
+            return False
+        try:
+            self._client_that(verifies=False).get(f"{https}/v2/").close()
+        except httpx.TransportError as exc:
+            return tls_failure(exc) == "not-tls"
+        return False
 
     def _unresolvable_host(self, detail: str) -> str | None:
         """Why the registry cannot be reached when its name does not resolve: advice about plain HTTP would mislead."""
@@ -216,8 +244,9 @@ class Transport:
         for attempt in range(1, tries + 1):
             content = body.chunks() if isinstance(body, FileSlice) else body
             try:
-                request = self._client.build_request(method, url, headers=dict(headers), content=content)
-                response = self._client.send(request, stream=True)
+                client = self._client(url)
+                request = client.build_request(method, url, headers=dict(headers), content=content)
+                response = client.send(request, stream=True)
             except httpx.TransportError as exc:
                 tls = tls_failure(exc)
                 if tls == "certificate":
