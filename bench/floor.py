@@ -27,8 +27,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import gzip
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -117,8 +117,7 @@ def user_env(**extra: str) -> dict[str, str]:
 
 def find_uv() -> str:
     with contextlib.suppress(ImportError, FileNotFoundError):
-        import uv  # type: ignore[import-not-found]
-
+        uv: Any = importlib.import_module("uv")  # installed or not: Any either way
         return str(uv.find_uv_bin())
     found = shutil.which("uv")
     if not found:
@@ -237,24 +236,16 @@ class _Hashing:
 @contextlib.contextmanager
 def compressor(spec: str, sink: _Hashing) -> Iterator[IO[bytes]]:
     name, level = spec.rsplit("-", 1)
-    if name == "gzip":
-        with gzip.GzipFile(filename="", mode="wb", compresslevel=int(level), fileobj=sink, mtime=0) as stream:  # type: ignore[arg-type]
-            yield stream  # type: ignore[misc]
-    elif name == "zlib-ng":
-        from zlib_ng import gzip_ng  # type: ignore[import-not-found]
-
-        with gzip_ng.GzipFile(filename="", mode="wb", compresslevel=int(level), fileobj=sink, mtime=0) as stream:
-            yield stream
-    elif name == "isal":
-        from isal import igzip  # type: ignore[import-not-found]
-
-        with igzip.IGzipFile(filename="", mode="wb", compresslevel=int(level), fileobj=sink, mtime=0) as stream:
+    # The optional compressors are imported by name: they may be missing, and this runs in a venv of its own.
+    gzip_files: dict[str, tuple[str, str]] = {"gzip": ("gzip", "GzipFile"), "zlib-ng": ("zlib_ng.gzip_ng", "GzipFile"), "isal": ("isal.igzip", "IGzipFile")}
+    target: Any = sink
+    if name in gzip_files:
+        module, cls = gzip_files[name]
+        with getattr(importlib.import_module(module), cls)(filename="", mode="wb", compresslevel=int(level), fileobj=target, mtime=0) as stream:
             yield stream
     elif name == "zstd":
-        import zstandard  # type: ignore[import-not-found]
-
-        writer = zstandard.ZstdCompressor(level=int(level), write_content_size=False, threads=0).stream_writer(sink, closefd=False)
-        with writer:
+        zstandard: Any = importlib.import_module("zstandard")
+        with zstandard.ZstdCompressor(level=int(level), write_content_size=False, threads=0).stream_writer(target, closefd=False) as writer:
             yield writer
     else:
         raise SystemExit(f"floor: unknown compressor {spec}; use gzip-N, zlib-ng-N, isal-N or zstd-N")
