@@ -1,0 +1,1 @@
+"""A TensorFlow service: the biggest app pyjib builds on this machine."""
