@@ -27,7 +27,7 @@ APPS: dict[str, App] = {
         App("flask", BENCH_DIR / "app", "a Flask + pydantic service (3.5 MB of wheels, 10 MB unpacked)", 12),
         App("data", BENCH_DIR / "app-data", "a data service: numpy, pandas, scipy, pyarrow behind Flask (121 MB of wheels, 390 MB unpacked)", 13),
         App("torch", BENCH_DIR / "app-torch", "torch from PyPI with its CUDA libraries (nvidia-*, triton) behind Flask: 3.0 GB of wheels", 34),
-        App("tensorflow", BENCH_DIR / "app-tensorflow", "tensorflow-cpu behind Flask (about 340 MB of wheels): the biggest pyjib builds here", 39),
+        App("tensorflow", BENCH_DIR / "app-tensorflow", "tensorflow-cpu behind Flask: 336 MB of wheels, 1.5 GB unpacked", 39),
     )
 }
 DEFAULT_APP = "flask"

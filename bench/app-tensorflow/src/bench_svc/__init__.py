@@ -1,1 +1,1 @@
-"""A TensorFlow service: the biggest app pyjib builds on this machine."""
+"""A TensorFlow service: the benchmark's next biggest app after torch."""
