@@ -4,6 +4,7 @@
     python3 bench/run.py --tools pyjib,buildah --runs 7
     python3 bench/run.py --quick               # pyjib only, one run per scenario: checks the benchmark works (< 1 min)
     python3 bench/run.py --pyjib-rev HEAD      # measure a committed pyjib rather than the work tree
+    python3 bench/run.py --app data --tools pyjib,buildah --runs 1 --scenarios cold,fresh-runner   # a big image (issue 16)
 
 Prints a markdown table and writes JSON to bench/results/DATE_TOOLS.json. Needs what .ci/setup installs (docker-registry,
 skopeo, buildah, podman, hatch, uv), as root. Speed is measured here, never asserted by a timed test.
@@ -32,8 +33,9 @@ sys.path.insert(0, str(REPO_ROOT))  # bench.* and tests.infra.* import from the 
 from tests.infra import base_image  # noqa: E402
 
 from bench import report  # noqa: E402
+from bench.apps import APPS, DEFAULT_APP, App, requirements  # noqa: E402
 from bench.images import Images, builder_layout, make_tls  # noqa: E402
-from bench.scenarios import Bench, ToolRuns  # noqa: E402
+from bench.scenarios import SCENARIOS, Bench, ToolRuns  # noqa: E402
 from bench.tools import TOOLS, Context, Snapshot, ensure_hatch_plugin, ensure_pyoci, find_hatch, find_uv, snapshot_pyjib  # noqa: E402
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
@@ -44,6 +46,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="measured runs per tool and scenario (default 5; the median is reported)")
     parser.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated subset of: {', '.join(TOOLS)} (default: all)")
+    parser.add_argument("--app", choices=sorted(APPS), default=DEFAULT_APP,
+                        help="the app to build: " + "; ".join(f"{a.name}: {a.summary}" for a in APPS.values()) + f" (default {DEFAULT_APP})")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated subset of: {', '.join(SCENARIOS)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="pyjib only, one run per scenario, no image check and no JSON unless --json")
     parser.add_argument("--json", type=Path, help="where to write the results (default: bench/results/DATE_TOOLS.json)")
     parser.add_argument("--no-verify", dest="verify", action="store_false", help="skip running each tool's last image with podman")
@@ -56,6 +61,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     unknown = [t for t in args.tools if t not in TOOLS]
     if unknown:
         parser.error(f"unknown tool(s) {', '.join(unknown)}; choose from {', '.join(TOOLS)}")
+    args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    if unknown_scenarios := [s for s in args.scenarios if s not in SCENARIOS]:
+        parser.error(f"unknown scenario(s) {', '.join(unknown_scenarios)}; choose from {', '.join(SCENARIOS)}")
     if args.quick:
         args.runs, args.verify, args.quiet_wait = 1, False, 0
     if args.runs < 1:
@@ -111,20 +119,20 @@ def versions(ctx: Context, pyjib: dict[str, object]) -> dict[str, Any]:
     }
 
 
-def app_info(app: Path) -> dict[str, Any]:
+def app_info(app: App) -> dict[str, Any]:
     return {
-        "path": str(app.relative_to(REPO_ROOT)),
-        "requirements": [line for line in (app / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")],
-        # flask, werkzeug, jinja2, markupsafe, itsdangerous, click, blinker; pydantic, pydantic-core, annotated-types,
-        # typing-extensions, typing-inspection
-        "distributions": 12,
+        "name": app.name,
+        "path": str(app.path.relative_to(REPO_ROOT)),
+        "summary": app.summary,
+        "requirements": requirements(app),
+        "distributions": app.distributions,
     }
 
 
-def default_json_path(tools: Sequence[str]) -> Path:
+def default_json_path(tools: Sequence[str], app: str) -> Path:
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
     name = "all" if list(tools) == list(TOOLS) else "+".join(tools)
-    return RESULTS_DIR / f"{date}_{name}.json"
+    return RESULTS_DIR / (f"{date}_{name}.json" if app == DEFAULT_APP else f"{date}_{app}_{name}.json")
 
 
 def progress(message: str) -> None:
@@ -138,7 +146,7 @@ def make_context(args: argparse.Namespace, work: Path, snapshot: Snapshot) -> Co
     pyoci = ensure_pyoci(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pyjib-bench") if "pyoci" in chosen else None
     tls = make_tls(work / "tls") if any(TOOLS[t].tls for t in chosen) else None
     return Context(
-        repo=snapshot.path, app=REPO_ROOT / "bench" / "app", work=work, python=sys.executable, pythonpath=snapshot.pythonpath, tls=tls,
+        repo=snapshot.path, app=APPS[args.app].path, work=work, python=sys.executable, pythonpath=snapshot.pythonpath, tls=tls,
         uv=find_uv(),
         hatch=find_hatch(), pyoci=pyoci,
     )
@@ -157,12 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress("preparing the base image" + (" and the builder image" if "buildah" in args.tools else ""))
         images = Images(base_image.base_layout(), builder_layout() if "buildah" in args.tools else None)
         started = datetime.datetime.now(datetime.UTC)
-        bench = Bench(ctx, images, args.runs, args.verify, progress, quiet_wait_s=args.quiet_wait)
+        bench = Bench(ctx, images, args.runs, args.verify, progress, quiet_wait_s=args.quiet_wait, scenarios=args.scenarios)
         results: list[ToolRuns] = bench.measure([TOOLS[name] for name in args.tools])
         table = report.markdown_table(results)
         print(table)
         if args.json or not args.quick:
-            path = args.json or default_json_path(args.tools)
+            path = args.json or default_json_path(args.tools, args.app)
             payload = {
                 "schema": 1,
                 "started": started.isoformat(timespec="seconds"),
@@ -170,7 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "runs_per_scenario": args.runs,
                 "machine": machine_info(),
                 "versions": versions(ctx, snapshot.source),
-                "app": app_info(ctx.app),
+                "app": app_info(APPS[args.app]),
+                "scenarios": args.scenarios,
                 **report.results_json(results),
                 "table": table,
             }

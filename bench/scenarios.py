@@ -89,6 +89,7 @@ def _failure_summary(exc: StepFailed) -> str:
 class Bench:
     def __init__(
         self, ctx: Context, images: Images, runs: int, verify: bool, progress: Callable[[str], None], quiet_wait_s: float = 0,
+        scenarios: Sequence[str] = SCENARIOS,
     ) -> None:
         self.ctx = ctx
         self.images = images
@@ -96,6 +97,7 @@ class Bench:
         self.verify = verify
         self.progress = progress
         self.quiet_wait_s = quiet_wait_s  # how long a measured run may wait for other jobs on the machine to calm down
+        self.scenarios = tuple(scenarios)  # a big app's runs take minutes: a subset keeps a measurement affordable
         self._serial = 0
 
     # ------------------------------------------------------------------ places
@@ -200,7 +202,7 @@ class Bench:
                 result.unavailable = reason
                 self.progress(f"{result.tool.name}: not measured: {reason}")
         active = [r for r in results if r.unavailable is None]
-        for index in range(self.runs):
+        for index in range(self.runs if "cold" in self.scenarios else 0):
             for result in active:
                 self._once(result, "cold", index, functools.partial(self._cold, result.tool))
         warm_scenarios: list[tuple[str, Callable[[Tool, Warm, int], Run]]] = [
@@ -208,6 +210,9 @@ class Bench:
             ("one-file", self._one_file),
             ("fresh-runner", lambda tool, w, index: self._fresh_runner(tool, w.target, w.registry, index)),
         ]
+        warm_scenarios = [(name, run) for name, run in warm_scenarios if name in self.scenarios]
+        if not warm_scenarios and not self.verify:
+            return results
         with contextlib.ExitStack() as stack:
             warm = {r.tool.name: w for r in active if (w := self._prime(r.tool, r, stack)) is not None}
             primed = [r for r in active if r.tool.name in warm]

@@ -177,7 +177,7 @@ class HatchlingLayout(Hatchling):
 
 class Buildah(Tool):
     name = "buildah"
-    summary = "buildah bud --layers --isolation chroot (bench/app/Dockerfile: pip in a builder stage) + buildah push"
+    summary = "buildah bud --layers --isolation chroot (the app's Dockerfile: pip in a builder stage) + buildah push"
     notes = (
         "overlay storage under the runner (a fresh runner pulls the base and the builder); the pip stage reaches PyPI; "
         "the host-wide blob-info cache /var/lib/containers/cache is shared by all runs"

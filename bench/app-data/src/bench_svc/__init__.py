@@ -1,0 +1,1 @@
+"""A data service: the benchmark's big app with numpy, pandas, scipy and pyarrow."""

@@ -1,0 +1,1 @@
+"""A TensorFlow service: the benchmark's next biggest app after torch."""

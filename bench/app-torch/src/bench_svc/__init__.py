@@ -1,0 +1,1 @@
+"""A torch service: the benchmark's biggest app."""
