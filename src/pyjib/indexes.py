@@ -58,9 +58,23 @@ class IndexConfig:
 
     def cache_identity(self) -> list[object]:
         """What the indexes are, for cache keys: their locations without credentials, so a per-job token in a URL (CI job
-        tokens) neither leaks into keys nor makes every key new."""
+        tokens) neither leaks into keys nor makes every key new; and of uv's variables only those that can change what
+        is resolved, so a runner's own cache folder or download concurrency does not make the fleet cache miss."""
         return [[without_credentials(a) if "://" in a else a for a in self.uv_arguments()],
-                sorted((k, without_credentials(v) if "://" in v else v) for k, v in self.uv_env.items())]
+                sorted((k, without_credentials(v) if "://" in v else v) for k, v in self.uv_env.items() if not is_local_uv_setting(k))]
+
+
+# uv's variables about this machine and how uv works on it, not about what it resolves (checked against uv's settings
+# reference): where it keeps things, how it downloads and reports.
+_LOCAL_UV_SETTINGS = frozenset({
+    "UV_NO_CACHE", "UV_LINK_MODE", "UV_NO_PROGRESS", "UV_NATIVE_TLS", "UV_HTTP_TIMEOUT", "UV_REQUEST_TIMEOUT", "UV_HTTP_RETRIES",
+    "UV_NO_WRAP", "UV_COMPILE_BYTECODE", "UV_NO_CONFIG", "UV_CONFIG_FILE", "UV_KEYRING_PROVIDER", "UV_OFFLINE",
+})
+
+
+def is_local_uv_setting(name: str) -> bool:
+    """A uv variable that two runners may set differently and still resolve the same (UV_CACHE_DIR, UV_CONCURRENT_*)."""
+    return name in _LOCAL_UV_SETTINGS or name.endswith(("_DIR", "_DIRECTORY")) or name.startswith(("UV_CONCURRENT_", "UV_CACHE_"))
 
 
 def split_list(value: str | None) -> tuple[str, ...]:

@@ -95,3 +95,19 @@ def test_child_processes_get_the_settings_as_uv_variables_not_on_argv() -> None:
     config = IndexConfig(TOKEN_URL, ("https://mirror.example/simple",), ("/srv/wheels",), best_match=True)
     assert config.uv_environment() == {"UV_INDEX_URL": TOKEN_URL, "UV_EXTRA_INDEX_URL": "https://mirror.example/simple",
                                        "UV_FIND_LINKS": "/srv/wheels", "UV_INDEX_STRATEGY": "unsafe-best-match"}
+
+
+def test_a_runners_own_uv_folders_and_download_settings_leave_the_identity_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two CI runners with their own UV_CACHE_DIR (setup-uv gives each job one) share fleet cache records; a variable
+    that changes what uv resolves still changes the identity."""
+    for name in [k for k in os.environ if k.startswith("UV_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "runner-1"))
+    first = index_config(tmp_path, None, (), ()).cache_identity()
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "runner-2"))
+    monkeypatch.setenv("UV_CONCURRENT_DOWNLOADS", "4")
+    monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(tmp_path / "pythons"))
+    monkeypatch.setenv("UV_HTTP_TIMEOUT", "120")
+    assert index_config(tmp_path, None, (), ()).cache_identity() == first
+    monkeypatch.setenv("UV_EXCLUDE_NEWER", "2026-01-01T00:00:00Z")
+    assert index_config(tmp_path, None, (), ()).cache_identity() != first
