@@ -17,7 +17,6 @@ from typing import BinaryIO, NamedTuple
 MAGIC = b"\x7fELF"
 _MAX_PROGRAM_HEADERS = 4096
 _MAX_DYNAMIC_ENTRIES = 65536
-_MAX_STRING_TABLE = 16 << 20
 _MAX_STRING = 4096
 
 _PT_LOAD, _PT_DYNAMIC = 1, 2
@@ -101,13 +100,23 @@ def _file_offset(segments: list[_Segment], vaddr: int) -> int:
     raise MalformedElf(f"address {vaddr:#x} is in no loaded segment")
 
 
-def _string(table: bytes, offset: int) -> str:
-    if not 0 <= offset < len(table):
-        raise MalformedElf(f"string offset {offset} outside the string table ({len(table)} bytes)")
-    end = table.find(b"\0", offset, offset + _MAX_STRING)
-    if end < 0:
-        raise MalformedElf("an unterminated or overlong string")
-    return table[offset:end].decode("utf-8", "surrogateescape")
+class _StringTable(NamedTuple):
+    """Where the dynamic string table lies in the file. Its strings are read one by one, never the whole table: a big
+    library's table runs to tens of megabytes (libtensorflow_cc's is 82 MB) and only a few names in it are wanted."""
+
+    handle: BinaryIO
+    start: int
+    length: int
+
+    def string(self, offset: int) -> str:
+        if not 0 <= offset < self.length:
+            raise MalformedElf(f"string offset {offset} outside the string table ({self.length} bytes)")
+        self.handle.seek(self.start + offset)
+        chunk = self.handle.read(min(_MAX_STRING, self.length - offset))
+        end = chunk.find(b"\0")
+        if end < 0:
+            raise MalformedElf("an unterminated or overlong string")
+        return chunk[:end].decode("utf-8", "surrogateescape")
 
 
 def parse(handle: BinaryIO, size: int) -> ElfInfo:
@@ -140,18 +149,18 @@ def parse(handle: BinaryIO, size: int) -> ElfInfo:
         return info
     if _DT_STRTAB not in values or _DT_STRSZ not in values:
         raise MalformedElf("a dynamic section with names but no string table")
-    strtab_size = values[_DT_STRSZ]
-    if strtab_size > _MAX_STRING_TABLE:
-        raise MalformedElf(f"a string table of {strtab_size} bytes")
-    table = _read_at(handle, size, _file_offset(segments, values[_DT_STRTAB]), strtab_size)
+    start, length = _file_offset(segments, values[_DT_STRTAB]), values[_DT_STRSZ]
+    if start + length > size:
+        raise MalformedElf(f"a string table of {length} bytes at {start} runs past the end ({size} bytes)")
+    table = _StringTable(handle, start, length)
 
     def paths(tag: int) -> tuple[str, ...]:
-        return tuple(p for t, v in entries if t == tag for p in _string(table, v).split(":") if p)
+        return tuple(p for t, v in entries if t == tag for p in table.string(v).split(":") if p)
 
     return ElfInfo(
         layout.bits, layout.big_endian, file_type, machine,
-        needed=tuple(_string(table, v) for t, v in entries if t == _DT_NEEDED),
-        soname=_string(table, values[_DT_SONAME]) if _DT_SONAME in values else None,
+        needed=tuple(table.string(v) for t, v in entries if t == _DT_NEEDED),
+        soname=table.string(values[_DT_SONAME]) if _DT_SONAME in values else None,
         rpath=paths(_DT_RPATH),
         runpath=paths(_DT_RUNPATH),
     )

@@ -7,6 +7,7 @@ import random
 import re
 import struct
 import subprocess
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -81,10 +82,11 @@ def test_auditwheel_rpath_points_at_the_libs_folder_whose_soname_is_needed(unpac
 
 
 def synthetic_elf(bits: int, big_endian: bool, needed: list[str], soname: str | None = None, rpath: str | None = None,
-                  runpath: str | None = None, machine: int = 62) -> bytes:
-    """A minimal shared object: a header, a PT_LOAD over the whole file, a PT_DYNAMIC, its entries and string table."""
+                  runpath: str | None = None, machine: int = 62, padding: int = 0) -> bytes:
+    """A minimal shared object: a header, a PT_LOAD over the whole file, a PT_DYNAMIC, its entries and string table
+    (with padding bytes of other strings before the names, as a big library's table has)."""
     endian = ">" if big_endian else "<"
-    strings = b"\0"
+    strings = b"\0" * (1 + padding)
     offsets = {}
     for text in [*needed, soname, rpath, runpath]:
         if text is not None and text not in offsets:
@@ -177,3 +179,17 @@ def test_truncated_and_corrupted_real_files_never_raise(tmp_path: Path) -> None:
         path.write_bytes(bytes(mangled) + data[8192:])
         result = read_elf(path)
         assert result is None or isinstance(result, ElfInfo)
+
+
+def test_a_string_table_of_tens_of_megabytes_is_read_name_by_name(tmp_path: Path) -> None:
+    """libtensorflow_cc.so.2's table is 82 MB: its names are found, and the table is never read whole."""
+    path = tmp_path / "libbig.so.2"
+    path.write_bytes(synthetic_elf(64, False, ["libc.so.6"], soname="libbig.so.2", padding=40 << 20))
+    tracemalloc.start()
+    try:
+        info = read_elf(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info is not None and info.soname == "libbig.so.2" and info.needed == ("libc.so.6",)
+    assert peak < 1 << 20
