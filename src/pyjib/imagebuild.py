@@ -199,7 +199,7 @@ def _platform_image(base: BaseImage, source: ProjectSource, context: BuildContex
         log.info(f"this host has no Python {interpreter.minor}: the image ships without precompiled bytecode")
     layers = [*lower, *source.top_layers(LayerInputs(environment, compiler, context.cache, Compression(settings.compression)))]
     check_layer_count(len(base.image.layers), len(layers))
-    imagechecks.check_libraries(layers, facts, base.name)
+    imagechecks.check_libraries(layers, facts, base.name, settings.runtime_libraries)
 
     created = creation_timestamp(settings.creation_time)
     image = base.image

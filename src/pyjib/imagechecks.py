@@ -9,7 +9,7 @@ config digest, each layer's linkage with its record), so on a warm build they co
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
@@ -84,13 +84,22 @@ def check_base(project: WheelMetadata, wheel_name: str | None, facts: BaseFacts,
         check_wheel_platform(project, wheel_name, facts.interpreter)
 
 
-def missing_libraries(layers: Sequence[NamedLayer], facts: BaseFacts) -> dict[str, tuple[str, ...]]:
-    """Each library a file in the layers needs that neither the base nor any of the layers holds, with who needs it.
+# The user-space half of a GPU driver: a GPU container runtime (NVIDIA's container toolkit, CDI) mounts these from the
+# host into the container, matched to its kernel driver, and an image must not ship them. PyPI's torch and jax link them.
+GPU_DRIVER_LIBRARIES = frozenset({
+    "libcuda.so.1", "libnvidia-ml.so.1", "libnvidia-ptxjitcompiler.so.1", "libnvidia-nvvm.so.4", "libcudadebugger.so.1",
+    "libnvidia-opencl.so.1", "libnvcuvid.so.1", "libnvidia-encode.so.1", "libnvidia-fbc.so.1", "libnvidia-cfg.so.1",
+})
+
+
+def missing_libraries(layers: Sequence[NamedLayer], facts: BaseFacts, runtime_libraries: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:
+    """Each library a file in the layers needs that neither the base nor any of the layers holds, nor the container's
+    runtime provides (a GPU driver's, and those the user names), with who needs it.
 
     Only ELF files for the image's CPU count: the loader never loads another machine's file, which a wheel may carry as data.
     """
     machine = MACHINES.get(facts.interpreter.platform.machine)
-    held = set(facts.libraries).union(*(layer.linkage.provided(machine) for layer in layers))
+    held = set(facts.libraries).union(GPU_DRIVER_LIBRARIES, runtime_libraries, *(layer.linkage.provided(machine) for layer in layers))
     missing: dict[str, set[str]] = {}
     for layer in layers:
         for library, users in layer.linkage.needed(machine):
@@ -99,8 +108,8 @@ def missing_libraries(layers: Sequence[NamedLayer], facts: BaseFacts) -> dict[st
     return {library: tuple(sorted(users)) for library, users in sorted(missing.items())}
 
 
-def check_libraries(layers: Sequence[NamedLayer], facts: BaseFacts, base_name: str) -> None:
-    missing = missing_libraries(layers, facts)
+def check_libraries(layers: Sequence[NamedLayer], facts: BaseFacts, base_name: str, runtime_libraries: Iterable[str] = ()) -> None:
+    missing = missing_libraries(layers, facts, runtime_libraries)
     if not missing:
         return
     library, users = next(iter(missing.items()))
@@ -109,5 +118,6 @@ def check_libraries(layers: Sequence[NamedLayer], facts: BaseFacts, base_name: s
     more = f" (also missing: {', '.join(list(missing)[1:])})" if len(missing) > 1 else ""
     raise ImageCheckError(
         f"{library}, which {' and '.join(users)} need{'s' if len(users) == 1 else ''}, is neither in the base {base_name} nor in "
-        f"the image's layers{more}; choose a base {has_it}"
+        f"the image's layers{more}; choose a base {has_it}, or, when the container's runtime provides it or only an "
+        "optional plugin loads it, list it in runtime-libraries"
     )

@@ -58,6 +58,7 @@ OPTIONS: dict[str, str] = {
     "lock-file": "str",
     "compression": "str",
     "sbom": "sbom",
+    "runtime-libraries": "list",
     "provenance": "bool",
     "name": "str",
 }
@@ -95,6 +96,7 @@ class Settings:
     extra_index_url: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     only_binary: bool = False  # True: never build a dependency from source
+    runtime_libraries: tuple[str, ...] = ()  # sonames the container's runtime provides, or only optional plugins need
     constraint: tuple[str, ...] = ()  # constraint files (pip's -c); default: PIP_CONSTRAINT, else pip.conf
     lock_file: str | None = None  # default: pylock.toml, uv.lock, poetry.lock, pdm.lock or requirements.txt in the project
     compression: str = "gzip"  # or "zstd"

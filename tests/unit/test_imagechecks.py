@@ -106,3 +106,15 @@ def test_files_for_another_cpu_are_data_to_the_loader() -> None:
     assert missing_libraries([arm_binaries, arm_user], BaseFacts(AMD, BASE_LIBS)) == {"libarm.so": ("user",)}
     arm = Interpreter("/usr/bin/python3.11", "3.11.2", "glibc", (2, 36), Platform("linux", "arm64"))
     assert missing_libraries([arm_binaries], BaseFacts(arm, BASE_LIBS)) == {"libstdc++.so.6": ("cross-tools",)}
+
+
+def test_a_gpu_drivers_libraries_and_those_named_runtime_libraries_are_left_to_the_runtime() -> None:
+    """PyPI's torch links libcuda.so.1, which the GPU runtime mounts from the host; NVSHMEM's optional transport
+    plugins link libibverbs, which only the user can say the runtime provides or nothing loads."""
+    torch = _layer("torch", set(), {"libcuda.so.1": ("torch",), "libnvidia-ml.so.1": ("torch",), "libibverbs.so.1": ("nvidia-nvshmem-cu12",)})
+    facts = BaseFacts(AMD, BASE_LIBS)
+    assert missing_libraries([torch], facts) == {"libibverbs.so.1": ("nvidia-nvshmem-cu12",)}
+    with pytest.raises(ImageCheckError, match="list it in runtime-libraries"):
+        check_libraries([torch], facts, "example/base")
+    assert missing_libraries([torch], facts, ("libibverbs.so.1",)) == {}
+    check_libraries([torch], facts, "example/base", ("libibverbs.so.1",))

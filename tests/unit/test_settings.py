@@ -103,3 +103,8 @@ def test_entrypoint_on_the_command_line_replaces_the_files_module(tmp_path: Path
 def test_entrypoint_and_module_together_on_the_command_line_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="command line"):
         _cli("--entrypoint", "/app/venv/bin/x", "--module", "m")
+
+
+def test_runtime_libraries_come_from_the_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.pyjib]\nruntime-libraries = ["libibverbs.so.1"]\n')
+    assert load_settings(tmp_path, {}).runtime_libraries == ("libibverbs.so.1",)
