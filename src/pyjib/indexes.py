@@ -64,8 +64,8 @@ class IndexConfig:
                 sorted((k, without_credentials(v) if "://" in v else v) for k, v in self.uv_env.items() if not is_local_uv_setting(k))]
 
 
-# uv's variables about this machine and how uv works on it, not about what it resolves (checked against uv's settings
-# reference): where it keeps things, how it downloads and reports.
+# uv's variables about this machine and how uv works on it, not about what it resolves: where it keeps things, how
+# it downloads and reports (the rest, such as UV_EXCLUDE_NEWER or UV_PRERELEASE, stays in the key).
 _LOCAL_UV_SETTINGS = frozenset({
     "UV_NO_CACHE", "UV_LINK_MODE", "UV_NO_PROGRESS", "UV_NATIVE_TLS", "UV_HTTP_TIMEOUT", "UV_REQUEST_TIMEOUT", "UV_HTTP_RETRIES",
     "UV_NO_WRAP", "UV_COMPILE_BYTECODE", "UV_NO_CONFIG", "UV_CONFIG_FILE", "UV_KEYRING_PROVIDER", "UV_OFFLINE",

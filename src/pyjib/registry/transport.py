@@ -180,7 +180,8 @@ class Transport:
         if not (self.plain_http_allowed and self._verifies):
             return False
         try:
-            self._client_that(verifies=False).get(f"{https}/v2/").close()
+            with self._client_that(verifies=False).stream("GET", f"{https}/v2/"):
+                pass  # the handshake and the status line tell it; the body is never read
         except httpx.TransportError as exc:
             return tls_failure(exc) == "not-tls"
         return False
