@@ -1,8 +1,8 @@
-"""Where pyjib's time goes on the edit-build loop: profile `pyjib push` with no change and with a one-file change.
+"""Where pyjib's time goes: profile `pyjib push` in bench/run.py's scenarios (cold, no change, one-file change, fresh runner).
 
-    python3 bench/profile_pyjib.py [--pyjib-rev REV] [--top 25]
+    python3 bench/profile_pyjib.py [--pyjib-rev REV] [--top 25] [--cases cold,no-change,one-file,fresh-runner]
 
-Same app, registry and runner set-up as bench/run.py's warm scenarios. Prints, for each case: the wall time, the imports
+Same app, registry and runner set-up as bench/run.py's scenarios. Prints, for each case: the wall time, the imports
 that cost most (python -X importtime, cumulative, top-level modules only) and the functions with the most cumulative and
 own time (cProfile). Time spent in subprocesses (uv, git, the PEP 517 backend) shows up as subprocess waits.
 """
@@ -10,6 +10,7 @@ own time (cProfile). Time spent in subprocesses (uv, git, the PEP 517 backend) s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import io
 import pstats
@@ -28,8 +29,9 @@ from tests.infra import base_image  # noqa: E402
 from bench.images import Images  # noqa: E402
 from bench.measure import Command, run_step  # noqa: E402
 from bench.scenarios import Bench, edit_and_commit  # noqa: E402
-from bench.tools import TOOLS, Context, Target, find_uv, snapshot_pyjib  # noqa: E402
+from bench.tools import TOOLS, Context, Target, find_uv, install_pyjib, snapshot_pyjib  # noqa: E402
 
+CASES = ("cold", "no-change", "one-file", "fresh-runner")
 _IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
@@ -61,15 +63,19 @@ def top_functions(profile: Path, count: int, strip: str) -> str:
     return "\n".join(lines)
 
 
-def profile_case(title: str, command: Command, work: Path, top: int, prepare: Callable[[str], None]) -> None:
-    """Run command plainly, under -X importtime and under cProfile; prepare(label) runs before each (the one-file case edits)."""
+def profile_case(title: str, command: Command | Callable[[], Command], work: Path, top: int, prepare: Callable[[str], None]) -> None:
+    """Run command plainly, under -X importtime and under cProfile; prepare(label) runs before each (the one-file case
+    edits). A callable command is made anew for each run (the cold and fresh-runner cases need an empty runner each time)."""
+    def make() -> Command:
+        return command() if callable(command) else command
+
     prepare("plain")
-    plain = run_step(command)
+    plain = run_step(make())
     prepare("importtime")
-    imports = run_step(with_interpreter_flags(command, "-X", "importtime"))
+    imports = run_step(with_interpreter_flags(make(), "-X", "importtime"))
     prepare("cprofile")
     profile = work / "pyjib.prof"
-    run_step(with_interpreter_flags(command, "-m", "cProfile", "-o", str(profile)))
+    run_step(with_interpreter_flags(make(), "-m", "cProfile", "-o", str(profile)))
     print(f"\n## pyjib push, {title}: {plain.wall_s:.3f} s wall, {plain.cpu_s:.3f} s CPU\n")
     print("pyjib's own progress log:\n" + "\n".join(f"  {line}" for line in plain.output.splitlines() if line.startswith("pyjib [")))
     print("\nimports of 10 ms or more (python -X importtime):")
@@ -82,22 +88,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/profile_pyjib.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pyjib-rev", metavar="REV", help="profile pyjib as committed at REV instead of the work tree")
     parser.add_argument("--top", type=int, default=25, help="rows per listing")
+    parser.add_argument("--cases", default="no-change,one-file", help="comma-separated subset of: " + ", ".join(CASES))
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="pyjib-profile-"))
     try:
         snapshot = snapshot_pyjib(REPO_ROOT, args.pyjib_rev, work / "pyjib")
         print(f"# pyjib from {snapshot.source['from']} at {snapshot.source['commit']}")
-        ctx = Context(repo=snapshot.path, app=REPO_ROOT / "bench" / "app", work=work, python=sys.executable, pythonpath=snapshot.pythonpath,
-                      tls=None, uv=find_uv(), hatch=None, pyoci=None)
+        uv = find_uv()
+        ctx = Context(repo=snapshot.path, app=REPO_ROOT / "bench" / "app", work=work, python=install_pyjib(snapshot, work / "pyjib-venv", uv),
+                      pythonpath="", tls=None, uv=uv, hatch=None, pyoci=None)
         tool = TOOLS["pyjib"]
         bench = Bench(ctx, Images(base_image.base_layout(), None), runs=1, verify=False, progress=lambda message: None)
-        with bench.registry(tool) as registry:
+        with bench.registry(tool) as registry, contextlib.ExitStack() as registries:
             target = Target(registry.host)
             runner, project = bench.runner(tool), bench.checkout(tool, target)
             bench.execute(tool, project, runner, target, registry)  # the image is pushed and the runner warm
             (command,) = tool.commands(project, runner, target, ctx)
-            profile_case("no change", command, work, args.top, lambda label: None)
-            profile_case("one-file change", command, work, args.top, lambda label: edit_and_commit(project, f"profile-{label}"))
+
+            def on_empty_runner(cold: bool) -> Callable[[], Command]:
+                """The push from a new checkout on an empty runner: to a new registry holding only the base (cold), or
+                with a one-file change to this one, which holds the previous commit (a fresh runner)."""
+                def make() -> Command:
+                    where = Target(registries.enter_context(bench.registry(tool)).host) if cold else target
+                    fresh = bench.checkout(tool, where)
+                    if not cold:
+                        edit_and_commit(fresh, "profile-fresh")
+                    (made,) = tool.commands(fresh, bench.runner(tool), where, ctx)
+                    return made
+                return make
+
+            for case in args.cases.split(","):
+                if case == "cold":
+                    profile_case("cold", on_empty_runner(cold=True), work, args.top, lambda label: None)
+                elif case == "no-change":
+                    profile_case("no change", command, work, args.top, lambda label: None)
+                elif case == "one-file":
+                    profile_case("one-file change", command, work, args.top, lambda label: edit_and_commit(project, f"profile-{label}"))
+                elif case == "fresh-runner":
+                    profile_case("fresh runner", on_empty_runner(cold=False), work, args.top, lambda label: None)
+                else:
+                    raise SystemExit(f"unknown case {case!r}: choose from {', '.join(CASES)}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -36,7 +36,7 @@ from bench import report  # noqa: E402
 from bench.apps import APPS, DEFAULT_APP, App, requirements  # noqa: E402
 from bench.images import Images, builder_layout, make_tls  # noqa: E402
 from bench.scenarios import SCENARIOS, Bench, ToolRuns  # noqa: E402
-from bench.tools import TOOLS, Context, Snapshot, ensure_hatch_plugin, ensure_pyoci, find_hatch, find_uv, snapshot_pyjib  # noqa: E402
+from bench.tools import TOOLS, Context, Snapshot, ensure_pyoci, find_hatch, find_uv, install_pyjib, snapshot_pyjib  # noqa: E402
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 QUICK_TOOLS = ("pyjib",)
@@ -141,13 +141,12 @@ def progress(message: str) -> None:
 
 def make_context(args: argparse.Namespace, work: Path, snapshot: Snapshot) -> Context:
     chosen = set(args.tools)
-    if chosen & {"hatchling", "hatchling-layout"}:
-        ensure_hatch_plugin(REPO_ROOT)
+    uv = find_uv()
     pyoci = ensure_pyoci(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pyjib-bench") if "pyoci" in chosen else None
     tls = make_tls(work / "tls") if any(TOOLS[t].tls for t in chosen) else None
     return Context(
-        repo=snapshot.path, app=APPS[args.app].path, work=work, python=sys.executable, pythonpath=snapshot.pythonpath, tls=tls,
-        uv=find_uv(),
+        repo=snapshot.path, app=APPS[args.app].path, work=work, python=install_pyjib(snapshot, work / "pyjib-venv", uv), pythonpath="", tls=tls,
+        uv=uv,
         hatch=find_hatch(), pyoci=pyoci,
     )
 

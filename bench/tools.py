@@ -6,7 +6,6 @@ builds: caches, environments, image storage; a fresh runner is an empty one) and
 
 from __future__ import annotations
 
-import importlib.metadata
 import io
 import json
 import os
@@ -35,7 +34,7 @@ class Context:
     app: Path  # the example app, copied for each checkout
     work: Path  # scratch space of this benchmark run
     python: str
-    pythonpath: str  # makes the copy's pyjib and hatch-pyjib shadow the editable installs
+    pythonpath: str  # empty when python's environment has the measured pyjib installed (install_pyjib)
     tls: Tls | None  # for the tools that speak only HTTPS
     uv: str
     hatch: str | None
@@ -72,7 +71,10 @@ class Runner:
             HATCH_CACHE_DIR=str(self.root / "hatch" / "cache"),
             PYJIB_CACHE_KEY="bench-fleet-key",  # as a CI secret would: pyjib reads only fleet cache records authenticated with it
         )
-        env["PYTHONPATH"] = ctx.pythonpath
+        if ctx.pythonpath:
+            env["PYTHONPATH"] = ctx.pythonpath
+        else:  # the measured pyjib is installed in ctx.python's environment; nothing may shadow it
+            env.pop("PYTHONPATH", None)
         # A user's machine keeps bytecode caches; without them every run would compile hatch's build environment again.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.update(extra or {})
@@ -298,12 +300,18 @@ def snapshot_pyjib(repo: Path, rev: str | None, destination: Path) -> Snapshot:
     return Snapshot(destination, os.pathsep.join(map(str, sources)), source)
 
 
-def ensure_hatch_plugin(repo: Path) -> None:
-    """`python -m hatchling build -t container` needs hatch-pyjib in this environment; .ci/setup does not install it."""
-    try:
-        importlib.metadata.distribution("hatch-pyjib")
-    except importlib.metadata.PackageNotFoundError:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", str(repo / "hatch_build_hook")], check=True)
+def install_pyjib(snapshot: Snapshot, destination: Path, uv: str) -> str:
+    """The snapshot's pyjib and hatch-pyjib installed (not editable, byte-compiled) in a virtual environment of their own
+    with their dependencies only, as a user's CI has them (pipx, uvx or a project's venv): the interpreter running the
+    benchmark holds some 180 other distributions, whose start-up costs (.pth files; httpx importing rich for its CLI
+    when rich is there) are this machine's, not pyjib's. Returns the environment's python."""
+    python = destination / "bin" / "python"
+    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(destination)], check=True, capture_output=True)
+    installed = subprocess.run([uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python),
+                                str(snapshot.path), str(snapshot.path / "hatch_build_hook")], capture_output=True, text=True)
+    if installed.returncode != 0:
+        raise SystemExit(f"bench: cannot install the pyjib being measured: {installed.stderr.strip()[-500:]}")
+    return str(python)
 
 
 def ensure_pyoci(cache: Path) -> Path | None:
