@@ -20,6 +20,11 @@ def cache_records(cache_dir: Path, namespace: str) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if not p.name.startswith(".")) if directory.is_dir() else []
 
 
+def registry_writes(log_text: str, offset: int) -> list[str]:
+    """The registry's access-log lines after offset (a length of its log text) that change something: PUT, POST, PATCH, DELETE."""
+    return [line for line in log_text[offset:].splitlines() if any(f'"{method} /v2/' in line for method in ("PUT", "POST", "PATCH", "DELETE"))]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

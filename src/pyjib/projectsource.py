@@ -16,7 +16,6 @@ from .context import BuildContext
 from .dependencies import LayerInputs, NamedLayer, project_layers
 from .errors import ConfigError
 from .install import Environment
-from .plainapp import PlainApp
 from .settings import Settings, is_plain_app
 from .wheelbuild import build_wheel, project_name
 from .wheelmeta import WheelMetadata, read_wheel_metadata
@@ -69,6 +68,8 @@ def start_source(context: BuildContext, pool: Executor, wheel: Path | None = Non
     built in pool while the caller goes on (the wheel builds in a subprocess). wheel: a package's wheel, already built."""
     settings, log = context.settings, context.log
     if wheel is None and is_plain_app(settings.project_dir):
+        from .plainapp import PlainApp  # a package's build never needs the app-folder machinery (its ignore rules, Procfile)
+
         app = PlainApp.open(settings)
         log.info(f"{settings.project_dir} is an app folder, not a package: its files go to the image as they are"
                  + (", started by its Procfile's web: line" if app.starts_from_procfile(settings) else ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -15,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import EXAMPLES, Pyjib, RegistryReader
-from tests.helpers import cache_records
+from tests.helpers import cache_records, registry_writes
 from tests.infra import base_image
 from tests.infra.podman import Podman
 from tests.infra.registry import Registry
@@ -118,19 +119,26 @@ def test_editing_one_py_file_changes_only_the_application_layer(pyjib: Pyjib, ba
     assert old[5]["digest"] != new[5]["digest"]
 
 
-def test_pushing_again_uploads_only_the_changed_layer(pyjib: Pyjib, registry: Registry, base_ref: str, tmp_path: Path) -> None:
+def test_pushing_again_uploads_only_the_changed_layer(pyjib: Pyjib, registry: Registry, base_ref: str, tmp_path: Path,
+                                                     registry_reader: RegistryReader) -> None:
     project = tmp_path / "hello-web"
     shutil.copytree(EXAMPLES / "hello-web", project)
     reference = f"{registry.host}/team/incremental:1"
     first = pyjib("push", str(project), "--from", base_ref, "--to", reference)
     assert "1 mounted" in first.stderr  # the base's layer is linked from its repository, not uploaded
+    offset = len(registry.log_text())
     unchanged = pyjib("push", str(project), "--from", base_ref, "--to", reference)
-    assert "0 uploaded" in unchanged.stderr
+    assert registry_writes(registry.log_text(), offset) == []  # the tag already names this image: nothing is sent
     assert unchanged.stdout == first.stdout
     app = project / "src" / "hello_web" / "app.py"
     app.write_text(app.read_text() + "\n# a change\n")
+    offset = len(registry.log_text())
     changed = pyjib("push", str(project), "--from", base_ref, "--to", reference)
-    assert "2 uploaded" in changed.stderr  # the application layer and the config
+    uploaded = set(re.findall(r"digest=(sha256(?::|%3A)[0-9a-f]{64})", "\n".join(registry_writes(registry.log_text(), offset))))
+    manifest = json.loads(registry_reader.manifest("team/incremental", "1"))
+    image_blobs = {manifest["config"]["digest"], *(layer["digest"] for layer in manifest["layers"])}
+    # Of the image's blobs, only the application layer and the config go up (its SBOM and provenance are new too).
+    assert {d.replace("%3A", ":") for d in uploaded} & image_blobs == {manifest["config"]["digest"], manifest["layers"][-1]["digest"]}
     assert changed.stdout != first.stdout
 
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import EXAMPLES, Pyjib, RegistryReader
-from tests.helpers import free_port, get_when_up
+from tests.helpers import free_port, get_when_up, registry_writes
 from tests.infra import base_image
 from tests.infra.podman import Podman
 from tests.infra.registry import Registry
@@ -151,3 +151,25 @@ def test_setup_py_project_without_pyproject(pyjib: Pyjib, registry: Registry, ba
     pyjib("push", str(project), "--from", base_ref, "--to", reference)
     ran = containers.run(reference)
     assert ran.returncode == 0 and ran.stdout.startswith("legacy ok, six 1."), ran.stderr
+
+
+def test_an_unchanged_push_writes_nothing_and_a_moved_tag_is_pushed_again(pyjib: Pyjib, registry: Registry, base_ref: str,
+                                                                         tmp_path: Path) -> None:
+    reference = f"{registry.host}/tools/unchanged:1"
+    first, again, moved = (tmp_path / name for name in ("first", "again", "moved"))
+    pyjib("push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", reference, "--tags", "stable", "--digest-file", str(first))
+    offset = len(registry.log_text())
+    pyjib("push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", reference, "--tags", "stable", "--digest-file", str(again))
+    assert again.read_text() == first.read_text()
+    assert registry_writes(registry.log_text(), offset) == []
+    # Another image under one of the tags: the next push of the first image puts that tag back (and both tags name it).
+    pyjib("push", str(EXAMPLES / "hello-web"), "--from", base_ref, "--to", f"{registry.host}/tools/unchanged:stable")
+    offset = len(registry.log_text())
+    pyjib("push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", reference, "--tags", "stable", "--digest-file", str(moved))
+    assert moved.read_text() == first.read_text()
+    assert any("/manifests/stable" in line for line in registry_writes(registry.log_text(), offset))
+    with httpx.Client() as client:
+        for tag in ("1", "stable"):
+            answer = client.head(f"{registry.url}/v2/tools/unchanged/manifests/{tag}",
+                                 headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+            assert answer.headers["docker-content-digest"] == first.read_text().strip()

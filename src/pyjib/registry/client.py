@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -23,6 +24,7 @@ from .transport import Body, Transport, at_most, describe, origin, raw_chunks, r
 from .upload import BlobUpload
 
 _ACCEPT_MANIFESTS = ", ".join((*mediatypes.MANIFESTS, *mediatypes.INDEXES))
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 5
 
@@ -169,6 +171,18 @@ class RegistryClient:
             raise RegistryRequestError(f"registry {self.registry} returned a manifest whose digest is not {identifier}", status=200)
         media_type = response.headers.get("content-type", "").split(";")[0].strip()
         return data, media_type, digest
+
+    def tagged_digest(self, repository: str, tag: str) -> str | None:
+        """The digest tag names now (HEAD, with the push scope a push then shares), None when it names nothing or the
+        registry does not say (no Docker-Content-Digest): a push compares it with what it would tag."""
+        response = self.request("HEAD", f"/v2/{repository}/manifests/{tag}", scopes=(f"repository:{repository}:pull,push",),
+                                headers={"Accept": _ACCEPT_MANIFESTS}, step=f"check tag {repository}:{tag}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self.fail(response, f"check tag {repository}:{tag}")
+        digest = response.headers.get("docker-content-digest", "")
+        return digest if _DIGEST.fullmatch(digest) else None
 
     def blob_exists(self, repository: str, digest: str, *, push: bool = False) -> bool:
         """push asks for the push scope already, so a push's checks and uploads share one token."""

@@ -68,14 +68,21 @@ class RemoteLocation:
         reference, log = self.reference, session.log
         tags = list(dict.fromkeys([reference.tag or "latest", *delivery.tags]))
         client = session.clients.get(reference.registry)
+        index = ImageIndex(tuple(images), delivery.index_annotations).index_bytes() if len(images) > 1 else None
+        digest = images[0].digest if index is None else sha256_bytes(index)
+        if all(client.tagged_digest(reference.repository, tag) == digest for tag in tags):
+            # Tags are pushed last, so a tag naming this digest means a push of it finished: its blobs, manifests and
+            # attached artifacts are there (as go-containerregistry skips what a registry has, here in one request a tag).
+            log.info(f"{reference.repository_ref} already holds {digest[:19]} at {', '.join(tags)}: nothing to push")
+            return Written(f"{reference.repository_ref}@{digest}", digest, tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags))
         for image in images:
             push(image, reference, [], session.clients, session.cache, log)
             attach(client, reference.repository, delivery.artifacts_about(image), session.cache, log)
-        if len(images) == 1:
-            manifest, media_type, digest = images[0].manifest_bytes(), mediatypes.OCI_MANIFEST, images[0].digest
+        if index is None:
+            manifest, media_type = images[0].manifest_bytes(), mediatypes.OCI_MANIFEST
         else:
-            manifest, media_type = ImageIndex(tuple(images), delivery.index_annotations).index_bytes(), mediatypes.OCI_INDEX
-            digest = client.put_manifest(reference.repository, sha256_bytes(manifest), manifest, media_type)
+            manifest, media_type = index, mediatypes.OCI_INDEX
+            client.put_manifest(reference.repository, digest, manifest, media_type)
         tag_manifest(client, reference, manifest, media_type, tags, log)
         references = tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags)
         return Written(f"{reference.repository_ref}@{digest}", digest, references)
