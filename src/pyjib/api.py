@@ -149,9 +149,9 @@ class Publisher:
 
     def deliver(self, build: Build, target: Location) -> Published:
         tags = tuple(check_tag(self._fill(tag, build)) for tag in self.settings.tags)
-        # The SBOM and provenance of every platform image, made before anything is delivered.
-        artifacts = tuple(a for p in build.images for a in referrers.artifacts_for(build, p, self.settings))
-        delivery = Delivery(tags, artifacts, platform_annotations(build), build.project.name)
+        # The SBOM and provenance of every platform image, made before the target's first write (when it writes at all).
+        delivery = Delivery(tags, lambda: tuple(a for p in build.images for a in referrers.artifacts_for(build, p, self.settings)),
+                            platform_annotations(build), build.project.name)
         written = target.write([p.image for p in build.images], delivery, self.session)
         if target.reference is not None:
             try:

@@ -75,6 +75,7 @@ class RemoteLocation:
             # attached artifacts are there (as go-containerregistry skips what a registry has, here in one request a tag).
             log.info(f"{reference.repository_ref} already holds {digest[:19]} at {', '.join(tags)}: nothing to push")
             return Written(f"{reference.repository_ref}@{digest}", digest, tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags))
+        _ = delivery.artifacts  # made now: an SBOM that cannot be made stops the push before its first blob
         for image in images:
             push(image, reference, [], session.clients, session.cache, log)
             attach(client, reference.repository, delivery.artifacts_about(image), session.cache, log)
