@@ -18,7 +18,7 @@ from .imagebuild import Build, PlatformImage
 from .indexes import without_credentials
 from .oci.descriptor import canonical_json
 from .settings import Settings
-from .vcs import git
+from .vcs import git_each
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
@@ -53,11 +53,10 @@ def shaping_settings(settings: Settings) -> dict[str, Any]:
 
 def source_of(project_dir: Path) -> dict[str, Any] | None:
     """The project's git checkout: remote (without credentials), commit, and whether the work tree has changes."""
-    commit = git(project_dir, "rev-parse", "HEAD")
+    commit, remote, changes = git_each(project_dir, ("rev-parse", "HEAD"), ("remote", "get-url", "origin"), ("status", "--porcelain"))
     if commit is None:
         return None
-    remote = git(project_dir, "remote", "get-url", "origin")
-    source: dict[str, Any] = {"digest": {"gitCommit": commit}, "dirty": git(project_dir, "status", "--porcelain") is not None}
+    source: dict[str, Any] = {"digest": {"gitCommit": commit}, "dirty": changes is not None}
     if remote:
         source["uri"] = "git+" + without_credentials(remote)
     return source
