@@ -55,6 +55,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--pyjib-rev", metavar="REV", help="measure pyjib (and hatch-pyjib) as committed at REV (default: the work tree as it is at start)")
     parser.add_argument("--quiet-wait", type=float, default=30, metavar="S",
                         help="before each measured run, wait up to S seconds for other jobs on the machine to go quiet (default 30; 0: never)")
+    parser.add_argument("--pyjib-arg", dest="pyjib_args", action="append", default=[], metavar="ARG",
+                        help="one more argument for `pyjib push`/`pyjib build` (repeat it: --pyjib-arg=--bytecode --pyjib-arg=off)")
     parser.add_argument("--keep-work", action="store_true", help="keep the scratch folder (checkouts, runners) for inspection")
     args = parser.parse_args(argv)
     args.tools = list(QUICK_TOOLS) if args.quick else [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -147,7 +149,7 @@ def make_context(args: argparse.Namespace, work: Path, snapshot: Snapshot) -> Co
     return Context(
         repo=snapshot.path, app=APPS[args.app].path, work=work, python=install_pyjib(snapshot, work / "pyjib-venv", uv), pythonpath="", tls=tls,
         uv=uv,
-        hatch=find_hatch(), pyoci=pyoci,
+        hatch=find_hatch(), pyoci=pyoci, pyjib_args=tuple(args.pyjib_args),
     )
 
 

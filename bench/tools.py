@@ -39,6 +39,7 @@ class Context:
     uv: str
     hatch: str | None
     pyoci: Path | None  # the pyoci executable, in a virtual environment of its own
+    pyjib_args: tuple[str, ...] = ()  # more options for `pyjib push` and `pyjib build` (--bytecode off: what bytecode costs)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class PyjibPush(Tool):
     summary = "python -m pyjib push PROJECT --from BASE --to REF"
 
     def commands(self, project: Path, runner: Runner, target: Target, ctx: Context) -> list[Command]:
-        argv = (ctx.python, "-m", "pyjib", "push", str(project), "--from", target.base, "--to", target.image)
+        argv = (ctx.python, "-m", "pyjib", "push", str(project), "--from", target.base, "--to", target.image, *ctx.pyjib_args)
         return [Command("pyjib push", argv, project, runner.env(ctx))]
 
 
@@ -119,7 +120,8 @@ class PyjibBuild(Tool):
     pushes = False
 
     def commands(self, project: Path, runner: Runner, target: Target, ctx: Context) -> list[Command]:
-        argv = (ctx.python, "-m", "pyjib", "build", str(project), "--from", target.base, "--to", f"oci:{self.layout(project)}:latest")
+        argv = (ctx.python, "-m", "pyjib", "build", str(project), "--from", target.base, "--to", f"oci:{self.layout(project)}:latest",
+                *ctx.pyjib_args)
         return [Command("pyjib build", argv, project, runner.env(ctx))]
 
     def layout(self, project: Path) -> Path:
