@@ -25,7 +25,7 @@ DEBIAN_BASE_LAYERS = "debian-base-layers"  # which blob a Debian base's rootfs r
 DEBIAN_INRELEASE = "debian/inrelease"  # Debian suites' signed release files, kept a short while (debian/archive.py)
 
 # ---------------------------------------------------------------- recipe versions
-LAYER_RECIPE = "layers-4"  # what goes into the environment, dependency, resources and application layers, and their linkage (4: big string tables read)
+LAYER_RECIPE = "layers-5"  # what goes into the environment, dependency, resources and application layers, and their linkage (5: one-process bytecode)
 FLEET_RECIPE = "fleet-3"  # what a fleet cache record depends on and holds
 PLAIN_APP_RECIPE = "plain-app-1"  # what goes into an app folder's layers
 RESOLUTION_RECIPE = "resolution-3"  # what a cached resolution depends on

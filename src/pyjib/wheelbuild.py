@@ -1,4 +1,5 @@
-"""Build the project's own wheel through PEP 517, with whatever backend the project names.
+"""Build the project's own wheel through PEP 517, with whatever backend the project names (a plain hatchling project's
+in this process: inprocessbuild).
 
 Two caches make the edit-build loop cheap: the build environment is kept while [build-system] is unchanged (as a
 virtual environment under the cache, created once with uv), and the wheel itself is kept while the project's files
@@ -31,6 +32,7 @@ from .cachelayout import BUILD_ENV_RECIPE, BUILD_ENVS, PROJECT_WHEELS
 from .childenv import child_environment
 from .errors import BuildError
 from .indexes import IndexConfig
+from .inprocessbuild import InProcessBuildFailed, build_wheel_in_process, can_build_in_process
 from .uvtool import uv_binary
 from .vcs import git
 
@@ -233,6 +235,22 @@ def _writable_source(project_dir: Path) -> Iterator[Path]:
         yield copy
 
 
+def _built_in_process(source: Path, staging: Path) -> Path | None:
+    """The wheel built by hatchling in this process when the project allows it (inprocessbuild), else None. A failure
+    here is also None: the subprocess build then runs and reports it with its log, as for any backend."""
+    if not can_build_in_process(source):
+        return None
+    try:
+        return build_wheel_in_process(source, staging)
+    except InProcessBuildFailed:
+        for leftover in staging.iterdir():
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+        return None
+
+
 def build_wheel(project_dir: Path, cache_root: Path, indexes: IndexConfig | None = None) -> Path:
     """The project's wheel, from the cache when nothing that goes into it changed, else built with the reused environment."""
     project_dir = project_dir.resolve()
@@ -244,9 +262,11 @@ def build_wheel(project_dir: Path, cache_root: Path, indexes: IndexConfig | None
     name = project_name(project_dir)
     try:
         with _writable_source(project_dir) as source, staged_directory(out_dir) as staging:
-            builder = build.ProjectBuilder(source, python_executable=build_python(project_dir, cache_root, indexes, source),
-                                           runner=_runner(indexes))
-            wheel = Path(builder.build("wheel", staging))
+            wheel = _built_in_process(source, staging)
+            if wheel is None:
+                builder = build.ProjectBuilder(source, python_executable=build_python(project_dir, cache_root, indexes, source),
+                                               runner=_runner(indexes))
+                wheel = Path(builder.build("wheel", staging))
     except build.BuildException as exc:
         raise BuildError(f"cannot build the wheel of {name}: {exc}") from exc
     except build.BuildBackendException as exc:
