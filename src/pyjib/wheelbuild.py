@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import build
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .atomicfile import staged_directory
@@ -146,6 +145,8 @@ def build_python(project_dir: Path, cache_root: Path, indexes: IndexConfig | Non
         marker = environment.with_name(environment.name + ".here." + cache_key(_versions_here(requires), sys.executable)[:16])
         if marker.is_file():
             return sys.executable
+        import build  # the PEP 517 machinery, imported only when a backend process is asked (a cached wheel needs none)
+
         here = build.ProjectBuilder(source or project_dir, python_executable=sys.executable, runner=_runner(indexes))
         if _satisfied_here(here.get_requires_for_build("wheel")):
             marker.parent.mkdir(parents=True, exist_ok=True)
@@ -179,6 +180,8 @@ def build_environment(project_dir: Path, cache_root: Path, indexes: IndexConfig 
         _run([uv_binary(), "venv", "--quiet", "--python", sys.executable, str(environment)], f"creating the build environment of {name}",
              cache_root, indexes)
         _install(environment, requires, name, cache_root, indexes)
+        import build
+
         builder = build.ProjectBuilder(source or project_dir, python_executable=str(environment / "bin" / "python"), runner=_runner(indexes))
         # Backends may ask for more at build time (setuptools' wheel); those are installed once, with the environment.
         _install(environment, sorted(builder.get_requires_for_build("wheel")), name, cache_root, indexes)
@@ -260,6 +263,8 @@ def build_wheel(project_dir: Path, cache_root: Path, indexes: IndexConfig | None
     if existing:
         return existing[0]
     name = project_name(project_dir)
+    import build
+
     try:
         with _writable_source(project_dir) as source, staged_directory(out_dir) as staging:
             wheel = _built_in_process(source, staging)
