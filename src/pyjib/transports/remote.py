@@ -22,7 +22,7 @@ from ..registry import CONFIG_LIMIT, ClientPool, RegistryClient
 from .protocols import BaseImage, Delivery, Session, Written
 from .reading import DEFAULT_PLATFORM, check_platform, choose_from_index, document_of, manifest_to_image, platform_manifest, sbom_descriptor
 from .remote_blobs import Mountable, push_blobs
-from .remote_referrers import attach, referrers_in_registry
+from .remote_referrers import artifact_blobs, attach, referrers_in_registry
 
 
 def parse(spec: str) -> RemoteLocation:
@@ -75,10 +75,12 @@ class RemoteLocation:
             # attached artifacts are there (as go-containerregistry skips what a registry has, here in one request a tag).
             log.info(f"{reference.repository_ref} already holds {digest[:19]} at {', '.join(tags)}: nothing to push")
             return Written(f"{reference.repository_ref}@{digest}", digest, tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags))
-        _ = delivery.artifacts  # made now: an SBOM that cannot be made stops the push before its first blob
-        for image in images:
-            push(image, reference, [], session.clients, session.cache, log)
-            attach(client, reference.repository, delivery.artifacts_about(image), session.cache, log)
+        # The artifacts' blobs go up in parallel with the first image's (an SBOM that cannot be made stops the push before
+        # its first blob); their manifests follow the image manifest they name.
+        documents = artifact_blobs(delivery.artifacts, session.cache)
+        for index_in_push, image in enumerate(images):
+            push(image, reference, [], session.clients, session.cache, log, also=documents if index_in_push == 0 else [])
+            attach(client, reference.repository, delivery.artifacts_about(image), session.cache, log, blobs_pushed=True)
         if index is None:
             manifest, media_type = images[0].manifest_bytes(), mediatypes.OCI_MANIFEST
         else:
@@ -94,15 +96,18 @@ def mountable(blob: Blob, reference: Reference) -> Mountable:
     return Mountable(blob.descriptor, blob.fetch, reference.registry, reference.repository)
 
 
-def push(image: Image, reference: Reference, tags: list[str], clients: ClientPool, cache: BlobCache, log: Log) -> str:
-    """Every blob first (in parallel), then the manifest by digest, then each tag: a tag never points at a partial image."""
+def push(image: Image, reference: Reference, tags: list[str], clients: ClientPool, cache: BlobCache, log: Log,
+         also: Sequence[Blob] = ()) -> str:
+    """Every blob first (in parallel, with also's: other blobs of the same push), then the manifest by digest, then
+    each tag: a tag never points at a partial image."""
     client = clients.get(reference.registry)
     repository = reference.repository
     config_descriptor = image.config_descriptor()
     # The config goes through the cache so that it uploads through the same streaming path as layers.
     config = Blob(config_descriptor, lambda: cache.put_bytes(config_descriptor.digest, image.config_bytes()))
     blobs = list({b.descriptor.digest: b for b in (*image.layers, config)}.values())
-    outcomes = push_blobs(client, repository, blobs, log)
+    extra = [b for b in also if b.descriptor.digest not in {own.descriptor.digest for own in blobs}]
+    outcomes = push_blobs(client, repository, [*blobs, *extra], log)[:len(blobs)]  # the count below is the image's
     log.info(", ".join(f"{outcomes.count(k)} {k}" for k in ("uploaded", "mounted", "exists")) + " blobs")
     manifest = image.manifest_bytes()
     digest = client.put_manifest(repository, image.digest, manifest, mediatypes.OCI_MANIFEST)

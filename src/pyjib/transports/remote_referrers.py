@@ -53,15 +53,23 @@ def _cached_blob(descriptor: Descriptor, data: bytes, cache: BlobCache) -> Blob:
     return Blob(descriptor, lambda: cache.put_bytes(descriptor.digest, data))
 
 
-def attach(client: RegistryClient, repository: str, artifacts: tuple[Artifact, ...], cache: BlobCache, log: Log) -> None:
-    """Push each artifact (blobs, then its manifest by digest); keep the referrers tag where the registry does not."""
-    if not artifacts:
-        return
+def artifact_blobs(artifacts: tuple[Artifact, ...], cache: BlobCache) -> list[Blob]:
+    """The blobs of the artifacts (each document, and the empty config once)."""
     blobs: dict[str, Blob] = {}
     for artifact in artifacts:
         for descriptor, data in ((artifact.config_descriptor, EMPTY_CONFIG), (artifact.document_descriptor, artifact.document)):
             blobs[descriptor.digest] = _cached_blob(descriptor, data, cache)
-    push_blobs(client, repository, list(blobs.values()), log)
+    return list(blobs.values())
+
+
+def attach(client: RegistryClient, repository: str, artifacts: tuple[Artifact, ...], cache: BlobCache, log: Log, *,
+           blobs_pushed: bool = False) -> None:
+    """Push each artifact (blobs, unless blobs_pushed says they went up with the image's, then its manifest by digest);
+    keep the referrers tag where the registry does not."""
+    if not artifacts:
+        return
+    if not blobs_pushed:
+        push_blobs(client, repository, artifact_blobs(artifacts, cache), log)
     untracked: dict[str, list[Descriptor]] = {}
     for artifact in artifacts:
         if not client.put_referrer(repository, artifact.manifest_bytes(), artifact.subject.digest):
