@@ -7,6 +7,7 @@ console scripts get PREFIX/bin/python in their shebang, and importlib.metadata s
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -14,19 +15,16 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
-
-import installer
-from installer.destinations import SchemeDictionaryDestination
-from installer.exceptions import InvalidWheelSource
-from installer.records import InvalidRecordEntry, RecordEntry
-from installer.sources import WheelFile
-from installer.utils import Scheme
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .errors import InstallError
 from .imagepaths import APP_ROOT, PREFIX
 from .interpreter import Interpreter
 from .layer import Ownership
+
+if TYPE_CHECKING:
+    from installer.records import RecordEntry
+    from installer.utils import Scheme
 
 
 @dataclass(frozen=True)
@@ -128,32 +126,45 @@ class SharedFile:
     later: str
 
 
-class _TreeDestination(SchemeDictionaryDestination):
-    """Installs one wheel into a tree shared with other wheels: a file an earlier wheel wrote is replaced (pypa installer
-    refuses with FileExistsError), and owners remembers which distribution wrote each file."""
+@functools.cache
+def _tree_destination() -> type[Any]:
+    """installer's destination for a tree shared by several wheels. Made (and installer imported) at the first install:
+    a build whose layers are all cached never pays for importing installer."""
+    from installer.destinations import SchemeDictionaryDestination
 
-    owners: dict[str, str]
-    shared: list[SharedFile]
-    distribution: str
+    class TreeDestination(SchemeDictionaryDestination):
+        """Installs one wheel into a tree shared with other wheels: a file an earlier wheel wrote is replaced (pypa
+        installer refuses with FileExistsError), and owners remembers which distribution wrote each file."""
 
-    def write_to_fs(self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
-        seen = posixpath.join(self.scheme_dict[scheme], path)
-        target = Path(self.destdir or "/") / seen.lstrip("/")
-        if target.is_file() or target.is_symlink():
-            self.shared.append(SharedFile(seen, self.owners.get(seen, "the environment"), self.distribution))
-            target.unlink()
-        self.owners[seen] = self.distribution
-        return super().write_to_fs(scheme, path, stream, is_executable)
+        owners: dict[str, str]
+        shared: list[SharedFile]
+        distribution: str
+
+        def write_to_fs(self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
+            seen = posixpath.join(self.scheme_dict[scheme], path)
+            target = Path(self.destdir or "/") / seen.lstrip("/")
+            if target.is_file() or target.is_symlink():
+                self.shared.append(SharedFile(seen, self.owners.get(seen, "the environment"), self.distribution))
+                target.unlink()
+            self.owners[seen] = self.distribution
+            return super().write_to_fs(scheme, path, stream, is_executable)
+
+    return TreeDestination
 
 
 def install_wheel(wheel: Path, staging: Path, environment: Environment, owners: dict[str, str] | None = None) -> list[SharedFile]:
     """Install wheel into staging; the files it replaced, which another distribution in the tree wrote (owners: who wrote what)."""
+    import installer
+    from installer.exceptions import InvalidWheelSource
+    from installer.records import InvalidRecordEntry
+    from installer.sources import WheelFile
+
     check_wheel_paths(wheel)
     check_script_names(wheel, _entry_points_text(wheel))
     shared: list[SharedFile] = []
     try:
         with WheelFile.open(wheel) as source:
-            destination = _TreeDestination(
+            destination = _tree_destination()(
                 environment.scheme(source.distribution),
                 interpreter=environment.python,
                 script_kind="posix",
