@@ -25,7 +25,8 @@ DEBIAN_BASE_LAYERS = "debian-base-layers"  # which blob a Debian base's rootfs r
 DEBIAN_INRELEASE = "debian/inrelease"  # Debian suites' signed release files, kept a short while (debian/archive.py)
 
 # ---------------------------------------------------------------- recipe versions
-LAYER_RECIPE = "layers-5"  # what goes into the environment, dependency, resources and application layers, and their linkage (4: big string tables read; 5: gzip in 1 MiB pieces, parallelgzip.py)
+# 5: gzip in 1 MiB pieces (parallelgzip.py), so every layer over 1 MiB has other bytes
+LAYER_RECIPE = "layers-5"  # what goes into the environment, dependency, resources and application layers, and their linkage (4: big string tables read)
 FLEET_RECIPE = "fleet-3"  # what a fleet cache record depends on and holds
 PLAIN_APP_RECIPE = "plain-app-1"  # what goes into an app folder's layers
 RESOLUTION_RECIPE = "resolution-3"  # what a cached resolution depends on
