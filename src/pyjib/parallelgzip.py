@@ -13,7 +13,6 @@ does it, behind the same header (no name, mtime 0, XFL by level, OS 255): its by
 from __future__ import annotations
 
 import collections
-import functools
 import os
 import struct
 import threading
@@ -60,18 +59,27 @@ def cores() -> int:
 
 
 _pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
 
 
-@functools.cache
-def _shared_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=cores(), thread_name_prefix="pyjib-gzip")
+def _forget_pool() -> None:
+    """In a forked child: the parent's pool threads do not exist there, so the pool would take pieces and never
+    compress them (a build in a multiprocessing 'fork' worker hung): the child starts a pool of its own."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def shared_pool() -> Executor:
     """One pool of one thread a core for every layer the process compresses: layers compressing at once share the cores
     piece by piece, in the order their pieces come, instead of each starting threads of its own."""
+    global _pool
     with _pool_lock:
-        return _shared_pool()
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=cores(), thread_name_prefix="pyjib-gzip")
+        return _pool
 
 
 class ParallelGzipWriter:

@@ -1,5 +1,6 @@
 import gzip
 import io
+import multiprocessing
 import random
 import struct
 import subprocess
@@ -124,3 +125,19 @@ def test_a_failed_layer_writes_nothing_more() -> None:
     assert out.tell() == written
     with pytest.raises(ValueError):
         writer.write(b"more")
+
+
+def _shared_pool_gzip(data: bytes) -> bytes:
+    out = io.BytesIO()
+    writer = ParallelGzipWriter(out, 6, chunk_size=SMALL_CHUNK)  # the process's shared pool
+    writer.write(data)
+    writer.close()
+    return out.getvalue()
+
+
+def test_a_forked_child_compresses_on_a_pool_of_its_own() -> None:
+    data = _data(SMALL_CHUNK * 5)
+    in_parent = _shared_pool_gzip(data)  # the parent's pool threads now exist; a fork does not copy them
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        in_child = pool.apply_async(_shared_pool_gzip, (data,)).get(timeout=60)
+    assert in_child == in_parent == _reference(data, 6, SMALL_CHUNK)
