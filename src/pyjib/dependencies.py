@@ -10,9 +10,10 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .bytecode import Compiler, compile_tree
 from .cache import BlobCache, Records, cache_key
@@ -33,6 +34,8 @@ from .oci.image import Blob
 from .resolve import download
 from .wheelmeta import WheelMetadata
 from .workers import worker_pool
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -185,10 +188,17 @@ def dependency_layers(locked: list[LockedWheel], inputs: LayerInputs, context: B
     # every core) or packs its tar; the gzip itself runs on parallelgzip's shared pool, one thread a core, whatever
     # the number of layers compressing at once, so the cores are shared piece by piece and never oversubscribed by it.
     with tempfile.TemporaryDirectory(prefix="pyjib-deps-") as scratch, worker_pool(2) as pool:
-        prepared = list(pool.map(lambda plan: _prepare_dependency_layer(plan, inputs, indexes, context.log, Path(scratch)), plans))
+        prepared = _all_done([pool.submit(_prepare_dependency_layer, plan, inputs, indexes, context.log, Path(scratch)) for plan in plans])
         if before_compression is not None:
             before_compression(prepared)
-        return list(pool.map(lambda layer: _compress_dependency_layer(layer, inputs), prepared))
+        return _all_done([pool.submit(_compress_dependency_layer, layer, inputs) for layer in prepared])
+
+
+def _all_done(futures: list[Future[T]]) -> list[T]:
+    """Every result in order, or the first failure once every task has ended: none still writes into the scratch
+    folder when it is removed (that removal failing would hide the failure)."""
+    wait(futures)
+    return [future.result() for future in futures]
 
 
 def _image_relative(path: str, environment: Environment) -> str:
