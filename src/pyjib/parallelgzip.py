@@ -27,6 +27,10 @@ from typing import IO, Protocol
 # Part of every gzip layer's bytes: changing it changes their digests (bump LAYER_RECIPE).
 CHUNK_SIZE = 1 << 20
 WINDOW = 32 * 1024  # deflate's window: what a match may reach back to, so all of the dictionary that can matter
+# The tar of a layer is written by one Python thread at ~100 MB/s, which feeds about four cores of gzip-6 (~26 MB/s
+# each); two layers pack at once, so more threads than 8 would wait. The cap also bounds memory on a many-core machine:
+# each layer holds at most MAX_THREADS + 2 pieces (~2.5 MiB each with their copies and output), ~25 MiB.
+MAX_THREADS = 8
 _GZIP_MAGIC_METHOD_FLAGS_MTIME = b"\x1f\x8b\x08\x00\x00\x00\x00\x00"
 _OS_UNKNOWN = b"\xff"  # GzipFile's OS byte
 
@@ -58,6 +62,10 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def _threads() -> int:
+    return min(cores(), MAX_THREADS)
+
+
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 
@@ -73,12 +81,12 @@ os.register_at_fork(after_in_child=_forget_pool)
 
 
 def shared_pool() -> Executor:
-    """One pool of one thread a core for every layer the process compresses: layers compressing at once share the cores
-    piece by piece, in the order their pieces come, instead of each starting threads of its own."""
+    """One pool of one thread a core (at most MAX_THREADS) for every layer the process compresses: layers compressing
+    at once share the cores piece by piece, in the order their pieces come, instead of each starting threads of its own."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=cores(), thread_name_prefix="pyjib-gzip")
+            _pool = ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="pyjib-gzip")
         return _pool
 
 
@@ -95,7 +103,7 @@ class ParallelGzipWriter:
         self._level = level
         self._pool = pool or shared_pool()
         self._chunk_size = chunk_size
-        self._in_flight = in_flight or cores() + 2
+        self._in_flight = in_flight or _threads() + 2
         self._pending: collections.deque[Future[bytes]] = collections.deque()
         self._buffer = bytearray()
         self._dictionary = b""
