@@ -25,13 +25,14 @@ DEBIAN_BASE_LAYERS = "debian-base-layers"  # which blob a Debian base's rootfs r
 DEBIAN_INRELEASE = "debian/inrelease"  # Debian suites' signed release files, kept a short while (debian/archive.py)
 
 # ---------------------------------------------------------------- recipe versions
-LAYER_RECIPE = "layers-5"  # what goes into the environment, dependency, resources and application layers, and their linkage (5: one-process bytecode)
+# 5: small trees' bytecode from one fresh process, and gzip in 1 MiB pieces (parallelgzip.py): layers over 1 MiB get other bytes
+LAYER_RECIPE = "layers-5"  # what goes into the environment, dependency, resources and application layers, and their linkage
 FLEET_RECIPE = "fleet-3"  # what a fleet cache record depends on and holds
 PLAIN_APP_RECIPE = "plain-app-1"  # what goes into an app folder's layers
 RESOLUTION_RECIPE = "resolution-3"  # what a cached resolution depends on
 BUILD_ENV_RECIPE = "build-env-1"  # how build environments and the project's wheel are made
 BUILT_WHEEL_RECIPE = "built-wheel-1"  # how a dependency's wheel is built from source
 BASE_FACTS_VERSION = 4  # of a base's facts record; a record of another version is read again from the base
-DEBIAN_BASE_RECIPE = "debian-base-2"  # how a Debian base's rootfs is assembled
+DEBIAN_BASE_RECIPE = "debian-base-3"  # how a Debian base's rootfs is assembled (3: gzip in 1 MiB pieces)
 WHEEL_FACTS_RECIPE = "wheel-facts-1"  # what is read from a wheel for the SBOM
 WHEEL_FACTS = WHEEL_FACTS_RECIPE  # its folder is named by its recipe: a new version starts an empty one

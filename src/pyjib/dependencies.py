@@ -7,11 +7,13 @@ each layer's record sits its linkage (what its ELF files need and provide), scan
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .bytecode import Compiler, compile_tree
 from .cache import BlobCache, Records, cache_key
@@ -32,6 +34,8 @@ from .oci.image import Blob
 from .resolve import download
 from .wheelmeta import WheelMetadata
 from .workers import worker_pool
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -129,33 +133,72 @@ def _warn_shared(layer: str, shared: list[SharedFile], log: Log) -> None:
                  f"one's copy is kept ({first.later}'s over {first.earlier}'s)")
 
 
-def _build_dependency_layer(plan: LayerPlan, inputs: LayerInputs, indexes: IndexConfig, log: Log) -> NamedLayer:
+@dataclass(frozen=True)
+class PreparedLayer:
+    """A dependency layer before it is compressed: its linkage is known (what the library check reads), its blob
+    either cached already or still to be packed from tree."""
+
+    plan: LayerPlan
+    key: str
+    linkage: Linkage
+    cached: Layer | None
+    tree: Path | None
+
+    @property
+    def comment(self) -> str:
+        return f"{len(self.plan.wheels)} distributions: " + ", ".join(f"{w.name}=={w.version}" for w in self.plan.wheels)
+
+
+def _prepare_dependency_layer(plan: LayerPlan, inputs: LayerInputs, indexes: IndexConfig, log: Log, scratch: Path) -> PreparedLayer:
+    """The plan's wheels installed, compiled and scanned into a tree of its own under scratch, unless the cache has the layer."""
     environment, compiler, cache = inputs.environment, inputs.compiler, inputs.cache
-    records = Records(cache.root, LAYER_RECORDS)
     key = cache_key(*inputs.key(compiler), "dependencies", sorted(w.sha256 for w in plan.wheels))
-    record = records.get(key)
+    record = Records(cache.root, LAYER_RECORDS).get(key)
     layer, linkage = _cached(record, cache), _linkage_of(record)
-    if layer is None or linkage is None:
-        wheels = download(list(plan.wheels), cache.root / WHEELS, indexes)
-        with tempfile.TemporaryDirectory(prefix="pyjib-deps-") as work:
-            tree = Path(work)
-            _warn_shared(plan.name, install_all(wheels, tree, environment), log)
-            if compiler:
-                compile_tree(tree, compiler)  # a dependency's file that does not compile ships without .pyc, as pip does
-            linkage = scan_tree(tree)
-            layer = tree_layer(tree, cache.blobs, compression=inputs.compression, ownership=environment.ownership)
-        records.put(key, {**_record(layer), "linkage": linkage.to_json()})
-    comment = f"{len(plan.wheels)} distributions: " + ", ".join(f"{w.name}=={w.version}" for w in plan.wheels)
-    return NamedLayer.of(plan.name, comment, layer, linkage)
+    if layer is not None and linkage is not None:
+        return PreparedLayer(plan, key, linkage, layer, None)
+    wheels = download(list(plan.wheels), cache.root / WHEELS, indexes)
+    tree = Path(tempfile.mkdtemp(prefix="pyjib-deps-", dir=scratch))
+    _warn_shared(plan.name, install_all(wheels, tree, environment), log)
+    if compiler:
+        compile_tree(tree, compiler)  # a dependency's file that does not compile ships without .pyc, as pip does
+    return PreparedLayer(plan, key, scan_tree(tree), None, tree)
 
 
-def dependency_layers(locked: list[LockedWheel], inputs: LayerInputs, context: BuildContext) -> list[NamedLayer]:
-    """The locked wheels installed, in the layers the settings' groups and size threshold plan."""
+def _compress_dependency_layer(prepared: PreparedLayer, inputs: LayerInputs) -> NamedLayer:
+    layer = prepared.cached
+    if layer is None:
+        assert prepared.tree is not None
+        layer = tree_layer(prepared.tree, inputs.cache.blobs, compression=inputs.compression, ownership=inputs.environment.ownership)
+        shutil.rmtree(prepared.tree)
+        Records(inputs.cache.root, LAYER_RECORDS).put(prepared.key, {**_record(layer), "linkage": prepared.linkage.to_json()})
+    return NamedLayer.of(prepared.plan.name, prepared.comment, layer, prepared.linkage)
+
+
+def dependency_layers(locked: list[LockedWheel], inputs: LayerInputs, context: BuildContext,
+                      before_compression: Callable[[list[PreparedLayer]], None] | None = None) -> list[NamedLayer]:
+    """The locked wheels installed, in the layers the settings' groups and size threshold plan.
+
+    Every layer is installed, compiled and scanned before any is compressed, and before_compression sees them all
+    then: a check of their linkage refuses a build before the longest step (minutes for a big wheel) rather than after.
+    """
     settings, indexes = context.settings, context.sources.indexes
     plans = plan_layers(wheel_infos(locked, inputs.cache, indexes), settings.layers, settings.layer_threshold_mb * 1_000_000)
-    # zlib releases the GIL, so two layers compress at once on two cores.
-    with worker_pool(2) as pool:
-        return list(pool.map(lambda plan: _build_dependency_layer(plan, inputs, indexes, context.log), plans))
+    # Two layers at a time: while one installs or scans (Python, holding the GIL) the other compiles (compileall on
+    # every core) or packs its tar; the gzip itself runs on parallelgzip's shared pool, one thread a core, whatever
+    # the number of layers compressing at once, so the cores are shared piece by piece and never oversubscribed by it.
+    with tempfile.TemporaryDirectory(prefix="pyjib-deps-") as scratch, worker_pool(2) as pool:
+        prepared = _all_done([pool.submit(_prepare_dependency_layer, plan, inputs, indexes, context.log, Path(scratch)) for plan in plans])
+        if before_compression is not None:
+            before_compression(prepared)
+        return _all_done([pool.submit(_compress_dependency_layer, layer, inputs) for layer in prepared])
+
+
+def _all_done(futures: list[Future[T]]) -> list[T]:
+    """Every result in order, or the first failure once every task has ended: none still writes into the scratch
+    folder when it is removed (that removal failing would hide the failure)."""
+    wait(futures)
+    return [future.result() for future in futures]
 
 
 def _image_relative(path: str, environment: Environment) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from .context import BuildContext, Sources
 from .dependencies import LayerInputs, NamedLayer, dependency_layers, environment_layer
 from .errors import ResolveError
 from .grouping import check_layer_count
+from .imagechecks import Linked
 from .imageconfig import container_config, image_annotations
 from .imagepaths import PREFIX
 from .indexes import index_config
@@ -152,8 +154,10 @@ def _fleet_hit(base: BaseImage, source: ProjectSource, key: str, context: BuildC
 
 def _lower_layers(
     base: BaseImage, source: ProjectSource, extras: tuple[str, ...], requires: list[str], context: BuildContext,
+    before_compression: Callable[[BaseFacts, list[Linked]], None],
 ) -> tuple[BaseFacts, list[NamedLayer], list[LockedWheel], tuple[WheelFacts, ...], FleetEntry | None]:
-    """The environment and dependency layers: from the fleet record when local caches know nothing, else built (or cached)."""
+    """The environment and dependency layers: from the fleet record when local caches know nothing, else built (or
+    cached), calling before_compression with the base's facts and every lower layer once all are installed and scanned."""
     settings, sources, cache, log = context.settings, context.sources, context.cache, context.log
     project = source.metadata
     key = fleet_key(base, project, settings, extras, sources)
@@ -177,7 +181,9 @@ def _lower_layers(
         log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform} from {sources.indexes.source}{with_constraints}")
     locked = locked_wheels(requirements, interpreter, project.name, extras, context)
     inputs = LayerInputs(environment, compiler_for(interpreter.version, settings.bytecode), cache, Compression(settings.compression))
-    layers = [environment_layer(inputs), *dependency_layers(locked, inputs, context)]
+    environment_layer_ = environment_layer(inputs)
+    dependencies = dependency_layers(locked, inputs, context, lambda prepared: before_compression(facts, [environment_layer_, *prepared]))
+    layers = [environment_layer_, *dependencies]
     described = wheel_facts(locked, cache, sources.indexes)
     record = fleetcache.FleetRecord(facts, locked, [layer.to_json() for layer in layers], time.time(), described)
     return facts, layers, locked, described, FleetEntry(key, record)
@@ -186,20 +192,38 @@ def _lower_layers(
 _warned_no_compiler: set[str] = set()
 
 
-def _platform_image(base: BaseImage, source: ProjectSource, context: BuildContext) -> PlatformImage:
-    settings, log = context.settings, context.log
-    project = source.metadata
-    requires, extras = list(project.requires_dist), settings.extras  # extras naming each other are expanded per platform
-    facts, lower, locked, described, entry = _lower_layers(base, source, extras, requires, context)
-    interpreter = facts.interpreter
+def _top_layers(source: ProjectSource, facts: BaseFacts, context: BuildContext) -> list[NamedLayer]:
+    settings, interpreter = context.settings, facts.interpreter
     environment = Environment(interpreter, app_root_owner=facts.app_dir)
     compiler = compiler_for(interpreter.version, settings.bytecode)
     if compiler is None and settings.bytecode == "auto" and interpreter.minor not in _warned_no_compiler:
         _warned_no_compiler.add(interpreter.minor)
-        log.info(f"this host has no Python {interpreter.minor}: the image ships without precompiled bytecode")
-    layers = [*lower, *source.top_layers(LayerInputs(environment, compiler, context.cache, Compression(settings.compression)))]
+        context.log.info(f"this host has no Python {interpreter.minor}: the image ships without precompiled bytecode")
+    return source.top_layers(LayerInputs(environment, compiler, context.cache, Compression(settings.compression)))
+
+
+def _check_layers(base: BaseImage, layers: Sequence[Linked], facts: BaseFacts, settings: Settings) -> None:
     check_layer_count(len(base.image.layers), len(layers))
     imagechecks.check_libraries(layers, facts, base.name, settings.runtime_libraries)
+
+
+def _platform_image(base: BaseImage, source: ProjectSource, context: BuildContext) -> PlatformImage:
+    settings, log = context.settings, context.log
+    project = source.metadata
+    requires, extras = list(project.requires_dist), settings.extras  # extras naming each other are expanded per platform
+    top: list[NamedLayer] | None = None
+
+    def check_before_compression(facts: BaseFacts, lower: list[Linked]) -> None:
+        # The project's layers are small: built first, so that the checks see every layer before the big ones compress.
+        nonlocal top
+        top = _top_layers(source, facts, context)
+        _check_layers(base, [*lower, *top], facts, settings)
+
+    facts, lower, locked, described, entry = _lower_layers(base, source, extras, requires, context, check_before_compression)
+    interpreter = facts.interpreter
+    environment = Environment(interpreter, app_root_owner=facts.app_dir)
+    layers = [*lower, *(top if top is not None else _top_layers(source, facts, context))]  # a fleet record's: not checked yet
+    _check_layers(base, layers, facts, settings)  # again, on the layers as built: a few set operations
 
     created = creation_timestamp(settings.creation_time)
     image = base.image

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from .dependencies import NamedLayer
 from .elf import MACHINES
 from .errors import ImageCheckError
 from .interpreter import BaseFacts, Interpreter
+from .linkage import Linkage
 from .tags import platform_tags, supported_tags
 from .wheelchoice import wheel_rank
 from .wheelmeta import WheelMetadata
@@ -92,7 +93,15 @@ GPU_DRIVER_LIBRARIES = frozenset({
 })
 
 
-def missing_libraries(layers: Sequence[NamedLayer], facts: BaseFacts, runtime_libraries: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:
+class Linked(Protocol):
+    """A layer as the library check reads it: built (dependencies.NamedLayer), or installed and scanned but not yet
+    compressed (dependencies.PreparedLayer), so that the check can refuse before the compression."""
+
+    @property
+    def linkage(self) -> Linkage: ...
+
+
+def missing_libraries(layers: Sequence[Linked], facts: BaseFacts, runtime_libraries: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:
     """Each library a file in the layers needs that neither the base nor any of the layers holds, nor the container's
     runtime provides (a GPU driver's, and those the user names), with who needs it.
 
@@ -108,7 +117,7 @@ def missing_libraries(layers: Sequence[NamedLayer], facts: BaseFacts, runtime_li
     return {library: tuple(sorted(users)) for library, users in sorted(missing.items())}
 
 
-def check_libraries(layers: Sequence[NamedLayer], facts: BaseFacts, base_name: str, runtime_libraries: Iterable[str] = ()) -> None:
+def check_libraries(layers: Sequence[Linked], facts: BaseFacts, base_name: str, runtime_libraries: Iterable[str] = ()) -> None:
     missing = missing_libraries(layers, facts, runtime_libraries)
     if not missing:
         return

@@ -7,7 +7,6 @@ owners are root, times are fixed, hardlinks are never written, and gzip carries 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import os
 import stat
@@ -23,6 +22,7 @@ from .oci import mediatypes
 from .oci.descriptor import Descriptor
 from .oci.digest import hex_of
 from .oci.image import Blob
+from .parallelgzip import ParallelGzipWriter
 
 # Jib's choice: one second past the epoch, since some tools treat a zero mtime as "unset".
 FILE_MTIME = 1
@@ -142,8 +142,14 @@ def _compressor(compression: Compression, sink: _HashingWriter) -> Iterator[IO[b
         with compressor.stream_writer(sink, closefd=False) as writer:  # type: ignore[arg-type]
             yield writer
         return
-    with gzip.GzipFile(filename="", mode="wb", compresslevel=compression.level or GZIP_LEVEL, fileobj=sink, mtime=0) as gz:
-        yield gz  # type: ignore[misc]
+    # On every core, piece by piece (parallelgzip.py); a layer of at most one piece is byte for byte GzipFile's.
+    gzip_writer = ParallelGzipWriter(sink, compression.level or GZIP_LEVEL)
+    try:
+        yield gzip_writer  # type: ignore[misc]
+    except BaseException:
+        gzip_writer.abandon()
+        raise
+    gzip_writer.close()
 
 
 def tree_layer(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tarfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -85,10 +86,32 @@ def test_base_whose_python_version_lies(pyjib: Pyjib, lying_base_ref: str, regis
 def test_missing_libstdcxx_is_named_with_who_needs_it(pyjib: Pyjib, base_without_cxx_ref: str, registry: Registry,
                                                       registry_reader: RegistryReader, tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", [UJSON], name="json-app")
-    for _build in ("cold", "warm"):  # the second build reads the layer's linkage and the base's libraries from the cache
+    for _build in ("cold", "warm"):  # the second build reads the base's libraries from the cache
         result = pyjib("push", str(project), "--from", base_without_cxx_ref, "--to", f"{registry.host}/checks/no-cxx:1", check=False)
         assert_clean_failure(result, "libstdc++.so.6", "ujson", "libstdc++6")
     _nothing_published(registry_reader, "checks/no-cxx")
+
+
+def _layer_names(blob: Path) -> list[str]:
+    """The paths a cached blob holds when it is a layer (a gzip tar), else none."""
+    try:
+        with tarfile.open(blob, "r:gz") as tar:
+            return tar.getnames()
+    except (tarfile.TarError, OSError):
+        return []
+
+
+def test_a_missing_library_is_refused_before_its_layer_is_compressed(base_without_cxx_ref: str, registry: Registry,
+                                                                     registry_reader: RegistryReader, tmp_path: Path) -> None:
+    own_cache = Pyjib(tmp_path / "cache")  # the session's cache may hold ujson's layer from another test
+    project = write_project(tmp_path / "p", [UJSON], name="json-app")
+    result = own_cache("push", str(project), "--from", base_without_cxx_ref, "--to", f"{registry.host}/checks/early:1", check=False)
+    assert_clean_failure(result, "libstdc++.so.6", "ujson", "libstdc++6")
+    blobs = sorted((own_cache.cache_dir / "blobs" / "sha256").iterdir())
+    held = [name for blob in blobs for name in _layer_names(blob)]
+    assert any(name.startswith("app/") for name in held)  # the project's own small layers were built, and read here
+    assert not [name for name in held if "ujson" in name]  # the dependency's layer never was
+    _nothing_published(registry_reader, "checks/early")
 
 
 def test_the_full_base_has_libstdcxx_and_the_wheel_imports(pyjib: Pyjib, base_ref: str, registry: Registry, containers: Podman,
