@@ -25,7 +25,7 @@ DEBIAN_BASE_LAYERS = "debian-base-layers"  # which blob a Debian base's rootfs r
 DEBIAN_INRELEASE = "debian/inrelease"  # Debian suites' signed release files, kept a short while (debian/archive.py)
 
 # ---------------------------------------------------------------- recipe versions
-# 5: small trees' bytecode from one fresh process, and gzip in 1 MiB pieces (parallelgzip.py): layers over 1 MiB get other bytes
+# 5: small trees' bytecode from one fresh process, none for dependencies' tests/, and gzip in 1 MiB pieces (parallelgzip.py)
 LAYER_RECIPE = "layers-5"  # what goes into the environment, dependency, resources and application layers, and their linkage
 FLEET_RECIPE = "fleet-3"  # what a fleet cache record depends on and holds
 PLAIN_APP_RECIPE = "plain-app-1"  # what goes into an app folder's layers

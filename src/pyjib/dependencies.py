@@ -161,7 +161,7 @@ def _prepare_dependency_layer(plan: LayerPlan, inputs: LayerInputs, indexes: Ind
     tree = Path(tempfile.mkdtemp(prefix="pyjib-deps-", dir=scratch))
     _warn_shared(plan.name, install_all(wheels, tree, environment), log)
     if compiler:
-        compile_tree(tree, compiler)  # a dependency's file that does not compile ships without .pyc, as pip does
+        compile_tree(tree, compiler, skip_tests=True)  # a dependency's file that does not compile ships without .pyc, as pip does
     return PreparedLayer(plan, key, scan_tree(tree), None, tree)
 
 

@@ -83,3 +83,21 @@ def test_a_small_tree_with_a_bad_file_compiles_the_rest_and_names_it(tmp_path: P
     failure = compile_tree(tmp_path, compiler)
     assert failure is not None and failure.path == "app/b.py"
     assert sorted(p.name for p in tmp_path.rglob("*.pyc")) == ["a.cpython-311.pyc", "c.cpython-311.pyc"]
+
+
+@pytest.mark.parametrize("modules", [3, SINGLE_PROCESS_MAX_FILES + 5])  # the one-process script and compileall's pool
+def test_a_dependencys_test_folders_get_no_bytecode_and_its_code_does(tmp_path: Path, compiler: Compiler, modules: int) -> None:
+    # The tree sits under a folder named tests/: only folders inside the tree may count.
+    tree = tmp_path / "tests" / "tree"
+    package = tree / "site-packages" / "pkg"
+    for folder in (package, package / "tests", package / "sub" / "test", package / "testing"):
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").write_text("VALUE = 1\n")
+    for index in range(modules):
+        (package / f"mod{index}.py").write_text(f"X = {index}\n")
+    assert compile_tree(tree, compiler, skip_tests=True) is None
+    compiled = {Path(p).parent.parent.as_posix() for p in _pycs(package)}
+    assert compiled == {".", "testing"}
+    assert len(list((package / "__pycache__").glob("mod*.pyc"))) == modules
+    assert compile_tree(tree, compiler) is None  # the project's own code: every folder
+    assert {Path(p).parent.parent.as_posix() for p in _pycs(package)} == {".", "testing", "tests", "sub/test"}
