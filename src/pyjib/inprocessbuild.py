@@ -6,14 +6,17 @@ wheel is the one hatchling's build_wheel hook writes (same code, same environmen
 
 Only projects that run none of their own code here qualify: hatchling's build hooks, metadata hooks, the `code` and
 `env` version sources and `{env:...}` context formatting would run or read in pyjib's process, whose environment holds
-the registry credentials that a subprocess backend never sees (childenv). Every other project, and any project whose
+the registry credentials that a subprocess backend never sees (childenv); so would a file outside the project (an
+absolute path or a symbolic link to /proc/self/environ, which is pyjib's environment here and the cleaned one there). Every other project, and any project whose
 build needs more than the hatchling installed here, goes through the PEP 517 subprocess as before.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,22 +64,71 @@ def _has_hooks(hatch: dict[str, Any]) -> bool:
     return bool(version) and version.get("source", "regex") not in _FILE_VERSION_SOURCES
 
 
+def _strings(value: object) -> Iterator[str]:
+    """Every string in a parsed TOML value, keys included (TOML escapes decoded)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _may_reach_outside(text: str) -> bool:
+    """Whether a configured string could name a file outside the project (an absolute path, ~, {home}, a .. segment):
+    in pyjib's process, /proc/self/environ is pyjib's environment, credentials included."""
+    segments = text.replace("\\", "/").split("/")
+    return text.startswith(("/", "~")) or ".." in segments or "{home" in text or (len(text) > 1 and text[1] == ":")
+
+
+# Never walked for links: VCS data, environments and outputs (what the wheel's fingerprint leaves out too).
+_UNWALKED = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox", "dist", "build"})
+
+
+def _links_outside(project_dir: Path) -> bool:
+    """Whether a symbolic link in the project resolves outside it (a README linked to /proc/self/environ, say)."""
+    root = project_dir.resolve()
+    for directory, dirs, files in os.walk(project_dir):
+        dirs[:] = [d for d in dirs if d not in _UNWALKED]
+        for name in (*dirs, *files):
+            path = Path(directory) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                return True
+    return False
+
+
 def can_build_in_process(project_dir: Path) -> bool:
     """Whether project_dir's wheel can be built here: backend hatchling.build (no backend-path), build requirements
-    met by the hatchling installed here, no hatch hook, plugin, code version source or environment lookup."""
+    met by the hatchling installed here, no hatch hook, plugin, code version source or environment lookup, and nothing
+    that could read a file outside the project. Any doubt (an unexpected value, an error) answers no: the subprocess
+    build then reports the project's mistakes as it always has."""
+    try:
+        return _can_build_in_process(project_dir)
+    except Exception:
+        return False
+
+
+def _can_build_in_process(project_dir: Path) -> bool:
     if any((project_dir / name).exists() for name in _HATCH_FILES):
         return False
     try:
-        text = (project_dir / "pyproject.toml").read_text(encoding="utf-8")
-        pyproject = tomllib.loads(text)
+        pyproject = tomllib.loads((project_dir / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False  # the subprocess path reports it
+        return False
     system = _table(pyproject.get("build-system"))
     if system.get("build-backend") != HATCHLING_BACKEND or "backend-path" in system:
         return False
-    if "{env:" in text:  # context formatting reads this process's environment, credentials included
+    hatch = _table(_table(pyproject.get("tool")).get("hatch"))
+    configured = [*_strings(pyproject.get("project")), *_strings(hatch)]
+    # Context formatting reads this process's environment, credentials included; paths outside the project could too.
+    if any("{env:" in text or _may_reach_outside(text) for text in configured):
         return False
-    return _only_hatchling_installed_here(system.get("requires")) and not _has_hooks(_table(_table(pyproject.get("tool")).get("hatch")))
+    if not _only_hatchling_installed_here(system.get("requires")) or _has_hooks(hatch):
+        return False
+    return not _links_outside(project_dir)
 
 
 class InProcessBuildFailed(Exception):

@@ -152,3 +152,36 @@ def test_a_failing_in_process_build_gives_the_backends_one_line_error(tmp_path: 
     assert first_line.startswith("building the wheel of plain-app failed") and "build-logs" in first_line
     assert started  # the subprocess reported it, as for any backend
     assert not (tmp_path / "cache" / "project-wheels").exists() or not list((tmp_path / "cache" / "project-wheels").rglob("*.whl"))
+
+
+_SECRET = "hunter2-not-for-wheels"
+
+
+def _leaky_projects(root: Path) -> dict[str, Path]:
+    """Projects that would copy pyjib's environment (/proc/self/environ, in its process) into their wheel."""
+    forced = _project(root / "forced", _PLAIN + '[tool.hatch.build.targets.wheel.force-include]\n"/proc/self/environ" = "plain_app/env.txt"\n')
+    linked = _project(root / "linked", _PLAIN.replace('version = "1.0"', 'version = "1.0"\nreadme = "README.md"'))
+    (linked / "README.md").symlink_to("/proc/self/environ")
+    escaped = _project(root / "escaped", _PLAIN.replace('version = "1.0"', 'version = "1.0"\ndependencies = ["foo @ file:///x/{\\u0065nv:PYJIB_PASSWORD}"]')
+                       + "[tool.hatch.metadata]\nallow-direct-references = true\n")
+    return {"force-include": forced, "symlink": linked, "escaped-env-formatting": escaped}
+
+
+@pytest.mark.parametrize("kind", ["force-include", "symlink", "escaped-env-formatting"])
+def test_no_wheel_carries_pyjibs_secrets(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import zipfile
+
+    project = _leaky_projects(tmp_path)[kind]
+    assert not can_build_in_process(project)
+    monkeypatch.setenv("PYJIB_PASSWORD", _SECRET)
+    try:
+        wheel = wheelbuild.build_wheel(project, tmp_path / "cache")
+    except BuildError:
+        return  # refused by the backend: nothing built, nothing leaked
+    with zipfile.ZipFile(wheel) as archive:
+        assert not any(_SECRET.encode() in archive.read(name) for name in archive.namelist())
+
+
+@pytest.mark.parametrize("version", ['source = ["regex"]', "source = {}"])
+def test_a_malformed_hatch_table_sends_the_project_to_the_subprocess_without_a_traceback(version: str, tmp_path: Path) -> None:
+    assert not can_build_in_process(_project(tmp_path / "p", _PLAIN + f"[tool.hatch.version]\n{version}\n"))
