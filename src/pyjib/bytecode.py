@@ -153,9 +153,16 @@ sys.exit(failed)
 TEST_FOLDERS = ("test", "tests")
 
 
+def _one_process(compiler: Compiler, sources: int) -> bool:
+    """Whether the tree compiles in one isolated (-I) process. Not for Python 3.10 and older: marshal writes their
+    frozenset constants in hash order, which only PYTHONHASHSEED (ignored under -I) keeps from changing per process."""
+    major, minor = (int(part) for part in compiler.version.split(".")[:2])
+    return sources <= SINGLE_PROCESS_MAX_FILES and (major, minor) >= (3, 11)
+
+
 def _compile_command(tree: Path, compiler: Compiler, sources: int, skipped: tuple[str, ...] = ()) -> list[str]:
     """A fresh, isolated process for a small tree; compileall with a worker per core for a big one."""
-    if sources <= SINGLE_PROCESS_MAX_FILES:
+    if _one_process(compiler, sources):
         return [compiler.executable, "-I", "-S", "-X", "utf8", "-c", _COMPILE_SMALL_TREE, str(tree), *skipped]
     # compileall's -x searches each file's full path; anchored at the tree, a folder above it never matches.
     exclude = ["-x", re.escape(str(tree)) + "/(?:[^/]+/)*(?:" + "|".join(map(re.escape, skipped)) + ")/"] if skipped else []
@@ -174,5 +181,15 @@ def compile_tree(tree: Path, compiler: Compiler, *, skip_tests: bool = False) ->
     if not sources:
         return None
     skipped = TEST_FOLDERS if skip_tests else ()
-    result = subprocess.run(_compile_command(tree, compiler, sources, skipped), capture_output=True, check=False)
-    return _first_failure(tree, compiler) if result.returncode != 0 else None
+    # A fixed hash seed: Python 3.10's marshal writes frozenset constants in hash order (3.11 sorts them).
+    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    result = subprocess.run(_compile_command(tree, compiler, sources, skipped), capture_output=True, check=False, env=environment)
+    if result.returncode == 0:
+        return None
+    failure = _first_failure(tree, compiler)
+    if failure is None and _one_process(compiler, sources):
+        # No file failed, so the script itself did (an interpreter without the importlib internals it uses): compileall
+        # does the tree, so it never ships without bytecode in silence.
+        subprocess.run(_compile_command(tree, compiler, SINGLE_PROCESS_MAX_FILES + 1, skipped), capture_output=True, check=False,
+                       env=environment)
+    return failure

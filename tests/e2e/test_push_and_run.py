@@ -173,3 +173,17 @@ def test_an_unchanged_push_writes_nothing_and_a_moved_tag_is_pushed_again(pyjib:
             answer = client.head(f"{registry.url}/v2/tools/unchanged/manifests/{tag}",
                                  headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
             assert answer.headers["docker-content-digest"] == first.read_text().strip()
+
+
+def test_an_unchanged_push_still_attaches_the_artifacts_the_registry_lacks(pyjib: Pyjib, registry: Registry, base_ref: str) -> None:
+    reference = f"{registry.host}/tools/late-sbom:1"
+    pyjib("push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", reference, "--sbom", "false", "--no-provenance")
+    assert pyjib("sbom", reference, check=False).returncode != 0  # none attached
+    offset = len(registry.log_text())
+    pyjib("push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", reference)  # the same image, with an SBOM now
+    writes = registry_writes(registry.log_text(), offset)
+    assert not any("/manifests/1 " in line for line in writes)  # the image and its tag stay as they were
+    assert json.loads(pyjib("sbom", reference).stdout)["spdxVersion"].startswith("SPDX-")
+    offset = len(registry.log_text())
+    pyjib("push", str(EXAMPLES / "greet-cli"), "--from", base_ref, "--to", reference)
+    assert registry_writes(registry.log_text(), offset) == []  # now everything is there

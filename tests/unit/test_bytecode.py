@@ -101,3 +101,11 @@ def test_a_dependencys_test_folders_get_no_bytecode_and_its_code_does(tmp_path: 
     assert len(list((package / "__pycache__").glob("mod*.pyc"))) == modules
     assert compile_tree(tree, compiler) is None  # the project's own code: every folder
     assert {Path(p).parent.parent.as_posix() for p in _pycs(package)} == {".", "testing", "tests", "sub/test"}
+
+
+def test_a_tree_is_compiled_by_compileall_when_the_small_tree_script_itself_fails(tmp_path: Path, compiler: Compiler,
+                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bytecode, "_COMPILE_SMALL_TREE", "import sys; sys.exit(1)")  # as on an interpreter it does not fit
+    tree = _tree(tmp_path, "tree")
+    assert compile_tree(tree, compiler) is None
+    assert _pycs(tree)  # not shipped without bytecode

@@ -15,7 +15,7 @@ from ..log import Log
 from ..oci import mediatypes
 from ..oci.descriptor import Descriptor, parse_json
 from ..oci.digest import sha256_bytes
-from ..oci.image import Blob, Image, ImageIndex
+from ..oci.image import Artifact, Blob, Image, ImageIndex
 from ..oci.platforms import Platform, platform_of_config
 from ..reference import Reference, parse_reference
 from ..registry import CONFIG_LIMIT, ClientPool, RegistryClient
@@ -71,9 +71,13 @@ class RemoteLocation:
         index = ImageIndex(tuple(images), delivery.index_annotations).index_bytes() if len(images) > 1 else None
         digest = images[0].digest if index is None else sha256_bytes(index)
         if all(client.tagged_digest(reference.repository, tag) == digest for tag in tags):
-            # Tags are pushed last, so a tag naming this digest means a push of it finished: its blobs, manifests and
-            # attached artifacts are there (as go-containerregistry skips what a registry has, here in one request a tag).
-            log.info(f"{reference.repository_ref} already holds {digest[:19]} at {', '.join(tags)}: nothing to push")
+            # Tags are pushed last, so a tag naming this digest means a push of it finished: its blobs and manifests
+            # are there (as go-containerregistry skips what a registry has, here in one request a tag). Its artifacts
+            # may not be (an SBOM turned on since, a copy that dropped referrers, a new CI run's provenance): those
+            # missing are attached.
+            attached = _attach_missing(client, reference.repository, images, delivery, session)
+            log.info(f"{reference.repository_ref} already holds {digest[:19]} at {', '.join(tags)}: "
+                     + (f"attached {attached} missing artifacts" if attached else "nothing to push"))
             return Written(f"{reference.repository_ref}@{digest}", digest, tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags))
         # The artifacts' blobs go up in parallel with the first image's (an SBOM that cannot be made stops the push before
         # its first blob); their manifests follow the image manifest they name.
@@ -89,6 +93,19 @@ class RemoteLocation:
         tag_manifest(client, reference, manifest, media_type, tags, log)
         references = tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags)
         return Written(f"{reference.repository_ref}@{digest}", digest, references)
+
+
+def _attach_missing(client: RegistryClient, repository: str, images: Sequence[Image], delivery: Delivery, session: Session) -> int:
+    """Attach each artifact of images that the registry does not list among its subject's referrers; how many were."""
+    missing: list[Artifact] = []
+    for image in images:
+        wanted = delivery.artifacts_about(image)
+        if wanted:
+            listed = {d.digest for d in referrers_in_registry(client, repository, image.digest)}
+            missing += [a for a in wanted if a.descriptor().digest not in listed]
+    for image in images:
+        attach(client, repository, tuple(a for a in missing if a.subject.digest == image.digest), session.cache, session.log)
+    return len(missing)
 
 
 def mountable(blob: Blob, reference: Reference) -> Mountable:
