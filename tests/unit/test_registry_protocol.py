@@ -442,3 +442,25 @@ def test_an_index_goes_up_only_after_every_child_manifest(tmp_path: Path) -> Non
     assert puts == [amd64.digest, arm64.digest, written.digest, "1"]
     assert fake.log[-1].headers["content-type"] == mediatypes.OCI_INDEX
     assert written.references == (f"{fake.host}/team/app:1@{written.digest}",)
+
+
+@pytest.mark.parametrize("status", [400, 403, 405, 500])
+def test_a_registry_that_does_not_answer_a_tag_head_still_gets_the_push(tmp_path: Path, status: int) -> None:
+    fake = FakeRegistry()
+    image = _image(tmp_path, 1)
+    fake.hook = lambda r: httpx.Response(status) if r.method == "HEAD" and "/manifests/" in r.url.path else None
+    pool = ClientPool(transport=fake.transport(), retry=RetryPolicy(sleep=lambda _: None))
+    written = parse_location(f"{fake.host}/team/app:1").write([image], Delivery(), Session(pool, BlobCache(tmp_path / "cache")))
+    assert written.digest == image.digest
+    assert fake.manifests[("team/app", "1")] == image.manifest_bytes()
+
+
+def test_a_tag_that_names_the_image_already_leaves_the_registry_untouched(tmp_path: Path) -> None:
+    fake = FakeRegistry()
+    image = _image(tmp_path, 1)
+    pool = ClientPool(transport=fake.transport(), retry=RetryPolicy(sleep=lambda _: None))
+    location, session = parse_location(f"{fake.host}/team/app:1"), Session(pool, BlobCache(tmp_path / "cache"))
+    location.write([image], Delivery(), session)
+    before = len(fake.log)
+    assert location.write([image], Delivery(), session).digest == image.digest
+    assert [r.method for r in fake.log[before:]] == ["HEAD"]  # one question about the tag, nothing written
