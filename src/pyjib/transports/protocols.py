@@ -6,6 +6,7 @@ attached artifacts) says so itself in one line, so callers never ask which trans
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,17 +47,14 @@ class Delivery:
     (each names its image as subject), the index's annotations, and the image's name where a location needs one."""
 
     tags: tuple[str, ...] = ()
-    # Made on first use, then kept: a push whose tags already name the image needs none (the SBOM, the provenance's git calls).
+    # Made on first use, then kept: a target that writes nothing needs none (the SBOM, the provenance's git calls).
     make_artifacts: Callable[[], tuple[Artifact, ...]] = tuple
     index_annotations: dict[str, str] = field(default_factory=dict)
     name: str = "image"  # a docker-archive's RepoTags are NAME:TAG
-    _made: list[tuple[Artifact, ...]] = field(default_factory=list, compare=False, repr=False)
 
-    @property
+    @functools.cached_property
     def artifacts(self) -> tuple[Artifact, ...]:
-        if not self._made:
-            self._made.append(self.make_artifacts())
-        return self._made[0]
+        return self.make_artifacts()
 
     def artifacts_about(self, image: Image) -> tuple[Artifact, ...]:
         return tuple(a for a in self.artifacts if a.subject.digest == image.digest)

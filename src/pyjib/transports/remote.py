@@ -70,6 +70,7 @@ class RemoteLocation:
         client = session.clients.get(reference.registry)
         index = ImageIndex(tuple(images), delivery.index_annotations).index_bytes() if len(images) > 1 else None
         digest = images[0].digest if index is None else sha256_bytes(index)
+        written = Written(f"{reference.repository_ref}@{digest}", digest, tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags))
         if all(client.tagged_digest(reference.repository, tag) == digest for tag in tags):
             # Tags are pushed last, so a tag naming this digest means a push of it finished: its blobs and manifests
             # are there (as go-containerregistry skips what a registry has, here in one request a tag). Its artifacts
@@ -78,7 +79,7 @@ class RemoteLocation:
             attached = _attach_missing(client, reference.repository, images, delivery, session)
             log.info(f"{reference.repository_ref} already holds {digest[:19]} at {', '.join(tags)}: "
                      + (f"attached {attached} missing artifacts" if attached else "nothing to push"))
-            return Written(f"{reference.repository_ref}@{digest}", digest, tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags))
+            return written
         # The artifacts' blobs go up in parallel with the first image's (an SBOM that cannot be made stops the push before
         # its first blob); their manifests follow the image manifest they name.
         documents = artifact_blobs(delivery.artifacts, session.cache)
@@ -91,8 +92,7 @@ class RemoteLocation:
             manifest, media_type = index, mediatypes.OCI_INDEX
             client.put_manifest(reference.repository, digest, manifest, media_type)
         tag_manifest(client, reference, manifest, media_type, tags, log)
-        references = tuple(f"{reference.repository_ref}:{tag}@{digest}" for tag in tags)
-        return Written(f"{reference.repository_ref}@{digest}", digest, references)
+        return written
 
 
 def _attach_missing(client: RegistryClient, repository: str, images: Sequence[Image], delivery: Delivery, session: Session) -> int:
@@ -123,7 +123,8 @@ def push(image: Image, reference: Reference, tags: list[str], clients: ClientPoo
     # The config goes through the cache so that it uploads through the same streaming path as layers.
     config = Blob(config_descriptor, lambda: cache.put_bytes(config_descriptor.digest, image.config_bytes()))
     blobs = list({b.descriptor.digest: b for b in (*image.layers, config)}.values())
-    extra = [b for b in also if b.descriptor.digest not in {own.descriptor.digest for own in blobs}]
+    own = {b.descriptor.digest for b in blobs}
+    extra = [b for b in also if b.descriptor.digest not in own]
     outcomes = push_blobs(client, repository, [*blobs, *extra], log)[:len(blobs)]  # the count below is the image's
     log.info(", ".join(f"{outcomes.count(k)} {k}" for k in ("uploaded", "mounted", "exists")) + " blobs")
     manifest = image.manifest_bytes()
