@@ -181,9 +181,8 @@ def _lower_layers(
         log.info(f"resolving {len(requirements)} requirements for {interpreter.uv_platform} from {sources.indexes.source}{with_constraints}")
     locked = locked_wheels(requirements, interpreter, project.name, extras, context)
     inputs = LayerInputs(environment, compiler_for(interpreter.version, settings.bytecode), cache, Compression(settings.compression))
-    environment_layer_ = environment_layer(inputs)
-    dependencies = dependency_layers(locked, inputs, context, lambda prepared: before_compression(facts, [environment_layer_, *prepared]))
-    layers = [environment_layer_, *dependencies]
+    env_layer = environment_layer(inputs)
+    layers = [env_layer, *dependency_layers(locked, inputs, context, lambda prepared: before_compression(facts, [env_layer, *prepared]))]
     described = wheel_facts(locked, cache, sources.indexes)
     record = fleetcache.FleetRecord(facts, locked, [layer.to_json() for layer in layers], time.time(), described)
     return facts, layers, locked, described, FleetEntry(key, record)
@@ -222,8 +221,10 @@ def _platform_image(base: BaseImage, source: ProjectSource, context: BuildContex
     facts, lower, locked, described, entry = _lower_layers(base, source, extras, requires, context, check_before_compression)
     interpreter = facts.interpreter
     environment = Environment(interpreter, app_root_owner=facts.app_dir)
-    layers = [*lower, *(top if top is not None else _top_layers(source, facts, context))]  # a fleet record's: not checked yet
-    _check_layers(base, layers, facts, settings)  # again, on the layers as built: a few set operations
+    if top is None:  # the lower layers came from a fleet record, so before_compression never ran: check them now
+        top = _top_layers(source, facts, context)
+        _check_layers(base, [*lower, *top], facts, settings)
+    layers = [*lower, *top]
 
     created = creation_timestamp(settings.creation_time)
     image = base.image
