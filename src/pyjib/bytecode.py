@@ -164,6 +164,10 @@ def _compile_command(tree: Path, compiler: Compiler, sources: int, skipped: tupl
     """A fresh, isolated process for a small tree; compileall with a worker per core for a big one."""
     if _one_process(compiler, sources):
         return [compiler.executable, "-I", "-S", "-X", "utf8", "-c", _COMPILE_SMALL_TREE, str(tree), *skipped]
+    return _compileall_command(tree, compiler, skipped)
+
+
+def _compileall_command(tree: Path, compiler: Compiler, skipped: tuple[str, ...]) -> list[str]:
     # compileall's -x searches each file's full path; anchored at the tree, a folder above it never matches.
     exclude = ["-x", re.escape(str(tree)) + "/(?:[^/]+/)*(?:" + "|".join(map(re.escape, skipped)) + ")/"] if skipped else []
     return [compiler.executable, "-m", "compileall", "-qq", "-j", "0", "--invalidation-mode", "unchecked-hash",
@@ -190,6 +194,5 @@ def compile_tree(tree: Path, compiler: Compiler, *, skip_tests: bool = False) ->
     if failure is None and _one_process(compiler, sources):
         # No file failed, so the script itself did (an interpreter without the importlib internals it uses): compileall
         # does the tree, so it never ships without bytecode in silence.
-        subprocess.run(_compile_command(tree, compiler, SINGLE_PROCESS_MAX_FILES + 1, skipped), capture_output=True, check=False,
-                       env=environment)
+        subprocess.run(_compileall_command(tree, compiler, skipped), capture_output=True, check=False, env=environment)
     return failure
