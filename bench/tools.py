@@ -24,6 +24,7 @@ from bench.measure import Command
 PYOCI_VERSION = "0.2.1"
 IMAGE_REPOSITORY = "bench/svc"
 EDITED_FILE = Path("src/bench_svc/app.py")
+DOCKERFILE = Path(__file__).resolve().parent / "Dockerfile"  # one for every app: each is a bench-svc with a requirements.txt
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ class HatchlingLayout(Hatchling):
 
 class Buildah(Tool):
     name = "buildah"
-    summary = "buildah bud --layers --isolation chroot (the app's Dockerfile: pip in a builder stage) + buildah push"
+    summary = "buildah bud --layers --isolation chroot (bench/Dockerfile: pip in a builder stage) + buildah push"
     notes = (
         "overlay storage under the runner (a fresh runner pulls the base and the builder); the pip stage reaches PyPI; "
         "the host-wide blob-info cache /var/lib/containers/cache is shared by all runs"
@@ -199,7 +200,8 @@ class Buildah(Tool):
         env = runner.env(ctx)
         bud = (
             *self._global(runner), "bud", "--layers", "--isolation", "chroot", "--tls-verify=false", "--quiet",
-            "--build-arg", f"BUILDER={builder_reference(target.host)}", "--build-arg", f"BASE={target.base}", "-t", target.image, str(project),
+            "--build-arg", f"BUILDER={builder_reference(target.host)}", "--build-arg", f"BASE={target.base}", "-t", target.image,
+            "-f", str(DOCKERFILE), str(project),
         )  # fmt: skip
         push = (*self._global(runner), "push", "--tls-verify=false", "--quiet", target.image)
         return [Command("buildah bud", bud, project, env), Command("buildah push", push, project, env)]
